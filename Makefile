@@ -1,0 +1,46 @@
+# Two commands set everything up: `make book` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+JB := $(VENV)/bin/jupyter-book
+STAMP := $(VENV)/.labcode-installed
+PORT ?= 8000
+CHAPTER ?=
+
+.PHONY: book test serve clean chapter setup
+
+setup: $(STAMP)
+
+# (Re)install when the venv is missing or the pins or package metadata changed.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt pip setuptools wheel
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test,dask]'
+	$(PY) -m pip check
+	@touch $(STAMP)
+
+## make book: build the site into _build/html (re-executes only what changed)
+book: $(STAMP)
+	$(JB) build . -W -n --keep-going
+	@echo "The site is at $(CURDIR)/_build/html/index.html (or run: make serve)"
+
+## make test: the whole test suite, including a clean, strict build of the book
+test: $(STAMP)
+	$(PY) -m pytest
+
+## make chapter CHAPTER=book/data.md: re-execute one chapter, then rebuild
+chapter: $(STAMP)
+	@test -n "$(CHAPTER)" || { echo "usage: make chapter CHAPTER=book/<name>.md" >&2; exit 2; }
+	$(PY) book/_ext/labcode_book.py rerun $(CHAPTER)
+	$(JB) build . -W -n --keep-going
+	@echo "The site is at $(CURDIR)/_build/html/index.html"
+
+## make serve: serve the built site on http://127.0.0.1:$(PORT)
+serve:
+	@test -f _build/html/index.html || { echo "no site yet: run make book first" >&2; exit 1; }
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+## make clean: remove the built site and the execution cache (keeps .venv)
+clean:
+	rm -rf _build

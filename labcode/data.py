@@ -1,0 +1,400 @@
+"""Step 1 of both exercises: the digits data, split, with a bias column and one-hot labels.
+
+The lab classifies the 8 x 8 grey-level images of handwritten digits that ship with
+scikit-learn (1,797 images, 10 classes). Every chapter starts from the same split,
+made by :func:`load_digits_split`, so the numbers in the book are comparable.
+
+The validation part is for choosing hyperparameters; the test part is touched once
+per final model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+__all__ = [
+    "NUM_CLASSES",
+    "IMAGE_SHAPE",
+    "Partition",
+    "DigitsSplit",
+    "load_digits_split",
+    "split_dataset",
+    "add_bias",
+    "one_hot",
+    "check_features",
+    "check_labels",
+]
+
+NUM_CLASSES = 10
+"""Number of digit classes (0 to 9)."""
+
+IMAGE_SHAPE = (8, 8)
+"""Height and width of one digit image; a feature vector is an image read row by row."""
+
+_PIXEL_MAX = 16.0  # the digits' grey levels run from 0 to 16
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One part of a split: features and labels.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Features, float64.
+    y : ndarray of shape (n_samples,)
+        Integer class labels, int64.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def class_counts(self, num_classes: int = NUM_CLASSES) -> np.ndarray:
+        """Number of samples of each class, an int64 array of shape (num_classes,)."""
+        return np.bincount(self.y, minlength=num_classes)
+
+
+@dataclass(frozen=True)
+class DigitsSplit:
+    """A stratified train / validation / test split.
+
+    Attributes
+    ----------
+    train, val, test : Partition
+        The three disjoint parts. ``train`` fits the weights, ``val`` chooses
+        hyperparameters, ``test`` is used once per final model.
+    seed : int
+        The seed that made the split.
+    """
+
+    train: Partition
+    val: Partition
+    test: Partition
+    seed: int
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features (64 for the digits)."""
+        return int(self.train.X.shape[1])
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Number of samples in each part, keyed ``"train"``, ``"val"``, ``"test"``."""
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+    def parts(self) -> dict[str, Partition]:
+        """The three parts keyed by name, in the order train, val, test."""
+        return {"train": self.train, "val": self.val, "test": self.test}
+
+
+def _describe(x: object) -> str:
+    """Short description of an argument for error messages."""
+    if isinstance(x, np.ndarray):
+        return f"array of shape {x.shape} and dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}"[:120]
+
+
+def check_features(X: object, *, name: str = "X") -> np.ndarray:
+    """Check a feature matrix and return it as a float64 array.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+        Real-valued features, all finite.
+    name : str, default "X"
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features)
+        ``X`` as float64 (a view when it already was one).
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not numeric.
+    ValueError
+        If ``X`` is not 2-D, has no rows or no columns, or holds NaN or infinity.
+    """
+    arr = np.asarray(X)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
+    ):
+        raise TypeError(f"{name} must be a numeric array, got {_describe(X)}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real-valued, got {_describe(arr)}")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D with shape (n_samples, n_features), got shape {arr.shape}"
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one row and one column, got shape {arr.shape}")
+    arr = arr.astype(np.float64, copy=False)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{name} must be finite, but {name}[{row}, {col}] = {arr[row, col]} "
+            f"({int(bad.sum())} non-finite entries in all)"
+        )
+    return arr
+
+
+def check_labels(y: object, *, num_classes: int = NUM_CLASSES, name: str = "y") -> np.ndarray:
+    """Check integer class labels and return them as an int64 array.
+
+    Parameters
+    ----------
+    y : array_like of shape (n_samples,)
+        Class labels, integers in ``0 .. num_classes - 1``. Floats that hold
+        whole numbers (``3.0``) are accepted; ``2.5`` is not.
+    num_classes : int, default 10
+        Number of classes.
+    name : str, default "y"
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        The labels as int64.
+
+    Raises
+    ------
+    TypeError
+        If ``y`` is not numeric or ``num_classes`` is not an integer.
+    ValueError
+        If ``y`` is not 1-D, holds a non-integer value, or a label outside
+        ``0 .. num_classes - 1``.
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, Integral):
+        raise TypeError(f"num_classes must be an int, got {_describe(num_classes)}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+    arr = np.asarray(y)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"{name} must hold integer class labels, got {_describe(y)}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with shape (n_samples,), got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if np.iscomplexobj(arr):
+            raise TypeError(f"{name} must hold integer class labels, got {_describe(arr)}")
+        finite = np.isfinite(arr)
+        whole = finite & (arr == np.round(np.where(finite, arr, 0)))
+        if not whole.all():
+            i = int(np.flatnonzero(~whole)[0])
+            raise ValueError(
+                f"{name} must hold integer class labels, but {name}[{i}] = {arr[i]}"
+            )
+    out = arr.astype(np.int64)
+    outside = (out < 0) | (out >= num_classes)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"{name} must hold labels in 0..{num_classes - 1} (num_classes={num_classes}), "
+            f"but {name}[{i}] = {out[i]}"
+        )
+    return out
+
+
+def _check_fraction(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a float in (0, 1), got {_describe(value)}")
+    value = float(value)
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must be in the open interval (0, 1), got {value}")
+    return value
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, Integral):
+        raise TypeError(f"seed must be an int, got {_describe(seed)}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    return int(seed)
+
+
+def split_dataset(
+    X: object,
+    y: object,
+    *,
+    val_size: float = 0.2,
+    test_size: float = 0.2,
+    seed: int = 0,
+    num_classes: int = NUM_CLASSES,
+) -> DigitsSplit:
+    """Split features and labels into stratified train, validation and test parts.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+        Finite real features.
+    y : array_like of shape (n_samples,)
+        Integer labels in ``0 .. num_classes - 1``.
+    val_size, test_size : float, default 0.2
+        Fractions of all samples that go to the validation and the test part.
+        Both in (0, 1), with ``val_size + test_size < 1``.
+    seed : int, default 0
+        Seed of the shuffle; the same seed gives the same split.
+    num_classes : int, default 10
+        Number of classes.
+
+    Returns
+    -------
+    DigitsSplit
+        The three parts, each keeping the class proportions of ``y``.
+
+    Raises
+    ------
+    ValueError
+        If the inputs are invalid, or if a part would hold fewer samples than
+        there are classes present (stratification needs one of each).
+    """
+    X = check_features(X)
+    y = check_labels(y, num_classes=num_classes)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"X and y must have the same number of samples, got X of shape {X.shape} "
+            f"and y of shape {y.shape}"
+        )
+    val_size = _check_fraction(val_size, "val_size")
+    test_size = _check_fraction(test_size, "test_size")
+    seed = _check_seed(seed)
+    if val_size + test_size >= 1.0:
+        raise ValueError(
+            f"val_size + test_size must be below 1 to leave training data, got "
+            f"val_size={val_size} + test_size={test_size} = {val_size + test_size}"
+        )
+    n = X.shape[0]
+    n_present = int(np.unique(y).size)
+    n_test = int(np.ceil(test_size * n))
+    n_val = int(np.ceil(val_size * n))
+    n_train = n - n_test - n_val
+    sizes = {"train": n_train, "val": n_val, "test": n_test}
+    too_small = {k: v for k, v in sizes.items() if v < n_present}
+    if too_small:
+        raise ValueError(
+            f"val_size={val_size} and test_size={test_size} on {n} samples give part sizes "
+            f"{sizes}; each part needs at least one sample of each of the {n_present} classes"
+        )
+    rest_X, X_test, rest_y, y_test = train_test_split(
+        X, y, test_size=n_test, stratify=y, random_state=seed
+    )
+    X_train, X_val, y_train, y_val = train_test_split(
+        rest_X, rest_y, test_size=n_val, stratify=rest_y, random_state=seed
+    )
+    return DigitsSplit(
+        train=Partition(X_train, y_train),
+        val=Partition(X_val, y_val),
+        test=Partition(X_test, y_test),
+        seed=seed,
+    )
+
+
+def load_digits_split(
+    *, val_size: float = 0.2, test_size: float = 0.2, seed: int = 0
+) -> DigitsSplit:
+    """Load scikit-learn's digits and split them into train, validation and test parts.
+
+    Pixel values (0 to 16) are scaled to [0, 1]. Nothing is downloaded: the data
+    ships inside scikit-learn.
+
+    Parameters
+    ----------
+    val_size, test_size : float, default 0.2
+        Fractions of the 1,797 images that go to the validation and test parts.
+    seed : int, default 0
+        Seed of the stratified shuffle.
+
+    Returns
+    -------
+    DigitsSplit
+        ``X`` float64 of shape (n, 64) in [0, 1], ``y`` int64 of shape (n,) in 0..9.
+
+    Examples
+    --------
+    >>> split = load_digits_split(seed=0)
+    >>> split.sizes
+    {'train': 1077, 'val': 360, 'test': 360}
+    >>> split.train.X.shape, split.train.y.dtype
+    ((1077, 64), dtype('int64'))
+    """
+    digits = load_digits()
+    X = digits.data.astype(np.float64) / _PIXEL_MAX
+    y = digits.target.astype(np.int64)
+    return split_dataset(X, y, val_size=val_size, test_size=test_size, seed=seed)
+
+
+def add_bias(X: object) -> np.ndarray:
+    """Append a column of ones to ``X``, so that ``add_bias(X) @ W`` includes a bias.
+
+    With the ones column, the last row of a weight matrix ``W`` of shape
+    (n_features + 1, n_out) acts as the bias vector ``b`` of ``X @ W[:-1] + b``.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+        Finite real features.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features + 1)
+        A new float64 array, ``X`` with a last column of ones.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not numeric.
+    ValueError
+        If ``X`` is not 2-D (a single sample must be passed as shape (1, n_features)),
+        is empty, or holds NaN or infinity.
+
+    Examples
+    --------
+    >>> add_bias([[0.5, 0.25]])
+    array([[0.5 , 0.25, 1.  ]])
+    """
+    X = check_features(X)
+    out = np.empty((X.shape[0], X.shape[1] + 1), dtype=np.float64)
+    out[:, :-1] = X
+    out[:, -1] = 1.0
+    return out
+
+
+def one_hot(y: object, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """Encode integer labels as one-hot rows.
+
+    Parameters
+    ----------
+    y : array_like of shape (n_samples,)
+        Integer labels in ``0 .. num_classes - 1``.
+    num_classes : int, default 10
+        Number of classes, the width of the result.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, num_classes)
+        float64, with ``out[i, y[i]] == 1`` and zeros elsewhere.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For non-integer labels, labels out of range, or a ``y`` that is not 1-D.
+
+    Examples
+    --------
+    >>> one_hot([0, 2], num_classes=3)
+    array([[1., 0., 0.],
+           [0., 0., 1.]])
+    """
+    y = check_labels(y, num_classes=num_classes)
+    out = np.zeros((y.shape[0], num_classes), dtype=np.float64)
+    out[np.arange(y.shape[0]), y] = 1.0
+    return out
