@@ -1,0 +1,702 @@
+"""Exercise 1, Steps 2 to 5: a neural network by hand in NumPy.
+
+The network is built from three blocks, each a forward/backward pair that sit side by
+side:
+
+* the fully connected layer, :func:`fc_forward` / :func:`fc_backward`, ``Z = X @ W``
+  (the bias is the last row of ``W``, multiplied by a column of ones in ``X``);
+* the sigmoid, :func:`sigmoid_forward` / :func:`sigmoid_backward`;
+* the mean squared error, :func:`mse_loss`, which returns the loss and its gradient.
+
+Each forward returns its output and a *cache*, the values its backward needs; each
+backward takes the gradient of the loss with respect to the block's output and returns
+the gradients with respect to its inputs. :class:`NumpyNetwork` chains the blocks
+(fc, sigmoid, fc, sigmoid, ...) and trains by batch gradient descent. Everything is
+float64, so that the gradients can be checked against finite differences
+(:mod:`labcode.gradcheck`) to a relative error below 1e-7.
+
+The configurations the book trains, chosen on the validation part, are defined once
+here: :data:`LAB_SETUP`, :data:`HIDDEN_SETUP` and the learning-rate grid
+:data:`LEARNING_RATES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+
+from .data import _describe, add_bias, check_features, check_labels, one_hot
+
+__all__ = [
+    "fc_forward",
+    "fc_backward",
+    "sigmoid_forward",
+    "sigmoid_backward",
+    "mse_loss",
+    "NumpyNetwork",
+    "TrainingDiverged",
+    "TrainingSetup",
+    "LAB_SETUP",
+    "HIDDEN_SETUP",
+    "LEARNING_RATES",
+    "LearningRateTrial",
+    "compare_learning_rates",
+    "best_learning_rate",
+]
+
+
+def _check_matrix(M: object, name: str) -> np.ndarray:
+    """A 2-D float64 array, or TypeError/ValueError naming ``name``."""
+    if not isinstance(M, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {_describe(M)}")
+    if M.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {M.shape}")
+    if M.dtype != np.float64:
+        raise TypeError(f"{name} must be float64, got {_describe(M)}")
+    return M
+
+
+# --- Fully connected layer -------------------------------------------------------------
+
+
+def fc_forward(X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Forward pass of a fully connected layer: ``Z = X @ W``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_in + 1)
+        Inputs whose last column is ones (see :func:`labcode.data.add_bias`), float64.
+    W : ndarray of shape (n_in + 1, n_out)
+        Weights; the last row is the bias, float64.
+
+    Returns
+    -------
+    Z : ndarray of shape (n_samples, n_out)
+        The pre-activations.
+    cache : tuple (X, W)
+        The inputs, which :func:`fc_backward` needs.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` or ``W`` is not a float64 NumPy array.
+    ValueError
+        If they are not 2-D or their shapes do not fit (``X.shape[1] != W.shape[0]``).
+
+    Notes
+    -----
+    Values are not checked for NaN or infinity here: the blocks run inside the
+    training loop, and :class:`NumpyNetwork` checks its inputs once, at the door.
+    """
+    X = _check_matrix(X, "X")
+    W = _check_matrix(W, "W")
+    if X.shape[1] != W.shape[0]:
+        raise ValueError(
+            f"X of shape {X.shape} and W of shape {W.shape} do not fit: "
+            f"X.shape[1] = {X.shape[1]} must equal W.shape[0] = {W.shape[0]}"
+        )
+    return X @ W, (X, W)
+
+
+def fc_backward(
+    dZ: np.ndarray, cache: tuple[np.ndarray, np.ndarray], *, input_grad: bool = True
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Backward pass of a fully connected layer.
+
+    Parameters
+    ----------
+    dZ : ndarray of shape (n_samples, n_out)
+        Gradient of the loss with respect to ``Z``.
+    cache : tuple (X, W)
+        From :func:`fc_forward`: ``X`` of shape (n_samples, n_in + 1), ``W`` of
+        shape (n_in + 1, n_out).
+    input_grad : bool, default True
+        Whether to compute ``dX``. The first layer's input is data, whose gradient
+        nobody needs; ``False`` skips that matrix product and returns ``None``.
+
+    Returns
+    -------
+    dX : ndarray of shape (n_samples, n_in + 1), or None
+        ``dZ @ W.T``, the gradient with respect to ``X`` (its last column belongs
+        to the constant ones); ``None`` when ``input_grad`` is False.
+    dW : ndarray of shape (n_in + 1, n_out)
+        ``X.T @ dZ``, the gradient with respect to ``W``.
+
+    Raises
+    ------
+    ValueError
+        If ``dZ`` does not have the shape of ``Z``, ``(X.shape[0], W.shape[1])``.
+    """
+    X, W = cache
+    dZ = _check_matrix(dZ, "dZ")
+    expected = (X.shape[0], W.shape[1])
+    if dZ.shape != expected:
+        raise ValueError(
+            f"dZ of shape {dZ.shape} does not match Z = X @ W of shape {expected} "
+            f"(X of shape {X.shape}, W of shape {W.shape})"
+        )
+    dW = X.T @ dZ
+    dX = dZ @ W.T if input_grad else None
+    return dX, dW
+
+
+# --- Sigmoid ---------------------------------------------------------------------------
+
+
+def sigmoid_forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward pass of the sigmoid, ``A = 1 / (1 + exp(-Z))``, element by element.
+
+    Computed as ``1 / (1 + e)`` where ``Z >= 0`` and ``e / (1 + e)`` where ``Z < 0``,
+    with ``e = exp(-|Z|)``: the exponential never exceeds 1, so no entry overflows
+    and the result is finite for any finite ``Z`` (even ``|Z| = 1e4``).
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_units)
+        Pre-activations, float64.
+
+    Returns
+    -------
+    A : ndarray of shape (n_samples, n_units)
+        Activations in [0, 1].
+    cache : ndarray of shape (n_samples, n_units)
+        ``A`` itself: the derivative is ``A * (1 - A)``.
+    """
+    Z = _check_matrix(Z, "Z")
+    E = np.abs(Z)
+    np.negative(E, out=E)
+    np.exp(E, out=E)  # e = exp(-|Z|) in (0, 1]
+    A = np.where(Z >= 0.0, 1.0, E)
+    E += 1.0
+    A /= E
+    return A, A
+
+
+def sigmoid_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
+    """Backward pass of the sigmoid: ``dZ = dA * A * (1 - A)``.
+
+    Parameters
+    ----------
+    dA : ndarray of shape (n_samples, n_units)
+        Gradient of the loss with respect to the activations ``A``.
+    cache : ndarray of shape (n_samples, n_units)
+        ``A``, from :func:`sigmoid_forward`.
+
+    Returns
+    -------
+    dZ : ndarray of shape (n_samples, n_units)
+        Gradient of the loss with respect to the pre-activations ``Z``.
+
+    Raises
+    ------
+    ValueError
+        If ``dA`` and the cached ``A`` differ in shape.
+    """
+    A = cache
+    dA = _check_matrix(dA, "dA")
+    if dA.shape != A.shape:
+        raise ValueError(f"dA of shape {dA.shape} does not match A of shape {A.shape}")
+    dZ = 1.0 - A
+    dZ *= A
+    dZ *= dA
+    return dZ
+
+
+# --- Mean squared error ----------------------------------------------------------------
+
+
+def mse_loss(A: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean squared error over all entries and its gradient.
+
+    ``loss = mean((A - Y) ** 2)``, the mean over the ``n_samples * n_outputs``
+    entries, as ``torch.nn.functional.mse_loss(A, Y, reduction="mean")``.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_samples, n_outputs)
+        The network's outputs.
+    Y : ndarray of shape (n_samples, n_outputs)
+        The targets (one-hot labels for the digits).
+
+    Returns
+    -------
+    loss : float
+        The mean squared error.
+    dA : ndarray of shape (n_samples, n_outputs)
+        ``2 * (A - Y) / A.size``, the gradient of ``loss`` with respect to ``A``.
+
+    Raises
+    ------
+    ValueError
+        If ``A`` and ``Y`` differ in shape.
+    """
+    A = _check_matrix(A, "A")
+    Y = _check_matrix(Y, "Y")
+    if A.shape != Y.shape:
+        raise ValueError(f"A of shape {A.shape} and Y of shape {Y.shape} must have the same shape")
+    diff = A - Y
+    flat = diff.reshape(-1)
+    loss = float(flat @ flat) / diff.size
+    diff *= 2.0 / diff.size
+    return loss, diff
+
+
+# --- The network -----------------------------------------------------------------------
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised by :meth:`NumpyNetwork.fit` when training produces NaN or infinity.
+
+    Training stops at the first iteration whose loss or forward pass is not
+    finite, or whose update would make a weight non-finite; the network keeps the
+    last finite weights, which are never overwritten with NaN or infinity. The
+    causes are a learning rate so large that an update overflows, or weights so
+    large that ``X @ W`` overflows. Short of that, a large learning rate does not
+    make the loss non-finite: the sigmoid keeps every output in [0, 1].
+
+    Attributes
+    ----------
+    iteration : int
+        The iteration (counted from 1) at which training stopped.
+    loss : float
+        That iteration's loss: NaN or infinity, or the finite loss of an iteration
+        whose update overflowed.
+    history : ndarray of shape (iteration - 1,)
+        The finite losses of the iterations before.
+    lr : float
+        The learning rate of the run.
+    reason : str
+        What went wrong, in words.
+    """
+
+    def __init__(self, iteration: int, loss: float, history: np.ndarray, lr: float, reason: str):
+        self.iteration = iteration
+        self.loss = loss
+        self.history = history
+        self.lr = lr
+        self.reason = reason
+        super().__init__(
+            f"training diverged at iteration {iteration}: {reason} (lr={lr:g}); the weights "
+            "were left at their last finite values. Check for a learning rate that is far "
+            "too large, or weights so large that X @ W overflows."
+        )
+
+    def __reduce__(self):
+        # rebuild from the attributes, so the exception survives pickling (process pools)
+        return type(self), (self.iteration, self.loss, self.history, self.lr, self.reason)
+
+
+def _check_positive_int(value: object, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int, got {_describe(value)}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def _check_lr(lr: object) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, Real):
+        raise TypeError(f"lr must be a positive float, got {_describe(lr)}")
+    lr = float(lr)
+    if not np.isfinite(lr) or lr <= 0.0:
+        raise ValueError(f"lr must be a finite number above 0, got {lr}")
+    return lr
+
+
+class NumpyNetwork:
+    """A fully connected network with sigmoid units, trained by batch gradient descent.
+
+    ``layer_sizes=(64, 10)`` is the lab's network: 64 inputs, one fully connected
+    layer, a sigmoid, 10 outputs. Each further entry adds a hidden sigmoid layer,
+    for example ``(64, 32, 10)``. Before every fully connected layer the network
+    appends a column of ones to its input (:func:`labcode.data.add_bias`), so layer
+    ``l`` has one weight matrix ``params[f"W{l}"]`` of shape
+    ``(layer_sizes[l - 1] + 1, layer_sizes[l])`` whose last row is the bias.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        Units per layer, input first, output last; at least two entries, all >= 1.
+    seed : int
+        Seed of the weight initialization: each weight is drawn from a normal
+        distribution with mean 0 and standard deviation ``1 / sqrt(n_in)``, where
+        ``n_in`` is the layer's number of inputs, and each bias starts at 0.
+
+    Attributes
+    ----------
+    layer_sizes : tuple of int
+        As given.
+    params : dict of str to ndarray
+        ``"W1"``, ``"W2"``, ...: the weight matrices, float64, updated in place by
+        :meth:`fit`.
+
+    Examples
+    --------
+    >>> net = NumpyNetwork((64, 10), seed=0)
+    >>> {name: W.shape for name, W in net.params.items()}
+    {'W1': (65, 10)}
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], *, seed: int):
+        if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+            raise TypeError(f"layer_sizes must be a sequence of ints, got {_describe(layer_sizes)}")
+        if len(layer_sizes) < 2:
+            raise ValueError(
+                f"layer_sizes must have at least two entries (inputs, outputs), got {tuple(layer_sizes)}"
+            )
+        sizes = tuple(_check_positive_int(n, f"layer_sizes[{i}]") for i, n in enumerate(layer_sizes))
+        seed = _check_positive_int(seed, "seed", minimum=0)
+        rng = np.random.default_rng(seed)
+        self.layer_sizes: tuple[int, ...] = sizes
+        self.params: dict[str, np.ndarray] = {}
+        for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+            W = np.zeros((n_in + 1, n_out))
+            W[:-1] = rng.normal(0.0, 1.0 / np.sqrt(n_in), size=(n_in, n_out))
+            self.params[f"W{layer}"] = W
+
+    def __repr__(self) -> str:
+        return f"NumpyNetwork(layer_sizes={self.layer_sizes})"
+
+    @property
+    def n_layers(self) -> int:
+        """Number of fully connected layers (``len(layer_sizes) - 1``)."""
+        return len(self.layer_sizes) - 1
+
+    # -- checks at the door ---------------------------------------------------------
+
+    def _check_params(self) -> None:
+        expected = [f"W{l}" for l in range(1, self.n_layers + 1)]
+        if not isinstance(self.params, dict) or sorted(self.params) != sorted(expected):
+            got = sorted(self.params) if isinstance(self.params, dict) else _describe(self.params)
+            raise ValueError(f"params must be a dict with keys {expected}, got {got}")
+        for l, key in enumerate(expected, start=1):
+            W = self.params[key]
+            shape = (self.layer_sizes[l - 1] + 1, self.layer_sizes[l])
+            if not isinstance(W, np.ndarray) or W.dtype != np.float64 or W.shape != shape:
+                raise ValueError(
+                    f"params[{key!r}] must be a float64 array of shape {shape}, got {_describe(W)}"
+                )
+            if not np.isfinite(W).all():
+                raise ValueError(f"params[{key!r}] must be finite, but it holds NaN or infinity")
+
+    def _check_X(self, X: object) -> np.ndarray:
+        X = check_features(X)
+        if X.shape[1] != self.layer_sizes[0]:
+            W1 = self.params["W1"]
+            raise ValueError(
+                f"X of shape {X.shape} does not fit the first layer: W1 of shape {W1.shape} "
+                f"expects {self.layer_sizes[0]} features (plus the bias column added inside)"
+            )
+        return X
+
+    def _check_XY(self, X: object, Y: object) -> tuple[np.ndarray, np.ndarray]:
+        X = self._check_X(X)
+        Y = check_features(Y, name="Y")
+        n_out = self.layer_sizes[-1]
+        if Y.shape != (X.shape[0], n_out):
+            raise ValueError(
+                f"Y of shape {Y.shape} does not match X of shape {X.shape} and the network's "
+                f"{n_out} outputs: expected Y of shape {(X.shape[0], n_out)}"
+            )
+        return X, Y
+
+    # -- forward and backward -------------------------------------------------------
+
+    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
+        """Forward pass without input checks; returns the output and every block's cache."""
+        caches = []
+        A = X
+        for l in range(1, self.n_layers + 1):
+            Z, fc_cache = fc_forward(add_bias(A), self.params[f"W{l}"])
+            A, sig_cache = sigmoid_forward(Z)
+            caches.append((fc_cache, sig_cache))
+        return A, caches
+
+    def _backward(self, dA: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
+        """Backpropagation: from dLoss/dOutput to the gradient of every weight matrix."""
+        grads = {}
+        for l in range(self.n_layers, 0, -1):
+            fc_cache, sig_cache = caches[l - 1]
+            dZ = sigmoid_backward(dA, sig_cache)
+            dX, grads[f"W{l}"] = fc_backward(dZ, fc_cache, input_grad=l > 1)
+            if l > 1:
+                dA = dX[:, :-1]  # the bias column is constant: its gradient goes nowhere
+        return {f"W{l}": grads[f"W{l}"] for l in range(1, self.n_layers + 1)}
+
+    def forward(self, X: object) -> np.ndarray:
+        """The network's outputs.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, layer_sizes[0])
+            Features without the bias column.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, layer_sizes[-1])
+            The last sigmoid's activations, in [0, 1].
+        """
+        self._check_params()
+        A, _ = self._forward(self._check_X(X))
+        return A
+
+    def loss_and_grads(self, X: object, Y: object) -> tuple[float, dict[str, np.ndarray]]:
+        """Mean squared error on ``(X, Y)`` and its gradient with respect to every weight.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, layer_sizes[0])
+            Features without the bias column.
+        Y : array_like of shape (n_samples, layer_sizes[-1])
+            Targets, for example ``one_hot(y)``.
+
+        Returns
+        -------
+        loss : float
+            ``mean((forward(X) - Y) ** 2)``.
+        grads : dict of str to ndarray
+            Keyed like ``params``, each gradient of the shape of its weights.
+        """
+        self._check_params()
+        X, Y = self._check_XY(X, Y)
+        A, caches = self._forward(X)
+        loss, dA = mse_loss(A, Y)
+        return loss, self._backward(dA, caches)
+
+    def fit(self, X: object, Y: object, *, lr: float, epochs: int) -> np.ndarray:
+        """Train by batch gradient descent, updating ``params`` in place.
+
+        Each iteration is one forward pass over all of ``X``, one loss, one
+        backward pass and one update ``W -= lr * dW`` of every weight matrix.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, layer_sizes[0])
+            Training features without the bias column.
+        Y : array_like of shape (n_samples, layer_sizes[-1])
+            Training targets, for example ``one_hot(y)``.
+        lr : float
+            Learning rate, finite and above 0.
+        epochs : int
+            Number of iterations (each sees the whole training set once), >= 1.
+
+        Returns
+        -------
+        history : ndarray of shape (epochs,)
+            The training loss at each iteration, computed before its update.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For bad inputs: shapes that do not fit the network, NaN or infinity in
+            ``X``, ``Y`` or the weights, ``lr <= 0``, ``epochs < 1``.
+        TrainingDiverged
+            If the loss or the forward pass becomes NaN or infinite, or an update
+            would make a weight non-finite; the weights keep their last finite values.
+        """
+        self._check_params()
+        X, Y = self._check_XY(X, Y)
+        lr = _check_lr(lr)
+        epochs = _check_positive_int(epochs, "epochs")
+        history = np.empty(epochs)
+        # Overflow and NaN are detected below and reported as TrainingDiverged,
+        # so NumPy's own floating-point warnings would only repeat them.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for it in range(epochs):
+                try:
+                    A, caches = self._forward(X)
+                except ValueError as err:
+                    # add_bias refuses a hidden layer's NaN activations: the weights overflowed
+                    raise TrainingDiverged(
+                        it + 1, float("nan"), history[:it].copy(), lr,
+                        "the forward pass produced non-finite activations",
+                    ) from err
+                loss, dA = mse_loss(A, Y)
+                if not np.isfinite(loss):
+                    raise TrainingDiverged(
+                        it + 1, loss, history[:it].copy(), lr, f"the loss became {loss}"
+                    )
+                history[it] = loss
+                grads = self._backward(dA, caches)
+                for key, dW in grads.items():
+                    dW *= -lr
+                    dW += self.params[key]  # dW now holds the updated weights
+                    if not np.isfinite(dW).all():
+                        raise TrainingDiverged(
+                            it + 1, loss, history[:it].copy(), lr,
+                            f"the update of {key} overflowed",
+                        )
+                for key, new_W in grads.items():
+                    self.params[key][...] = new_W
+        return history
+
+    def predict(self, X: object) -> np.ndarray:
+        """Predicted classes: the index of the largest output of each row.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, layer_sizes[0])
+            Features without the bias column.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            int64 labels in ``0 .. layer_sizes[-1] - 1``.
+        """
+        return self.forward(X).argmax(axis=1).astype(np.int64)
+
+    def accuracy(self, X: object, y: object) -> float:
+        """Share of samples whose predicted class equals the label.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, layer_sizes[0])
+            Features without the bias column.
+        y : array_like of shape (n_samples,)
+            Integer labels in ``0 .. layer_sizes[-1] - 1``.
+
+        Returns
+        -------
+        float
+            In [0, 1].
+        """
+        X = self._check_X(X)
+        y = check_labels(y, num_classes=self.layer_sizes[-1])
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X of shape {X.shape} and y of shape {y.shape} must have the same number of samples"
+            )
+        return float(np.mean(self.predict(X) == y))
+
+
+# --- The configurations the book trains --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    """One network and how to train it: architecture, learning rate, iterations, seed.
+
+    Attributes
+    ----------
+    layer_sizes : tuple of int
+        Passed to :class:`NumpyNetwork`.
+    lr : float
+        Learning rate of :meth:`NumpyNetwork.fit`.
+    epochs : int
+        Number of full-batch iterations.
+    seed : int
+        Seed of the weight initialization.
+    """
+
+    layer_sizes: tuple[int, ...]
+    lr: float
+    epochs: int
+    seed: int = 0
+
+    def build(self) -> NumpyNetwork:
+        """A freshly initialized network of this setup."""
+        return NumpyNetwork(self.layer_sizes, seed=self.seed)
+
+
+LEARNING_RATES: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0)
+"""The learning rates compared on the validation part, about a factor 3 apart."""
+
+LAB_SETUP = TrainingSetup(layer_sizes=(64, 10), lr=30.0, epochs=500, seed=0)
+"""The lab's network (no hidden layer), with the learning rate from :data:`LEARNING_RATES`
+that has the best validation accuracy after 500 iterations."""
+
+HIDDEN_SETUP = TrainingSetup(layer_sizes=(64, 32, 10), lr=30.0, epochs=1000, seed=0)
+"""One hidden layer of 32 sigmoid units, its learning rate chosen the same way."""
+
+
+@dataclass(frozen=True)
+class LearningRateTrial:
+    """The result of training one fresh network at one learning rate.
+
+    Attributes
+    ----------
+    lr : float
+        The learning rate.
+    history : ndarray of shape (epochs,)
+        Training loss per iteration (shorter if training diverged).
+    train_accuracy, val_accuracy : float
+        Accuracy after training; NaN if training diverged.
+    diverged : bool
+        Whether :class:`TrainingDiverged` stopped the run.
+    """
+
+    lr: float
+    history: np.ndarray
+    train_accuracy: float
+    val_accuracy: float
+    diverged: bool
+
+
+def compare_learning_rates(
+    setup: TrainingSetup,
+    lrs: Sequence[float],
+    X_train: object,
+    y_train: object,
+    X_val: object,
+    y_val: object,
+) -> list[LearningRateTrial]:
+    """Train a fresh network of ``setup`` at each learning rate; score it on validation data.
+
+    ``setup.lr`` is ignored; ``setup.layer_sizes``, ``setup.epochs`` and
+    ``setup.seed`` are used for every run, so the runs differ only in the rate.
+
+    Parameters
+    ----------
+    setup : TrainingSetup
+        Architecture, number of iterations and seed.
+    lrs : sequence of float
+        Learning rates to try.
+    X_train, X_val : array_like of shape (n_samples, setup.layer_sizes[0])
+        Features without the bias column.
+    y_train, y_val : array_like of shape (n_samples,)
+        Integer labels; the training labels are one-hot encoded for the loss.
+
+    Returns
+    -------
+    list of LearningRateTrial
+        One per learning rate, in the order of ``lrs``.
+    """
+    if len(lrs) == 0:
+        raise ValueError("lrs must hold at least one learning rate, got none")
+    Y_train = one_hot(y_train, num_classes=setup.layer_sizes[-1])
+    trials = []
+    for lr in lrs:
+        net = setup.build()
+        try:
+            history = net.fit(X_train, Y_train, lr=lr, epochs=setup.epochs)
+        except TrainingDiverged as err:
+            trials.append(LearningRateTrial(float(lr), err.history, np.nan, np.nan, True))
+            continue
+        trials.append(
+            LearningRateTrial(
+                float(lr), history, net.accuracy(X_train, y_train), net.accuracy(X_val, y_val), False
+            )
+        )
+    return trials
+
+
+def best_learning_rate(trials: Sequence[LearningRateTrial]) -> float:
+    """The learning rate with the highest validation accuracy (the smaller one on a tie).
+
+    Parameters
+    ----------
+    trials : sequence of LearningRateTrial
+        From :func:`compare_learning_rates`.
+
+    Returns
+    -------
+    float
+        The chosen learning rate.
+    """
+    finished = [t for t in trials if not t.diverged]
+    if not finished:
+        raise ValueError("every learning rate diverged; there is nothing to choose from")
+    return min(finished, key=lambda t: (-t.val_accuracy, t.lr)).lr

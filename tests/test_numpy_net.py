@@ -1,0 +1,505 @@
+"""Tests of labcode.numpy_net: every block's backward, the whole network, training, failure.
+
+Three references for the gradients: central finite differences (labcode.gradcheck),
+torch.autograd on identical weights, and gradient-descent steps worked out by hand.
+"""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from threadpoolctl import threadpool_limits
+
+from labcode.data import add_bias, load_digits_split, one_hot
+from labcode.gradcheck import TOLERANCE, numerical_gradient, relative_error
+from labcode.numpy_net import (
+    HIDDEN_SETUP,
+    LAB_SETUP,
+    LEARNING_RATES,
+    NumpyNetwork,
+    TrainingDiverged,
+    TrainingSetup,
+    best_learning_rate,
+    compare_learning_rates,
+    fc_backward,
+    fc_forward,
+    mse_loss,
+    sigmoid_backward,
+    sigmoid_forward,
+)
+
+TOL = TOLERANCE  # 1e-7: relative error of every analytic gradient against finite differences
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """Run this module's small matrix products on one thread.
+
+    They are far too small to gain from threads, and on a busy machine a second BLAS
+    thread makes the learning-rate comparisons several times slower. Results do not
+    depend on it beyond rounding.
+    """
+    with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def split():
+    return load_digits_split(seed=0)
+
+
+@pytest.fixture(scope="module")
+def batch(split):
+    """A small batch of real digits: 16 images and their one-hot labels."""
+    return split.train.X[:16], one_hot(split.train.y[:16])
+
+
+# --- the blocks ----------------------------------------------------------------------
+
+
+def test_fc_backward_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    X = add_bias(rng.normal(size=(7, 5)))
+    W = rng.normal(size=(6, 3))
+    G = rng.normal(size=(7, 3))  # an upstream gradient dL/dZ, with L = sum(G * Z)
+    dX, dW = fc_backward(G, fc_forward(X, W)[1])
+    loss = lambda _: float(np.sum(G * fc_forward(X, W)[0]))  # noqa: E731
+    assert relative_error(dW, numerical_gradient(loss, W)) < TOL
+    assert relative_error(dX, numerical_gradient(loss, X)) < TOL
+    assert dX.shape == X.shape and dW.shape == W.shape
+
+
+def test_fc_backward_can_skip_the_input_gradient():
+    rng = np.random.default_rng(1)
+    X, W, G = rng.normal(size=(4, 3)), rng.normal(size=(3, 2)), rng.normal(size=(4, 2))
+    cache = fc_forward(X, W)[1]
+    dX, dW = fc_backward(G, cache, input_grad=False)
+    assert dX is None
+    np.testing.assert_array_equal(dW, fc_backward(G, cache)[1])
+
+
+def test_sigmoid_backward_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    Z = rng.normal(scale=3.0, size=(6, 4))
+    G = rng.normal(size=(6, 4))
+    dZ = sigmoid_backward(G, sigmoid_forward(Z)[1])
+    num = numerical_gradient(lambda _: float(np.sum(G * sigmoid_forward(Z)[0])), Z)
+    assert relative_error(dZ, num) < TOL
+
+
+def test_mse_loss_gradient_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    A = rng.random((5, 4))
+    Y = one_hot(rng.integers(0, 4, size=5), num_classes=4)
+    loss, dA = mse_loss(A, Y)
+    assert relative_error(dA, numerical_gradient(lambda _: mse_loss(A, Y)[0], A)) < TOL
+    assert loss == pytest.approx(np.mean((A - Y) ** 2), rel=1e-14)
+
+
+def test_sigmoid_values_and_stability():
+    Z = np.array([[-1e4, -1000.0, -40.0, -1.0, 0.0, 1.0, 40.0, 1000.0, 1e4]])
+    A, cache = sigmoid_forward(Z)  # warnings are errors in this test suite
+    assert np.all(np.isfinite(A))
+    assert A[0, 4] == 0.5
+    np.testing.assert_allclose(A[0, [3, 5]], [1 / (1 + np.e), 1 / (1 + 1 / np.e)], rtol=1e-15)
+    assert A[0, 0] == 0.0 and A[0, -1] == 1.0
+    # the far tail keeps its relative precision: sigmoid(-40) = exp(-40) / (1 + exp(-40))
+    assert A[0, 2] == pytest.approx(np.exp(-40.0), rel=1e-15)
+    np.testing.assert_allclose(A + A[:, ::-1], 1.0, rtol=1e-15)  # sigmoid(-z) = 1 - sigmoid(z)
+    assert cache is A
+    dZ = sigmoid_backward(np.ones_like(Z), cache)
+    assert np.all(np.isfinite(dZ)) and dZ[0, 4] == 0.25 and dZ[0, 0] == 0.0
+
+
+def test_blocks_match_torch():
+    rng = np.random.default_rng(4)
+    X = add_bias(rng.normal(size=(8, 5)))
+    W = rng.normal(size=(6, 3))
+    Y = one_hot(rng.integers(0, 3, size=8), num_classes=3)
+    Z, fc_cache = fc_forward(X, W)
+    A, sig_cache = sigmoid_forward(Z)
+    loss, dA = mse_loss(A, Y)
+    dW = fc_backward(sigmoid_backward(dA, sig_cache), fc_cache)[1]
+
+    Wt = torch.tensor(W, requires_grad=True)
+    At = torch.sigmoid(torch.tensor(X) @ Wt)
+    lt = F.mse_loss(At, torch.tensor(Y), reduction="mean")
+    lt.backward()
+    np.testing.assert_allclose(A, At.detach().numpy(), rtol=1e-14)
+    assert loss == pytest.approx(lt.item(), rel=1e-14)
+    np.testing.assert_allclose(dW, Wt.grad.numpy(), rtol=1e-12, atol=1e-16)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: fc_forward(np.zeros((4, 3)), np.zeros((5, 2))),
+         r"X of shape \(4, 3\) and W of shape \(5, 2\) do not fit: X.shape\[1\] = 3 must equal W.shape\[0\] = 5"),
+        (lambda: fc_forward(np.zeros(3), np.zeros((3, 2))), r"X must be 2-D, got shape \(3,\)"),
+        (lambda: fc_backward(np.zeros((4, 3)), (np.zeros((4, 5)), np.zeros((5, 2)))),
+         r"dZ of shape \(4, 3\) does not match Z = X @ W of shape \(4, 2\) \(X of shape \(4, 5\), W of shape \(5, 2\)\)"),
+        (lambda: sigmoid_backward(np.zeros((2, 3)), np.zeros((3, 2))),
+         r"dA of shape \(2, 3\) does not match A of shape \(3, 2\)"),
+        (lambda: mse_loss(np.zeros((4, 10)), np.zeros((4, 9))),
+         r"A of shape \(4, 10\) and Y of shape \(4, 9\) must have the same shape"),
+    ],
+)
+def test_blocks_name_both_shapes_on_mismatch(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_blocks_reject_other_dtypes():
+    with pytest.raises(TypeError, match=r"W must be float64, got array of shape \(3, 2\) and dtype float32"):
+        fc_forward(np.zeros((4, 3)), np.zeros((3, 2), dtype=np.float32))
+    with pytest.raises(TypeError, match=r"Z must be a NumPy array, got list"):
+        sigmoid_forward([[0.0]])
+
+
+# --- the whole network ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer_sizes", [(64, 10), (64, 16, 10), (64, 12, 8, 10)])
+def test_network_gradients_match_finite_differences(batch, layer_sizes):
+    X, Y = batch
+    net = NumpyNetwork(layer_sizes, seed=3)
+    loss, grads = net.loss_and_grads(X, Y)
+    assert list(grads) == list(net.params)
+    for key, W in net.params.items():
+        num = numerical_gradient(lambda _: net.loss_and_grads(X, Y)[0], W)
+        assert grads[key].shape == W.shape
+        assert relative_error(grads[key], num) < TOL, key
+
+
+@pytest.mark.parametrize("layer_sizes", [(64, 10), (64, 16, 10), (64, 12, 8, 10)])
+def test_network_matches_torch_autograd(split, layer_sizes):
+    X, Y = split.train.X[:100], one_hot(split.train.y[:100])
+    net = NumpyNetwork(layer_sizes, seed=5)
+    loss, grads = net.loss_and_grads(X, Y)
+
+    weights = {k: torch.tensor(W, requires_grad=True) for k, W in net.params.items()}
+    h = torch.tensor(X)
+    for k in weights:
+        h = torch.sigmoid(torch.cat([h, torch.ones(h.shape[0], 1, dtype=h.dtype)], dim=1) @ weights[k])
+    lt = F.mse_loss(h, torch.tensor(Y), reduction="mean")
+    lt.backward()
+    assert loss == pytest.approx(lt.item(), rel=1e-13)
+    np.testing.assert_allclose(net.forward(X), h.detach().numpy(), rtol=1e-13)
+    for k, W in weights.items():
+        np.testing.assert_allclose(grads[k], W.grad.numpy(), rtol=1e-10, atol=1e-17, err_msg=k)
+
+
+def test_one_gradient_step_worked_by_hand():
+    # One input, two outputs. Z = 2 * 0.5 - 1 = 0 and 2 * 0 + 0 = 0, so A = [0.5, 0.5].
+    # loss = ((0.5 - 1)^2 + (0.5 - 0)^2) / 2 = 0.25
+    # dA = 2 (A - Y) / 2 = [-0.5, 0.5];  dZ = dA * 0.5 * 0.5 = [-0.125, 0.125]
+    # dW = [x, 1]^T dZ = [[-0.25, 0.25], [-0.125, 0.125]]
+    # W - 0.4 dW = [[0.5 + 0.1, 0 - 0.1], [-1 + 0.05, 0 - 0.05]]
+    net = NumpyNetwork((1, 2), seed=0)
+    net.params["W1"][...] = [[0.5, 0.0], [-1.0, 0.0]]
+    X, Y = np.array([[2.0]]), np.array([[1.0, 0.0]])
+    loss, grads = net.loss_and_grads(X, Y)
+    assert loss == 0.25
+    np.testing.assert_array_equal(grads["W1"], [[-0.25, 0.25], [-0.125, 0.125]])
+    history = net.fit(X, Y, lr=0.4, epochs=1)
+    np.testing.assert_array_equal(history, [0.25])
+    np.testing.assert_allclose(net.params["W1"], [[0.6, -0.1], [-0.95, -0.05]], rtol=1e-15)
+
+
+def test_one_gradient_step_through_a_hidden_layer_worked_by_hand():
+    # (1, 1, 1): Z1 = 2 * 0.5 - 1 = 0, A1 = 0.5;  Z2 = 0.5 * 2 - 1 = 0, A2 = 0.5
+    # loss = (0.5 - 1)^2 = 0.25;  dA2 = 2 (0.5 - 1) = -1;  dZ2 = -1 * 0.25 = -0.25
+    # dW2 = [A1, 1]^T dZ2 = [[-0.125], [-0.25]]
+    # dA1 = dZ2 * W2[0] = -0.5;  dZ1 = -0.5 * 0.25 = -0.125;  dW1 = [2, 1]^T dZ1 = [[-0.25], [-0.125]]
+    # with lr = 0.4: W1 = [[0.6], [-0.95]], W2 = [[2.05], [-0.9]]
+    net = NumpyNetwork((1, 1, 1), seed=0)
+    net.params["W1"][...] = [[0.5], [-1.0]]
+    net.params["W2"][...] = [[2.0], [-1.0]]
+    X, Y = np.array([[2.0]]), np.array([[1.0]])
+    loss, grads = net.loss_and_grads(X, Y)
+    assert loss == 0.25
+    np.testing.assert_array_equal(grads["W2"], [[-0.125], [-0.25]])
+    np.testing.assert_array_equal(grads["W1"], [[-0.25], [-0.125]])
+    net.fit(X, Y, lr=0.4, epochs=1)
+    np.testing.assert_allclose(net.params["W1"], [[0.6], [-0.95]], rtol=1e-15)
+    np.testing.assert_allclose(net.params["W2"], [[2.05], [-0.9]], rtol=1e-15)
+
+
+def test_initialization_is_seeded_and_scaled():
+    a, b, c = (NumpyNetwork((64, 32, 10), seed=s) for s in (7, 7, 8))
+    for key in a.params:
+        np.testing.assert_array_equal(a.params[key], b.params[key])
+        assert not np.array_equal(a.params[key], c.params[key])
+    big = NumpyNetwork((400, 300), seed=0).params["W1"]
+    assert big.shape == (401, 300)
+    np.testing.assert_array_equal(big[-1], 0.0)  # biases start at zero
+    assert big[:-1].std() == pytest.approx(1 / np.sqrt(400), rel=0.02)
+    assert {k: v.shape for k, v in a.params.items()} == {"W1": (65, 32), "W2": (33, 10)}
+    assert a.n_layers == 2 and a.layer_sizes == (64, 32, 10)
+
+
+def test_fit_updates_params_in_place_and_returns_the_history(batch):
+    X, Y = batch
+    net = NumpyNetwork((64, 10), seed=0)
+    W1 = net.params["W1"]
+    before = W1.copy()
+    first_loss, grads = net.loss_and_grads(X, Y)
+    history = net.fit(X, Y, lr=2.0, epochs=5)
+    assert net.params["W1"] is W1  # same array, updated in place
+    assert history.shape == (5,) and history[0] == first_loss
+    # batch gradient descent: the first update is exactly W - lr * dW
+    net2 = NumpyNetwork((64, 10), seed=0)
+    net2.fit(X, Y, lr=2.0, epochs=1)
+    np.testing.assert_allclose(net2.params["W1"], before - 2.0 * grads["W1"], rtol=1e-14)
+    assert np.all(np.diff(history) < 0)  # a small rate on 16 images: the loss falls every step
+
+
+def test_predict_and_accuracy(batch):
+    X, Y = batch
+    net = NumpyNetwork((64, 10), seed=0)
+    pred = net.predict(X)
+    assert pred.dtype == np.int64 and pred.shape == (16,)
+    np.testing.assert_array_equal(pred, net.forward(X).argmax(axis=1))
+    y = Y.argmax(axis=1)
+    assert net.accuracy(X, y) == np.mean(pred == y)
+
+
+# --- the configurations the book trains and the claims the chapter makes ---------------------
+
+
+@pytest.fixture(scope="module")
+def lab_trials(split):
+    return compare_learning_rates(LAB_SETUP, LEARNING_RATES, split.train.X, split.train.y, split.val.X, split.val.y)
+
+
+@pytest.fixture(scope="module")
+def hidden_trials(split):
+    return compare_learning_rates(
+        HIDDEN_SETUP, LEARNING_RATES, split.train.X, split.train.y, split.val.X, split.val.y
+    )
+
+
+def test_the_learning_rates_were_chosen_on_validation(lab_trials, hidden_trials):
+    assert best_learning_rate(lab_trials) == LAB_SETUP.lr
+    assert best_learning_rate(hidden_trials) == HIDDEN_SETUP.lr
+
+
+def test_the_untrained_network_answers_about_one_half(split):
+    # the chapter, Step 2: outputs near 1/2, loss near 1/4, accuracy at the level of guessing
+    net = LAB_SETUP.build()
+    A = net.forward(split.train.X)
+    loss, _ = net.loss_and_grads(split.train.X, one_hot(split.train.y))
+    assert 0.4 < A.mean() < 0.6
+    assert 0.2 < loss < 0.35
+    assert net.accuracy(split.train.X, split.train.y) < 0.2
+
+
+def test_too_small_and_too_large_learning_rates(split, lab_trials):
+    by_lr = {t.lr: t for t in lab_trials}
+    smallest, largest = by_lr[min(LEARNING_RATES)], by_lr[max(LEARNING_RATES)]
+    chosen = by_lr[LAB_SETUP.lr]
+    # too small: still far from the chosen rate's loss after the same number of steps
+    assert smallest.history[-1] > 2 * chosen.history[-1]
+    assert smallest.val_accuracy < chosen.val_accuracy - 0.03
+    # too large: the first step pushes every output to about 0; the loss stalls at the
+    # loss of all-zero outputs, 1/10, and the network is no better than guessing
+    assert not largest.diverged
+    assert largest.history[-1] == pytest.approx(0.1, abs=1e-4)
+    assert largest.val_accuracy < 0.2
+    net = LAB_SETUP.build()
+    net.fit(split.train.X, one_hot(split.train.y), lr=largest.lr, epochs=LAB_SETUP.epochs)
+    assert net.forward(split.train.X).max() < 0.01
+    # the chosen rate is the one just below the rate that breaks
+    rates = sorted(LEARNING_RATES)
+    assert rates.index(LAB_SETUP.lr) == len(rates) - 2 and rates[-1] == largest.lr
+    for t in lab_trials:
+        assert t.history.shape == (LAB_SETUP.epochs,) and np.all(np.isfinite(t.history))
+
+
+@pytest.fixture(scope="module")
+def lab_net(split):
+    net = LAB_SETUP.build()
+    history = net.fit(split.train.X, one_hot(split.train.y), lr=LAB_SETUP.lr, epochs=LAB_SETUP.epochs)
+    return net, history
+
+
+@pytest.fixture(scope="module")
+def hidden_net(split):
+    net = HIDDEN_SETUP.build()
+    history = net.fit(split.train.X, one_hot(split.train.y), lr=HIDDEN_SETUP.lr, epochs=HIDDEN_SETUP.epochs)
+    return net, history
+
+
+def test_lab_network_reaches_the_target_accuracy(split, lab_net, lab_trials):
+    net, history = lab_net
+    assert LAB_SETUP.layer_sizes == (64, 10)
+    assert net.accuracy(split.test.X, split.test.y) >= 0.93
+    # the same run as the learning-rate comparison's, so the chapter's two views agree
+    chosen = next(t for t in lab_trials if t.lr == LAB_SETUP.lr)
+    np.testing.assert_array_equal(history, chosen.history)
+    assert history[-1] < history[0] / 10
+
+
+def test_hidden_layer_network_reaches_the_target_accuracy(split, lab_net, hidden_net):
+    net, history = hidden_net
+    assert len(HIDDEN_SETUP.layer_sizes) == 3
+    acc = net.accuracy(split.test.X, split.test.y)
+    assert acc >= 0.95
+    # the chapter says the hidden layer helps: on the test part and on the training loss
+    assert acc > lab_net[0].accuracy(split.test.X, split.test.y)
+    assert history[-1] < lab_net[1][-1]
+    # why it gets more iterations: its loss is still falling clearly after the lab's budget
+    assert HIDDEN_SETUP.epochs > LAB_SETUP.epochs
+    assert history[-1] < 0.75 * history[LAB_SETUP.epochs - 1]
+
+
+def test_setups_are_what_the_book_describes():
+    assert LAB_SETUP.seed == HIDDEN_SETUP.seed == 0
+    assert LAB_SETUP.lr in LEARNING_RATES and HIDDEN_SETUP.lr in LEARNING_RATES
+    assert isinstance(LAB_SETUP.build(), NumpyNetwork)
+    with pytest.raises(AttributeError):
+        LAB_SETUP.lr = 1.0  # frozen
+
+
+def test_best_learning_rate_prefers_the_smaller_on_a_tie_and_skips_diverged_runs():
+    from labcode.numpy_net import LearningRateTrial
+
+    t = lambda lr, acc, div=False: LearningRateTrial(lr, np.zeros(1), acc, acc, div)  # noqa: E731
+    assert best_learning_rate([t(3.0, 0.9), t(1.0, 0.9), t(10.0, 0.8)]) == 1.0
+    assert best_learning_rate([t(3.0, 0.5), t(10.0, np.nan, True)]) == 3.0
+    with pytest.raises(ValueError, match="every learning rate diverged"):
+        best_learning_rate([t(10.0, np.nan, True)])
+
+
+# --- bad input and failure -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"lr": 0.0}, ValueError, r"lr must be a finite number above 0, got 0.0"),
+        ({"lr": -1.0}, ValueError, r"lr must be a finite number above 0, got -1.0"),
+        ({"lr": float("nan")}, ValueError, r"lr must be a finite number above 0, got nan"),
+        ({"lr": float("inf")}, ValueError, r"got inf"),
+        ({"lr": "0.1"}, TypeError, r"lr must be a positive float, got str '0.1'"),
+        ({"epochs": 0}, ValueError, r"epochs must be at least 1, got 0"),
+        ({"epochs": 2.5}, TypeError, r"epochs must be an int, got float 2.5"),
+    ],
+)
+def test_fit_rejects_bad_hyperparameters(batch, kwargs, exc, match):
+    X, Y = batch
+    net = NumpyNetwork((64, 10), seed=0)
+    before = net.params["W1"].copy()
+    with pytest.raises(exc, match=match):
+        net.fit(X, Y, **{"lr": 1.0, "epochs": 3, **kwargs})
+    np.testing.assert_array_equal(net.params["W1"], before)
+
+
+def test_network_rejects_bad_data(batch):
+    X, Y = batch
+    net = NumpyNetwork((64, 10), seed=0)
+    X_nan = X.copy()
+    X_nan[2, 5] = np.nan
+    with pytest.raises(ValueError, match=r"X must be finite, but X\[2, 5\] = nan"):
+        net.fit(X_nan, Y, lr=1.0, epochs=1)
+    Y_inf = Y.copy()
+    Y_inf[0, 0] = np.inf
+    with pytest.raises(ValueError, match=r"Y must be finite, but Y\[0, 0\] = inf"):
+        net.loss_and_grads(X, Y_inf)
+    with pytest.raises(ValueError, match=r"X of shape \(16, 63\) does not fit the first layer: W1 of shape \(65, 10\) expects 64 features"):
+        net.forward(X[:, :63])
+    with pytest.raises(ValueError, match=r"X of shape \(16, 65\) does not fit"):
+        net.predict(add_bias(X))  # the bias column is added inside, not by the caller
+    with pytest.raises(ValueError, match=r"Y of shape \(16, 9\) does not match X of shape \(16, 64\) and the network's 10 outputs"):
+        net.fit(X, Y[:, :9], lr=1.0, epochs=1)
+    with pytest.raises(ValueError, match=r"Y of shape \(15, 10\) does not match X of shape \(16, 64\)"):
+        net.loss_and_grads(X, Y[:15])
+
+
+def test_accuracy_rejects_labels_that_do_not_match_the_outputs(batch):
+    X, Y = batch
+    y = Y.argmax(axis=1)
+    net = NumpyNetwork((64, 3), seed=0)
+    with pytest.raises(ValueError, match=r"labels in 0..2 \(num_classes=3\)"):
+        net.accuracy(X, y)
+    with pytest.raises(ValueError, match=r"X of shape \(16, 64\) and y of shape \(15,\) must have the same number of samples"):
+        NumpyNetwork((64, 10), seed=0).accuracy(X, y[:15])
+
+
+@pytest.mark.parametrize(
+    ("layer_sizes", "seed", "exc", "match"),
+    [
+        ((64,), 0, ValueError, r"layer_sizes must have at least two entries \(inputs, outputs\), got \(64,\)"),
+        ((64, 0, 10), 0, ValueError, r"layer_sizes\[1\] must be at least 1, got 0"),
+        ((64, 2.5), 0, TypeError, r"layer_sizes\[1\] must be an int, got float 2.5"),
+        ("64", 0, TypeError, r"layer_sizes must be a sequence of ints, got str '64'"),
+        ((64, 10), -1, ValueError, r"seed must be at least 0, got -1"),
+        ((64, 10), None, TypeError, r"seed must be an int, got NoneType None"),
+    ],
+)
+def test_network_rejects_bad_construction(layer_sizes, seed, exc, match):
+    with pytest.raises(exc, match=match):
+        NumpyNetwork(layer_sizes, seed=seed)
+
+
+def test_network_rejects_tampered_params(batch):
+    X, Y = batch
+    net = NumpyNetwork((64, 10), seed=0)
+    net.params["W1"] = np.zeros((64, 10))
+    with pytest.raises(ValueError, match=r"params\['W1'\] must be a float64 array of shape \(65, 10\), got array of shape \(64, 10\)"):
+        net.forward(X)
+    net.params["W1"] = np.full((65, 10), np.nan)
+    with pytest.raises(ValueError, match=r"params\['W1'\] must be finite"):
+        net.fit(X, Y, lr=1.0, epochs=1)
+    net.params = {"W2": np.zeros((65, 10))}
+    with pytest.raises(ValueError, match=r"params must be a dict with keys \['W1'\], got \['W2'\]"):
+        net.loss_and_grads(X, Y)
+
+
+def test_an_overflowing_update_stops_training_with_the_iteration():
+    net = NumpyNetwork((1, 1), seed=0)
+    net.params["W1"][...] = 0.0
+    before = net.params["W1"].copy()
+    # Z = 0, A = 0.5, dZ = 2 (0.5 - 1) * 0.25 = -0.25, dW = [100, 1] * dZ = [-25, -0.25]:
+    # lr * 25 overflows for lr = 1e308
+    with pytest.raises(TrainingDiverged, match=r"diverged at iteration 1: the update of W1 overflowed \(lr=1e\+308\)") as info:
+        net.fit([[100.0]], [[1.0]], lr=1e308, epochs=10)
+    assert info.value.iteration == 1 and info.value.lr == 1e308
+    assert np.isfinite(info.value.loss) and info.value.history.shape == (0,)
+    np.testing.assert_array_equal(net.params["W1"], before)  # never NaN: left as they were
+    assert isinstance(info.value, RuntimeError)
+    # it survives pickling, as it must to cross a process pool
+    import pickle
+
+    again = pickle.loads(pickle.dumps(info.value))
+    assert str(again) == str(info.value) and again.iteration == 1 and again.reason == info.value.reason
+
+
+def test_weights_that_overflow_x_at_w_stop_training():
+    # 4 * 1e308 = inf and 4 * -1e308 = -inf, so Z = inf - inf = NaN and the loss is NaN
+    net = NumpyNetwork((2, 1), seed=0)
+    net.params["W1"][...] = [[1e308], [-1e308], [0.0]]
+    with pytest.raises(TrainingDiverged, match=r"iteration 1: the loss became nan") as info:
+        net.fit([[4.0, 4.0]], [[1.0]], lr=0.1, epochs=3)
+    assert np.isnan(info.value.loss)
+    np.testing.assert_array_equal(net.params["W1"], [[1e308], [-1e308], [0.0]])
+    # the same in a hidden layer: its NaN activations are refused before the loss
+    deep = NumpyNetwork((2, 1, 1), seed=0)
+    deep.params["W1"][...] = [[1e308], [-1e308], [0.0]]
+    with pytest.raises(TrainingDiverged, match=r"iteration 1: the forward pass produced non-finite activations") as info:
+        deep.fit([[4.0, 4.0]], [[1.0]], lr=0.1, epochs=3)
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_a_huge_learning_rate_saturates_instead_of_diverging(batch):
+    # the sigmoid keeps outputs in [0, 1], so even lr = 1e6 leaves a finite loss
+    X, Y = batch
+    net = NumpyNetwork((64, 10), seed=0)
+    history = net.fit(X, Y, lr=1e6, epochs=20)
+    assert np.all(np.isfinite(history))
+    assert all(np.isfinite(W).all() for W in net.params.values())
+
+
+def test_training_setup_is_a_plain_record():
+    s = TrainingSetup((64, 10), lr=1.0, epochs=3)
+    assert s.seed == 0 and s.build().layer_sizes == (64, 10)
