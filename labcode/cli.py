@@ -1,0 +1,234 @@
+"""The command line: ``python -m labcode train`` and ``python -m labcode sweep``.
+
+Examples
+--------
+Train the handout's Step 3 model and print its history and test accuracy::
+
+    python -m labcode train
+    python -m labcode train --model complex --optimizer sgd_momentum --lr 0.01
+
+Study the learning rate over three seeds, writing the table and the figure::
+
+    python -m labcode sweep lr 0.1 0.01 0.001 --seeds 3 --out lr.csv --plot lr.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on standard error, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+# how to read a value of each TrainConfig field from the command line
+_FIELD_TYPES: dict[str, Callable[[str], Any]] = {
+    "model": str,
+    "hidden_size": _int,
+    "optimizer": str,
+    "lr": _float,
+    "epochs": _int,
+    "batch_size": _int,
+    "l1": _float,
+    "l2": _float,
+    "penalize": str,
+    "seed": _int,
+    "device": str,
+}
+
+
+def _add_config_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
+    from .models import MODELS
+    from .training import OPTIMIZERS, PENALIZE, TrainConfig
+
+    d = TrainConfig()
+    g = parser.add_argument_group(
+        "training configuration" + (" (fixed for every run of the study)" if sweep else ""),
+        "Defaults are the handout's Step 3 settings.",
+    )
+    g.add_argument("--model", type=str, default=d.model,
+                   help=f"model: one of {', '.join(sorted(MODELS))} (default: %(default)s)")
+    g.add_argument("--hidden-size", type=_int, default=d.hidden_size, metavar="N",
+                   help="hidden units of the simple model (default: %(default)s)")
+    g.add_argument("--optimizer", type=str, default=d.optimizer,
+                   help=f"one of {', '.join(OPTIMIZERS)} (default: %(default)s)")
+    g.add_argument("--lr", type=_float, default=d.lr, help="learning rate (default: %(default)s)")
+    g.add_argument("--epochs", type=_int, default=d.epochs, metavar="N",
+                   help="passes over the training data (default: %(default)s)")
+    g.add_argument("--batch-size", type=_int, default=d.batch_size, metavar="N",
+                   help="training batch size (default: %(default)s)")
+    g.add_argument("--l1", type=_float, default=d.l1, metavar="LAMBDA",
+                   help="L1 penalty strength (default: %(default)s)")
+    g.add_argument("--l2", type=_float, default=d.l2, metavar="LAMBDA",
+                   help="L2 penalty strength (default: %(default)s)")
+    g.add_argument("--penalize", type=str, default=d.penalize,
+                   help=f"parameters the penalty covers: {' or '.join(PENALIZE)} (default: %(default)s)")
+    if not sweep:
+        g.add_argument("--seed", type=_int, default=d.seed, help="random seed (default: %(default)s)")
+    g.add_argument("--device", type=str, default=d.device,
+                   help="cpu, cuda or cuda:<index> (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m labcode``."""
+    from .sweep import SWEEPABLE
+
+    parser = _Parser(
+        prog="python -m labcode",
+        description="Train the book's PyTorch models on the digits, or run a study of one "
+        "hyperparameter over several seeds.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sweep}")
+
+    train = sub.add_parser(
+        "train",
+        help="train one model and print its history and test accuracy",
+        description="Train one model on the book's split (1077 train / 360 validation / "
+        "360 test digits) and print its per-epoch history and final accuracies.",
+    )
+    _add_config_options(train, sweep=False)
+    train.set_defaults(subparser=train)
+    train.add_argument("--every", type=_int, default=10, metavar="N",
+                       help="print every N-th epoch of the history (default: %(default)s)")
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="train every value of one hyperparameter with several seeds",
+        description="Train every VALUE of PARAM with seeds 0..N-1, all other settings fixed, "
+        "in parallel over the CPU cores; print the summary and optionally write the "
+        "per-epoch table (CSV) and a figure.",
+    )
+    sweep.add_argument("param", choices=SWEEPABLE, metavar="PARAM",
+                       help=f"the hyperparameter to vary: {', '.join(SWEEPABLE)}")
+    sweep.add_argument("values", nargs="+", metavar="VALUE", help="its values")
+    sweep.add_argument("--seeds", type=_int, default=3, metavar="N",
+                       help="train each value with seeds 0..N-1 (default: %(default)s)")
+    sweep.add_argument("--out", metavar="CSV", help="write the per-epoch table to this CSV file")
+    sweep.add_argument("--plot", metavar="PNG", help="write the study's figure to this file")
+    sweep.add_argument("--cache", metavar="DIR",
+                       help="keep finished runs in DIR; a rerun trains only what is missing")
+    sweep.add_argument("--workers", type=_int, default=None, metavar="N",
+                       help="worker processes (default: one per CPU core)")
+    sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_config_options(sweep, sweep=True)
+    sweep.set_defaults(subparser=sweep)
+    return parser
+
+
+def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser):
+    from .training import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    kwargs = {k: v for k, v in vars(args).items() if k in fields}
+    try:
+        return TrainConfig(**kwargs)
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+
+
+def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .training import run_experiment
+
+    if args.every < 1:
+        parser.error(f"--every must be at least 1, got {args.every}")
+    config = _config_from(args, parser)
+    try:
+        result = run_experiment(config)
+    except ValueError as exc:  # e.g. a GPU that is not there
+        parser.error(str(exc))
+    frame = result.history.to_frame()
+    shown = frame[(frame.index % args.every == 0) | (frame.index == frame.index.max())]
+    print(f"{config}")
+    print(shown.to_string(float_format=lambda v: f"{v:.4f}"))
+    if result.diverged:
+        print(f"training diverged: {result.history.message}")
+    print(f"validation accuracy: {result.val_accuracy:.4f}")
+    print(f"test accuracy: {result.test_accuracy:.4f}")
+    return 1 if result.diverged else 0
+
+
+def _run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .sweep import _default_executor, sweep
+
+    read = _FIELD_TYPES[args.param]
+    values = []
+    for text in args.values:
+        try:
+            values.append(read(text))
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"argument VALUE: {exc} for {args.param}")
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    base = _config_from(args, parser)
+    executor = None
+    if args.workers is not None:
+        executor = _default_executor(args.workers)
+    try:
+        result = sweep(
+            base, args.param, values, seeds=range(args.seeds), executor=executor,
+            cache_dir=args.cache, progress=False if args.no_progress else None,
+        )
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    finally:
+        if isinstance(executor, ProcessPoolExecutor):
+            executor.shutdown()
+    print(result.summary().to_string(float_format=lambda v: f"{v:.4f}"))
+    if args.out:
+        result.table.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from . import plots
+
+        fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
+        plots.plot_sweep_curves(result.table, ax=left)
+        plots.plot_sweep_final(result.runs, ax=right)
+        fig.savefig(args.plot, dpi=120)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        return _run_train(args, args.subparser)
+    return _run_sweep(args, args.subparser)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

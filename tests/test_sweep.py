@@ -1,0 +1,196 @@
+"""Tests of labcode.sweep: the grid, the run cache and resume, divergence, executors."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import Future
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labcode.sweep import SWEEPABLE, SerialExecutor, SweepResult, sweep
+from labcode.training import TrainConfig
+
+# small runs: 2 epochs each, so the whole module stays fast
+BASE = TrainConfig(epochs=2)
+
+
+class CountingExecutor(SerialExecutor):
+    """Runs tasks at once and counts them; can simulate an interrupt after ``stop_after``."""
+
+    def __init__(self, stop_after: int | None = None):
+        self.submitted = 0
+        self.stop_after = stop_after
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        if self.stop_after is not None and self.submitted >= self.stop_after:
+            raise KeyboardInterrupt("simulated interrupt")
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def reference() -> SweepResult:
+    return sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1), executor=SerialExecutor())
+
+
+def test_table_has_one_row_per_run_and_epoch(reference):
+    t = reference.table
+    assert list(t.columns) == [
+        "param", "value", "seed", "epoch", "train_loss", "train_accuracy",
+        "val_loss", "val_accuracy", "test_accuracy", "diverged",
+    ]  # fmt: skip
+    assert len(t) == 2 * 2 * 2
+    assert set(t["param"]) == {"lr"}
+    assert sorted(set(t["value"])) == [1e-3, 1e-2]
+    assert set(zip(t["value"], t["seed"], t["epoch"])) == {
+        (v, s, e) for v in (1e-2, 1e-3) for s in (0, 1) for e in (1, 2)
+    }
+    assert t["val_accuracy"].between(0, 1).all()
+    r = reference.runs
+    assert len(r) == 4 and not r["diverged"].any() and not r["cached"].any()
+    assert (r["epochs_run"] == 2).all()
+    # per-run test accuracy appears on each of the run's rows
+    for _, run in r.iterrows():
+        rows = t[(t["value"] == run["value"]) & (t["seed"] == run["seed"])]
+        assert (rows["test_accuracy"] == run["test_accuracy"]).all()
+
+
+def test_sweep_equals_individual_runs(reference):
+    from labcode.training import run_experiment
+
+    one = run_experiment(BASE.replace(lr=1e-3, seed=1))
+    rows = reference.table[(reference.table["value"] == 1e-3) & (reference.table["seed"] == 1)]
+    np.testing.assert_array_equal(rows["val_accuracy"], one.history.val_accuracy)
+    run = reference.runs[(reference.runs["value"] == 1e-3) & (reference.runs["seed"] == 1)]
+    assert run["test_accuracy"].item() == one.test_accuracy
+
+
+def test_summary_and_final_val_accuracy(reference):
+    s = reference.summary()
+    assert list(s.index) == [1e-2, 1e-3]
+    assert (s["runs"] == 2).all()
+    acc = reference.final_val_accuracy(1e-2)
+    assert acc.shape == (2,)
+    assert s.loc[1e-2, "val_mean"] == pytest.approx(acc.mean())
+    with pytest.raises(ValueError, match=r"0.5 is not one of the values of this sweep over lr"):
+        reference.final_val_accuracy(0.5)
+
+
+def test_resume_after_interrupt_computes_only_the_missing_runs(tmp_path, reference):
+    cache = tmp_path / "runs"
+    k = 3
+    with pytest.raises(KeyboardInterrupt):
+        sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1), cache_dir=cache,
+              executor=CountingExecutor(stop_after=k))
+    assert len(list(cache.glob("run-*.json"))) == k
+    assert not list(cache.glob("*.tmp"))  # written atomically: no partial files left
+    rerun = CountingExecutor()
+    resumed = sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1), cache_dir=cache, executor=rerun)
+    assert rerun.submitted == 4 - k
+    assert resumed.runs["cached"].sum() == k
+    pd.testing.assert_frame_equal(resumed.table, reference.table)
+    again = CountingExecutor()
+    sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1), cache_dir=cache, executor=again)
+    assert again.submitted == 0
+
+
+def test_cache_never_mixes_other_configs_or_code(tmp_path, monkeypatch):
+    cache = tmp_path / "runs"
+    sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=SerialExecutor())
+    # another base config: nothing is reused
+    ex = CountingExecutor()
+    sweep(BASE.replace(batch_size=64), "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
+    assert ex.submitted == 1
+    # other labcode source: nothing is reused
+    import labcode.sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "source_fingerprint", lambda: "0" * 16)
+    ex = CountingExecutor()
+    sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
+    assert ex.submitted == 1
+
+
+def test_cache_file_with_wrong_content_is_recomputed(tmp_path):
+    cache = tmp_path / "runs"
+    first = sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=SerialExecutor())
+    (path,) = cache.glob("run-*.json")
+    payload = json.loads(path.read_text())
+    payload["record"]["config"]["lr"] = 0.5  # a file that does not match its key
+    path.write_text(json.dumps(payload))
+    ex = CountingExecutor()
+    again = sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
+    assert ex.submitted == 1
+    pd.testing.assert_frame_equal(again.table, first.table)
+    path.write_text("{not json")
+    ex = CountingExecutor()
+    sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
+    assert ex.submitted == 1
+
+
+def test_a_diverging_run_is_recorded_not_dropped():
+    base = TrainConfig(optimizer="sgd", epochs=3)
+    result = sweep(base, "lr", [1e10, 1e-2], seeds=(0,), executor=SerialExecutor())
+    runs = result.runs.set_index("value")
+    assert bool(runs.loc[1e10, "diverged"]) is True
+    assert runs.loc[1e10, "diverged_at_epoch"] >= 1
+    assert runs.loc[1e10, "epochs_run"] < 3
+    assert bool(runs.loc[1e-2, "diverged"]) is False
+    assert result.summary().loc[1e10, "diverged"] == 1
+    # its finite epochs, if any, are in the table, all flagged
+    assert result.table[result.table["value"] == 1e10]["diverged"].all()
+
+
+@pytest.mark.parametrize(
+    ("param", "values", "exc", "match"),
+    [
+        ("seed", [1, 2], ValueError, r"param must be one of \['model', .*\], got 'seed'"),
+        ("learning_rate", [0.1], ValueError, r"got 'learning_rate'"),
+        ("lr", [0.1, -1.0], ValueError, r"sweep over lr: the value -1.0 is invalid: TrainConfig.lr"),
+        ("optimizer", ["adam", "lbfgs"], ValueError, r"the value 'lbfgs' is invalid.*unknown optimizer"),
+        ("hidden_size", [32, 0], ValueError, r"the value 0 is invalid"),
+        ("epochs", [2.5], TypeError, r"the value 2.5 is invalid"),
+        ("lr", [], ValueError, r"values must name at least one value for lr"),
+        ("lr", [0.1, 0.1], ValueError, r"values must not repeat, but lr=0.1 appears twice"),
+        ("lr", 0.1, TypeError, r"values must be a sequence of values for lr"),
+    ],
+)
+def test_invalid_sweeps_fail_before_any_run(param, values, exc, match):
+    ex = CountingExecutor()
+    with pytest.raises(exc, match=match):
+        sweep(BASE, param, values, executor=ex)
+    assert ex.submitted == 0
+
+
+@pytest.mark.parametrize(
+    ("seeds", "match"),
+    [((), "at least one seed"), ((0, 0), "must not repeat"), ((-1,), r"ints >= 0, got -1")],
+)
+def test_invalid_seeds_fail_before_any_run(seeds, match):
+    ex = CountingExecutor()
+    with pytest.raises(ValueError, match=match):
+        sweep(BASE, "lr", [0.1], seeds=seeds, executor=ex)
+    assert ex.submitted == 0
+
+
+def test_sweepable_fields_exist():
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert set(SWEEPABLE) <= names
+    assert "seed" not in SWEEPABLE
+
+
+def test_default_process_pool_gives_the_same_table(reference):
+    parallel = sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1), progress=False)
+    pd.testing.assert_frame_equal(parallel.table, reference.table)
+
+
+def test_dask_executor_gives_the_same_table(reference):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        result = sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1), executor=client.get_executor())
+    pd.testing.assert_frame_equal(result.table, reference.table)
