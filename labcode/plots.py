@@ -11,12 +11,23 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.patches import Rectangle
 
 from .data import IMAGE_SHAPE, NUM_CLASSES, Partition, check_features, check_labels
 
 __all__ = [
     "plot_digit_grid",
     "plot_class_balance",
+    "plot_loss_curves",
+    "plot_confusion_matrix",
+    "plot_misclassified",
+    "plot_digit_image",
+    "plot_training_curves",
+    "plot_per_class_accuracy",
+    "plot_prediction_grid",
+    "plot_sweep_curves",
+    "plot_sweep_final",
+    "plot_weight_histograms",
 ]
 
 
@@ -76,8 +87,7 @@ def plot_digit_grid(
             top, left = c * (h + pad), j * (w + pad)
             mosaic[top : top + h, left : left + w] = X[i].reshape(h, w)
     ax = _new_axes(ax, (per_class * 0.6 + 1, num_classes * 0.6 + 0.6))
-    cmap = plt.get_cmap("gray_r").copy()
-    cmap.set_bad("white")
+    cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
     ax.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_yticks([c * (h + pad) + h / 2 - 0.5 for c in range(num_classes)])
     ax.set_yticklabels([str(c) for c in range(num_classes)])
@@ -127,4 +137,613 @@ def plot_class_balance(
     ax.set_ylabel("share of the part's samples")
     ax.set_title("Class balance of each part of the split")
     ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+# --- Exercise 1: the NumPy network (Steps 4 and 5) ------------------------------------
+
+
+def plot_loss_curves(
+    curves: Mapping[str, object],
+    *,
+    log_y: bool = True,
+    title: str = "Training loss during batch gradient descent",
+    ax: Axes | None = None,
+) -> Axes:
+    """Training loss against the iteration, one line per run.
+
+    Parameters
+    ----------
+    curves : mapping of str to array_like of shape (n_iterations,)
+        Label of each run and its loss per iteration, for example the history
+        returned by :meth:`labcode.numpy_net.NumpyNetwork.fit`.
+    log_y : bool, default True
+        Logarithmic loss axis, which shows the slow late decrease as clearly as
+        the fast early one.
+    title : str
+        The axes' title.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        One line per run, iterations counted from 1.
+    """
+    if not isinstance(curves, Mapping) or not curves:
+        raise ValueError(f"curves must be a non-empty mapping of label to losses, got {curves!r:.80}")
+    ax = _new_axes(ax, (6.5, 3.6))
+    for label, values in curves.items():
+        losses = np.asarray(values, dtype=np.float64)
+        if losses.ndim != 1 or losses.size == 0:
+            raise ValueError(f"curves[{label!r}] must be a non-empty 1-D sequence, got shape {losses.shape}")
+        ax.plot(np.arange(1, losses.size + 1), losses, label=str(label), lw=1.6)
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel("iteration (one full-batch gradient step)")
+    ax.set_ylabel("training loss (mean squared error)")
+    ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    if len(curves) > 1:
+        ax.legend(fontsize="small")
+    return ax
+
+
+def plot_confusion_matrix(
+    y_true: object,
+    y_pred: object,
+    *,
+    num_classes: int = NUM_CLASSES,
+    title: str = "Confusion matrix",
+    ax: Axes | None = None,
+) -> Axes:
+    """Counts of (true class, predicted class) pairs, mistakes in colour.
+
+    Correct predictions, on the diagonal, are written in bold on white; every
+    other cell is shaded by its count, so the classes the model confuses stand out.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of shape (n_samples,)
+        True and predicted labels in ``0 .. num_classes - 1``.
+    num_classes : int, default 10
+        Number of classes.
+    title : str
+        The axes' title.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        Rows are true classes, columns predicted classes; every non-zero count is written.
+    """
+    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
+    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true of shape {y_true.shape} and y_pred of shape {y_pred.shape} must have the same shape"
+        )
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    mistakes = counts.astype(np.float64)
+    mistakes[counts == 0] = np.nan  # white: no sample
+    np.fill_diagonal(mistakes, np.nan)  # white: correct predictions
+    ax = _new_axes(ax, (5.2, 4.6))
+    cmap = plt.get_cmap("Reds").with_extremes(bad="white")
+    vmax = max(1.0, float(np.nan_to_num(mistakes, nan=0.0).max()))
+    image = ax.imshow(mistakes, cmap=cmap, vmin=0.0, vmax=vmax)
+    for i in range(num_classes):
+        for j in range(num_classes):
+            if counts[i, j] == 0:
+                continue
+            dark = i != j and counts[i, j] > 0.6 * vmax
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize="small",
+                    fontweight="bold" if i == j else "normal", color="white" if dark else "black")
+    ticks = np.arange(num_classes)
+    ax.set_xticks(ticks)
+    ax.set_yticks(ticks)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    ax.figure.colorbar(image, ax=ax, label="number of mistakes", shrink=0.8)
+    return ax
+
+
+def plot_misclassified(
+    X: object,
+    y_true: object,
+    y_pred: object,
+    *,
+    max_images: int = 24,
+    n_cols: int = 8,
+    num_classes: int = NUM_CLASSES,
+    title: str = "Misclassified digits",
+    ax: Axes | None = None,
+) -> Axes:
+    """The images whose prediction is wrong, each labelled "true -> predicted".
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, 64)
+        Images read row by row, values in [0, 1].
+    y_true, y_pred : array_like of shape (n_samples,)
+        True and predicted labels.
+    max_images : int, default 24
+        Show at most this many, in the order of ``X``.
+    n_cols : int, default 8
+        Images per row.
+    num_classes : int, default 10
+        Number of classes.
+    title : str
+        Start of the axes' title; the number of mistakes is appended.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        A mosaic of the misclassified images.
+    """
+    X = check_features(X)
+    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
+    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
+    h, w = IMAGE_SHAPE
+    if X.shape[1] != h * w:
+        raise ValueError(f"X must have {h * w} columns (8 x 8 images), got shape {X.shape}")
+    if not X.shape[0] == y_true.shape[0] == y_pred.shape[0]:
+        raise ValueError(
+            f"X of shape {X.shape}, y_true of shape {y_true.shape} and y_pred of shape "
+            f"{y_pred.shape} must have the same number of samples"
+        )
+    if max_images < 1 or n_cols < 1:
+        raise ValueError(f"max_images and n_cols must be at least 1, got {max_images} and {n_cols}")
+    wrong = np.flatnonzero(y_true != y_pred)
+    shown = wrong[:max_images]
+    n_rows = max(1, -(-shown.size // n_cols))
+    cols = min(n_cols, max(1, shown.size))
+    pad_x, pad_y = 1, 4  # room between tiles, and above each for its label
+    mosaic = np.full((n_rows * (h + pad_y), cols * (w + pad_x) - pad_x), np.nan)
+    ax = _new_axes(ax, (cols * 0.9 + 0.6, n_rows * 1.25 + 0.6))
+    for k, i in enumerate(shown):
+        top, left = (k // cols) * (h + pad_y) + pad_y, (k % cols) * (w + pad_x)
+        mosaic[top : top + h, left : left + w] = X[i].reshape(h, w)
+        ax.text(left + w / 2 - 0.5, top - 0.7, f"{y_true[i]}\u2192{y_pred[i]}",
+                ha="center", va="bottom", fontsize="small")
+    cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
+    ax.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if shown.size == 0:
+        ax.text(0.5, 0.5, "no misclassified images", transform=ax.transAxes, ha="center")
+    more = f", the first {shown.size} shown" if wrong.size > shown.size else ""
+    ax.set_title(f"{title}: {wrong.size} of {y_true.size} (true \u2192 predicted){more}")
+    return ax
+
+
+# --- Exercise 2, Steps 2 to 5: the PyTorch MLP ----------------------------------------
+
+
+def plot_digit_image(
+    x: object,
+    *,
+    title: str = "One digit",
+    ax: Axes | None = None,
+) -> Axes:
+    """One image, pixel by pixel, with a colour bar of the grey levels.
+
+    Parameters
+    ----------
+    x : array_like of shape (64,) or (8, 8)
+        One image, values in [0, 1] (a row of ``split.train.X``, or a tensor).
+    title : str
+        The axes' title.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        The 8 x 8 image, with pixel rows and columns numbered from 0.
+    """
+    h, w = IMAGE_SHAPE
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.shape not in ((h * w,), (h, w)):
+        raise ValueError(f"x must have shape ({h * w},) or ({h}, {w}), got {arr.shape}")
+    check_features(arr.reshape(1, -1), name="x")
+    ax = _new_axes(ax, (3.6, 3.0))
+    image = ax.imshow(arr.reshape(h, w), cmap="gray_r", vmin=0.0, vmax=1.0,
+                      interpolation="nearest")
+    ax.set_xticks(range(w))
+    ax.set_yticks(range(h))
+    ax.set_xlabel("pixel column")
+    ax.set_ylabel("pixel row")
+    ax.set_title(title)
+    ax.figure.colorbar(image, ax=ax, label="grey level (0 white, 1 black)")
+    return ax
+
+
+def plot_training_curves(
+    history: object,
+    *,
+    title: str = "Training of the MLP",
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
+    """Loss and accuracy per epoch, training and validation, side by side.
+
+    Parameters
+    ----------
+    history : History or mapping
+        A :class:`labcode.training.History`, or a mapping with the same columns
+        (``epoch``, ``train_loss``, ``train_accuracy``, ``val_loss``, ``val_accuracy``),
+        such as ``history.to_dict()``.
+    title : str
+        The figure's title.
+    axes : pair of Axes, optional
+        Where to draw the loss and the accuracy; a new figure when omitted.
+
+    Returns
+    -------
+    ndarray of 2 Axes
+        The loss panel (cross-entropy, logarithmic axis) and the accuracy panel.
+    """
+    columns = history.to_dict() if hasattr(history, "to_dict") else history
+    if not isinstance(columns, Mapping):
+        raise TypeError(
+            f"history must be a History or a mapping of columns, got {type(history).__name__}"
+        )
+    needed = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise ValueError(f"history lacks the columns {missing}; it has {sorted(columns)}")
+    data = {c: np.asarray(columns[c], dtype=np.float64) for c in needed}
+    n = data["epoch"].size
+    if n == 0 or any(v.shape != (n,) for v in data.values()):
+        raise ValueError(
+            "history must hold at least one epoch and equally long columns, got lengths "
+            f"{ {c: v.size for c, v in data.items()} }"
+        )
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    else:
+        axes = list(axes)
+        if len(axes) != 2 or not all(isinstance(a, Axes) for a in axes):
+            raise TypeError("axes must be a pair of matplotlib Axes or None")
+        fig = axes[0].figure
+    ax_loss, ax_acc = axes
+    epochs = data["epoch"]
+    marker = "o" if n <= 15 else None
+    for part, style in (("train", "-"), ("val", "--")):
+        name = "training" if part == "train" else "validation"
+        ax_loss.plot(epochs, data[f"{part}_loss"], style, marker=marker, label=name)
+        ax_acc.plot(epochs, data[f"{part}_accuracy"], style, marker=marker, label=name)
+    ax_loss.set_yscale("log")
+    ax_loss.set_ylabel("cross-entropy loss (log scale)")
+    ax_loss.set_title("Loss per epoch")
+    ax_acc.set_ylabel("accuracy")
+    ax_acc.set_title("Accuracy per epoch")
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("epoch")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize="small")
+    diverged = getattr(history, "diverged_at_epoch", None)
+    fig.suptitle(title + (f" (diverged in epoch {diverged})" if diverged is not None else ""))
+    return np.asarray([ax_loss, ax_acc], dtype=object)
+
+
+def plot_per_class_accuracy(
+    accuracy: object,
+    *,
+    overall: float | None = None,
+    title: str = "Test accuracy of each class",
+    ax: Axes | None = None,
+) -> Axes:
+    """Bar chart of the accuracy of each class.
+
+    Parameters
+    ----------
+    accuracy : array_like of shape (num_classes,)
+        Share of each class's samples classified correctly, for example
+        :func:`labcode.training.per_class_accuracy`.
+    overall : float, optional
+        The accuracy over all samples, drawn as a dashed line.
+    title : str
+        The axes' title.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        One bar per class, labelled with its accuracy; the lowest bar in red.
+    """
+    acc = np.asarray(accuracy, dtype=np.float64)
+    if acc.ndim != 1 or acc.size == 0 or not np.all((acc >= 0) & (acc <= 1)):
+        raise ValueError(f"accuracy must be a 1-D array of values in [0, 1], got {acc!r:.120}")
+    ax = _new_axes(ax, (7, 3.4))
+    classes = np.arange(acc.size)
+    colors = ["tab:red" if a == acc.min() else "tab:blue" for a in acc]
+    bars = ax.bar(classes, acc, color=colors)
+    ax.bar_label(bars, labels=[f"{a:.0%}" for a in acc], fontsize="small", padding=2)
+    if overall is not None:
+        ax.axhline(overall, color="black", lw=0.9, ls="--", label=f"all classes:\n{overall:.1%}")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+    low = max(0.0, float(np.floor((min(acc.min(), overall or 1.0) - 0.1) * 10) / 10))
+    ax.set_ylim(low, 1.05)
+    ax.set_xticks(classes)
+    ax.set_xlabel("digit class")
+    ax.set_ylabel("accuracy (share of the class)")
+    ax.set_title(title)
+    return ax
+
+
+def plot_prediction_grid(
+    X: object,
+    y_true: object,
+    y_pred: object,
+    *,
+    n_images: int = 50,
+    n_cols: int = 10,
+    num_classes: int = NUM_CLASSES,
+    title: str = "Test digits with their predicted label",
+    ax: Axes | None = None,
+) -> Axes:
+    """The first ``n_images`` digits, each with its predicted and true label; mistakes in red.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, 64)
+        Images read row by row, values in [0, 1].
+    y_true, y_pred : array_like of shape (n_samples,)
+        True and predicted labels.
+    n_images : int, default 50
+        Number of images, taken in the order of ``X``.
+    n_cols : int, default 10
+        Images per row.
+    num_classes : int, default 10
+        Number of classes.
+    title : str
+        Start of the axes' title; the number of mistakes shown is appended.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        A mosaic; above each tile "predicted (true)" for a mistake, the predicted label
+        alone when it is right. Mistakes get a red frame and a red label.
+    """
+    X = check_features(X)
+    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
+    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
+    h, w = IMAGE_SHAPE
+    if X.shape[1] != h * w:
+        raise ValueError(f"X must have {h * w} columns (8 x 8 images), got shape {X.shape}")
+    if not X.shape[0] == y_true.shape[0] == y_pred.shape[0]:
+        raise ValueError(
+            f"X of shape {X.shape}, y_true of shape {y_true.shape} and y_pred of shape "
+            f"{y_pred.shape} must have the same number of samples"
+        )
+    if n_images < 1 or n_cols < 1:
+        raise ValueError(f"n_images and n_cols must be at least 1, got {n_images} and {n_cols}")
+    n = min(n_images, X.shape[0])
+    cols = min(n_cols, n)
+    rows = -(-n // cols)
+    pad_x, pad_y = 2, 4  # room between tiles, and above each for its label
+    mosaic = np.full((rows * (h + pad_y), cols * (w + pad_x) - pad_x), np.nan)
+    ax = _new_axes(ax, (cols * 0.85 + 0.4, rows * 1.15 + 0.6))
+    wrong = 0
+    for k in range(n):
+        top, left = (k // cols) * (h + pad_y) + pad_y, (k % cols) * (w + pad_x)
+        mosaic[top : top + h, left : left + w] = X[k].reshape(h, w)
+        ok = y_true[k] == y_pred[k]
+        wrong += not ok
+        label = f"{y_pred[k]}" if ok else f"{y_pred[k]} ({y_true[k]})"
+        ax.text(left + w / 2 - 0.5, top - 0.8, label, ha="center", va="bottom",
+                fontsize="small", color="black" if ok else "tab:red",
+                fontweight="normal" if ok else "bold")
+        if not ok:
+            ax.add_patch(Rectangle((left - 0.9, top - 0.9), w + 0.8, h + 0.8, fill=False,
+                                   edgecolor="tab:red", linewidth=2))
+    cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
+    ax.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{title}: {wrong} of {n} wrong, in red as \"predicted (true)\"")
+    return ax
+
+
+# --- Exercise 2, Steps 6 to 10: studies over one parameter ----------------------------
+
+
+def _value_label(param: str, value: object) -> str:
+    if isinstance(value, float):
+        return f"{param}={value:g}"
+    return f"{param}={value}"
+
+
+def plot_sweep_curves(
+    table: object,
+    *,
+    metric: str = "val_accuracy",
+    ax: Axes | None = None,
+) -> Axes:
+    """Per-epoch curves of a study: the mean over seeds, with a band of +/- one std.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The per-epoch table of a :class:`labcode.sweep.SweepResult` (``result.table``),
+        with columns ``param, value, seed, epoch`` and ``metric``.
+    metric : str, default "val_accuracy"
+        The column to draw, e.g. ``"train_loss"``.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        One line per value, in the order of the study.
+    """
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    needed = {"param", "value", "seed", "epoch", metric}
+    if not needed <= set(table.columns):
+        raise ValueError(
+            f"table must have the columns {sorted(needed)}, got {list(table.columns)}"
+        )
+    if table.empty:
+        raise ValueError("table has no rows")
+    ax = _new_axes(ax, (7, 4))
+    param = str(table["param"].iloc[0])
+    for value, rows in table.groupby("value", sort=False):
+        stats = rows.groupby("epoch")[metric].agg(["mean", "std", "count"])
+        std = stats["std"].fillna(0.0)
+        line = ax.plot(stats.index, stats["mean"], label=_value_label(param, value))[0]
+        ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
+                        color=line.get_color(), alpha=0.2, linewidth=0)
+    n_seeds = table.groupby("value", sort=False)["seed"].nunique().max()
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_title(f"{metric.replace('_', ' ').capitalize()} per epoch, mean \u00b1 1 std over "
+                 f"{n_seeds} seeds")
+    ax.legend(fontsize="small", ncol=2)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_sweep_final(
+    runs: object,
+    *,
+    metric: str = "val_accuracy",
+    logx: bool | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Final score of each run against the studied value, with the mean and +/- one std.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        The per-run table of a :class:`labcode.sweep.SweepResult` (``result.runs``).
+    metric : str, default "val_accuracy"
+        The column to draw.
+    logx : bool, optional
+        Logarithmic value axis; by default on for a numeric study whose values span
+        more than a factor of 20 (learning rates, hidden sizes).
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        Dots for single runs (crosses for diverged ones), a line through the means,
+        error bars of one standard deviation. Categorical values (optimizer names)
+        are spread evenly along the axis.
+    """
+    import pandas as pd
+
+    if not isinstance(runs, pd.DataFrame):
+        raise TypeError(f"runs must be a pandas DataFrame, got {type(runs).__name__}")
+    needed = {"param", "value", "seed", metric, "diverged"}
+    if not needed <= set(runs.columns):
+        raise ValueError(f"runs must have the columns {sorted(needed)}, got {list(runs.columns)}")
+    if runs.empty:
+        raise ValueError("runs has no rows")
+    ax = _new_axes(ax, (7, 4))
+    param = str(runs["param"].iloc[0])
+    values = list(dict.fromkeys(runs["value"]))
+    numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                  for v in values)
+    positions = {v: (float(v) if numeric else float(k)) for k, v in enumerate(values)}
+    if logx is None:
+        logx = numeric and min(values) > 0 and max(values) / min(values) > 20
+    x = runs["value"].map(positions).to_numpy(dtype=float)
+    ok = ~runs["diverged"].to_numpy(dtype=bool)
+    y = runs[metric].to_numpy(dtype=float)
+    ax.scatter(x[ok], y[ok], s=14, color="0.5", label="one run", zorder=2)
+    if (~ok).any():
+        ax.scatter(x[~ok], y[~ok], s=30, marker="x", color="tab:red", label="diverged run",
+                   zorder=3)
+    stats = runs.groupby("value", sort=False)[metric].agg(["mean", "std"])
+    xs = [positions[v] for v in stats.index]
+    ax.errorbar(xs, stats["mean"], yerr=stats["std"].fillna(0.0), marker="o", capsize=4,
+                color="tab:blue", label="mean \u00b1 1 std", zorder=4)
+    if logx:
+        ax.set_xscale("log")
+    if not numeric:
+        ax.set_xticks(xs)
+        ax.set_xticklabels([str(v) for v in stats.index], rotation=30, ha="right")
+    elif not logx:
+        ax.set_xticks(xs)
+    ax.set_xlabel(param.replace("_", " ") + (" (log scale)" if logx else ""))
+    ax.set_ylabel("final " + metric.replace("_", " "))
+    ax.set_title(f"Final {metric.replace('_', ' ')} against {param.replace('_', ' ')}")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+# --- Exercise 2, Step 9: the weights under L1 and L2 ----------------------------------
+
+
+def plot_weight_histograms(
+    weights: Mapping[str, object],
+    *,
+    near_zero: float | None = None,
+    bins: int = 81,
+    title: str = "Weights of the trained network",
+    ax: Axes | None = None,
+) -> Axes:
+    """Histograms of the weights of several models, overlaid, on a logarithmic count axis.
+
+    Parameters
+    ----------
+    weights : mapping of str to array_like
+        A label and the weights of each model (any shape; flattened), for example
+        :func:`labcode.studies.weight_values` of each trained model.
+    near_zero : float, optional
+        Give each model's share of weights with ``|w| < near_zero`` in the legend (the
+        interval is far narrower than one bin).
+    bins : int, default 81
+        Number of bins, shared by all models, symmetric about 0 (an odd number puts one
+        bin around 0).
+    title : str
+        The axes' title.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        One step outline per model; the count axis is logarithmic so that both the
+        peak at 0 and the tails are visible.
+    """
+    if not isinstance(weights, Mapping) or not weights:
+        raise ValueError("weights must be a non-empty mapping of label to weights")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    if near_zero is not None and not (isinstance(near_zero, (int, float)) and near_zero > 0):
+        raise ValueError(f"near_zero must be a positive number or None, got {near_zero!r}")
+    arrays = {}
+    for label, values in weights.items():
+        arr = np.asarray(values, dtype=np.float64).ravel()
+        if arr.size == 0 or not np.isfinite(arr).all():
+            raise ValueError(f"weights[{label!r}] must hold finite numbers, got {arr.size} values")
+        arrays[str(label)] = arr
+    limit = max(float(np.abs(a).max()) for a in arrays.values())
+    edges = np.linspace(-limit, limit, bins + 1)
+    ax = _new_axes(ax, (7, 4))
+    for label, arr in arrays.items():
+        text = label
+        if near_zero is not None:
+            text += f" ({np.mean(np.abs(arr) < near_zero):.0%} near zero)"
+        ax.hist(arr, bins=edges, histtype="step", linewidth=1.6, label=text)
+    ax.set_yscale("log")
+    ax.set_xlabel("weight value")
+    ax.set_ylabel("number of weights (log scale)")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
     return ax

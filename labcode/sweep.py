@@ -83,6 +83,7 @@ class SerialExecutor(Executor):
     """
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Call ``fn`` with the given arguments now; return a future holding the outcome."""
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
@@ -172,7 +173,7 @@ def run_record(config: TrainConfig, split: DigitsSplit | None = None) -> dict[st
     Returns
     -------
     dict
-        Keys ``config`` (dict), ``history`` (:meth:`History.to_dict` plus
+        Keys ``config`` (dict), ``history`` (:meth:`~labcode.training.History.to_dict` plus
         ``diverged_at_epoch``, ``epochs_requested`` and ``message``), ``val_accuracy``,
         ``test_accuracy``, ``train_seconds``.
     """

@@ -1,0 +1,342 @@
+"""Exercise 2, Step 3: the PyTorch models, and the table that builds them by name.
+
+:class:`SimpleMLP` is the handout's ``simpleMLP``: one hidden layer with a ReLU,
+returning logits (the softmax lives in the loss, see
+:func:`labcode.training.logsumexp_cross_entropy`).
+
+:class:`ComplexMLP` is the handout's Step 10 model: two hidden blocks of Linear,
+BatchNorm1d, ReLU and Dropout.
+
+Models are looked up by name in :data:`MODELS`, so that
+:class:`labcode.training.TrainConfig` can say ``model="simple"`` and
+:func:`labcode.training.run_experiment` builds the module from that table. Every
+entry is called as ``MODELS[name](in_features=..., hidden_size=..., num_classes=...)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from numbers import Integral, Real
+
+import torch
+from torch import nn
+
+__all__ = [
+    "SimpleMLP",
+    "ComplexMLP",
+    "COMPLEX_WIDTH_FACTORS",
+    "complex_from_table",
+    "MODELS",
+    "build_model",
+    "count_parameters",
+]
+
+
+def _check_size(value: object, name: str) -> int:
+    """A layer size: a positive int (bool is refused), returned as int."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
+
+
+class SimpleMLP(nn.Module):
+    """A multilayer perceptron with one hidden layer: Linear, ReLU, Linear.
+
+    This is the handout's ``simpleMLP``. For an input batch ``x`` it computes
+    ``fc2(relu(fc1(x)))``, the logits: one unnormalised score per class. There is
+    no softmax at the end; ``torch.nn.functional.cross_entropy`` applies it
+    inside the loss, in a numerically stable way.
+
+    Parameters
+    ----------
+    in_features : int, default 64
+        Length of one input vector (8 x 8 pixels).
+    hidden_size : int, default 32
+        Number of hidden units.
+    num_classes : int, default 10
+        Number of outputs, one logit per class.
+
+    Attributes
+    ----------
+    fc1 : torch.nn.Linear
+        Input to hidden layer, weight of shape (hidden_size, in_features) and a bias.
+    relu : torch.nn.ReLU
+        The hidden activation.
+    fc2 : torch.nn.Linear
+        Hidden to output layer, weight of shape (num_classes, hidden_size) and a bias.
+
+    Raises
+    ------
+    TypeError
+        If a size is not an int.
+    ValueError
+        If a size is not positive.
+
+    Examples
+    --------
+    >>> model = SimpleMLP()
+    >>> count_parameters(model)
+    2410
+    >>> model(torch.zeros(5, 64)).shape
+    torch.Size([5, 10])
+    """
+
+    def __init__(self, in_features: int = 64, hidden_size: int = 32, num_classes: int = 10):
+        super().__init__()
+        self.in_features = _check_size(in_features, "in_features")
+        self.hidden_size = _check_size(hidden_size, "hidden_size")
+        self.num_classes = _check_size(num_classes, "num_classes")
+        self.fc1 = nn.Linear(self.in_features, self.hidden_size)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(self.hidden_size, self.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch_size, in_features)
+            Float32 inputs.
+
+        Returns
+        -------
+        Tensor of shape (batch_size, num_classes)
+            One unnormalised score per class.
+        """
+        return self.fc2(self.relu(self.fc1(x)))
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, hidden_size={self.hidden_size}, "
+            f"num_classes={self.num_classes}, parameters={count_parameters(self)}"
+        )
+
+
+def _check_dropout(value: object) -> float:
+    """A dropout probability: a real number in [0, 1), returned as float."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(
+            f"dropout must be a float in [0, 1), got {type(value).__name__} {value!r}"
+        )
+    if not (math.isfinite(value) and 0.0 <= value < 1.0):
+        raise ValueError(f"dropout must be a float in [0, 1), got {value}")
+    return float(value)
+
+
+class ComplexMLP(nn.Module):
+    """A deeper MLP: hidden blocks of Linear, BatchNorm1d, ReLU and Dropout, then a Linear.
+
+    This is the handout's Step 10 model. Each hidden block ``k`` computes
+    ``dropout(relu(batchnorm(linear(h))))`` with ``hidden_sizes[k]`` units; a last
+    Linear layer maps the final hidden layer to the logits.
+
+    The model behaves differently in the two modes of a :class:`torch.nn.Module`:
+
+    * training mode (``model.train()``): Dropout sets each hidden unit to zero with
+      probability ``dropout`` and scales the others by ``1 / (1 - dropout)``, so two
+      forward passes of the same batch differ; BatchNorm normalises with the mean and
+      variance of the current batch and updates its running estimates of them;
+    * evaluation mode (``model.eval()``): Dropout passes everything through and
+      BatchNorm uses the running estimates, so the output of a sample does not depend on
+      the rest of the batch, and the same input always gives the same output.
+
+    Parameters
+    ----------
+    in_features : int, default 64
+        Length of one input vector.
+    hidden_sizes : sequence of int, default (128, 64)
+        Units of each hidden block, at least one block.
+    num_classes : int, default 10
+        Number of outputs, one logit per class.
+    dropout : float, default 0.2
+        Probability of zeroing a hidden unit in training mode, in [0, 1).
+
+    Attributes
+    ----------
+    blocks : torch.nn.Sequential
+        One :class:`torch.nn.Sequential` per hidden block, each holding
+        ``Linear(n_in, n_out)``, ``BatchNorm1d(n_out)``, ``ReLU()``, ``Dropout(dropout)``.
+    out : torch.nn.Linear
+        Last hidden layer to logits, weight of shape (num_classes, hidden_sizes[-1]).
+
+    Raises
+    ------
+    TypeError
+        If a size is not an int, ``hidden_sizes`` is not a sequence, or ``dropout`` is
+        not a number.
+    ValueError
+        If a size is not positive, ``hidden_sizes`` is empty, or ``dropout`` is outside
+        [0, 1).
+
+    Examples
+    --------
+    >>> model = ComplexMLP()
+    >>> count_parameters(model)
+    17610
+    >>> model.eval()(torch.zeros(5, 64)).shape
+    torch.Size([5, 10])
+    """
+
+    def __init__(
+        self,
+        in_features: int = 64,
+        hidden_sizes: Sequence[int] = (128, 64),
+        num_classes: int = 10,
+        dropout: float = 0.2,
+    ):
+        super().__init__()
+        self.in_features = _check_size(in_features, "in_features")
+        if isinstance(hidden_sizes, (str, bytes)) or not isinstance(hidden_sizes, Sequence):
+            raise TypeError(
+                f"hidden_sizes must be a sequence of positive ints, got "
+                f"{type(hidden_sizes).__name__} {hidden_sizes!r}"
+            )
+        if len(hidden_sizes) == 0:
+            raise ValueError("hidden_sizes must name at least one hidden layer, got ()")
+        self.hidden_sizes = tuple(
+            _check_size(h, f"hidden_sizes[{k}]") for k, h in enumerate(hidden_sizes)
+        )
+        self.num_classes = _check_size(num_classes, "num_classes")
+        self.dropout = _check_dropout(dropout)
+        blocks = []
+        n_in = self.in_features
+        for n_out in self.hidden_sizes:
+            blocks.append(
+                nn.Sequential(
+                    nn.Linear(n_in, n_out),
+                    nn.BatchNorm1d(n_out),
+                    nn.ReLU(),
+                    nn.Dropout(self.dropout),
+                )
+            )
+            n_in = n_out
+        self.blocks = nn.Sequential(*blocks)
+        self.out = nn.Linear(n_in, self.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch_size, in_features)
+            Float32 inputs. In training mode BatchNorm needs at least two samples.
+
+        Returns
+        -------
+        Tensor of shape (batch_size, num_classes)
+            One unnormalised score per class.
+        """
+        return self.out(self.blocks(x))
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, hidden_sizes={self.hidden_sizes}, "
+            f"num_classes={self.num_classes}, dropout={self.dropout}, "
+            f"parameters={count_parameters(self)}"
+        )
+
+
+COMPLEX_WIDTH_FACTORS = (4, 2)
+"""How the ``"complex"`` entry of :data:`MODELS` turns ``hidden_size`` into
+``hidden_sizes``: ``(4 * hidden_size, 2 * hidden_size)``."""
+
+
+def complex_from_table(
+    *, in_features: int = 64, hidden_size: int = 32, num_classes: int = 10
+) -> ComplexMLP:
+    """The ``"complex"`` entry of :data:`MODELS`: a :class:`ComplexMLP` scaled by ``hidden_size``.
+
+    The table calls every model with one ``hidden_size``; the Step 10 model has two
+    hidden layers. This entry makes them ``4 * hidden_size`` and ``2 * hidden_size``
+    units wide (:data:`COMPLEX_WIDTH_FACTORS`), so the Step 3 value, 32, gives the
+    handout's ``hidden_sizes=(128, 64)``, and a study over ``hidden_size`` widens both
+    layers together. Dropout is the handout's 0.2.
+
+    Parameters
+    ----------
+    in_features, hidden_size, num_classes : int
+        As for :class:`SimpleMLP`.
+
+    Returns
+    -------
+    ComplexMLP
+    """
+    hidden_size = _check_size(hidden_size, "hidden_size")
+    return ComplexMLP(
+        in_features=in_features,
+        hidden_sizes=tuple(f * hidden_size for f in COMPLEX_WIDTH_FACTORS),
+        num_classes=num_classes,
+        dropout=0.2,
+    )
+
+
+def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:
+    """Number of scalar parameters of a model.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any module.
+    trainable_only : bool, default True
+        Count only parameters with ``requires_grad`` (the ones an optimizer changes).
+
+    Returns
+    -------
+    int
+        For :class:`SimpleMLP`,
+        ``(in_features + 1) * hidden_size + (hidden_size + 1) * num_classes``: each
+        Linear layer has a weight matrix and one bias per output.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "simple": SimpleMLP,
+    "complex": complex_from_table,
+}
+"""The models :class:`labcode.training.TrainConfig` can name, keyed by name.
+
+Each value is called with the keyword arguments ``in_features``, ``hidden_size`` and
+``num_classes`` and returns a fresh :class:`torch.nn.Module` that maps a batch of shape
+(batch_size, in_features) to logits of shape (batch_size, num_classes).
+
+``"simple"`` is :class:`SimpleMLP` with ``hidden_size`` hidden units. ``"complex"`` is
+:class:`ComplexMLP` with two hidden blocks of ``4 * hidden_size`` and
+``2 * hidden_size`` units and dropout 0.2 (:func:`complex_from_table`): the default
+``hidden_size=32`` gives the handout's ``(128, 64)``.
+"""
+
+
+def build_model(
+    name: str, *, in_features: int = 64, hidden_size: int = 32, num_classes: int = 10
+) -> nn.Module:
+    """Build a fresh model from :data:`MODELS` by name.
+
+    The weights are drawn from torch's global random generator; seed it (or use
+    :func:`labcode.training.run_experiment`, which does) for reproducible weights.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODELS`.
+    in_features, hidden_size, num_classes : int
+        Passed to the model's constructor.
+
+    Returns
+    -------
+    torch.nn.Module
+        The new model, in training mode, on the CPU.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a key of :data:`MODELS` (the message lists the valid names).
+    """
+    if not isinstance(name, str) or name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; valid names are {sorted(MODELS)}")
+    return MODELS[name](in_features=in_features, hidden_size=hidden_size, num_classes=num_classes)

@@ -1,0 +1,331 @@
+"""Exercise 2, Step 3: the digits as a PyTorch ``Dataset``, and the ``DataLoader``\\ s.
+
+:class:`DigitsDataset` holds one part of the split as two tensors, features in float32
+and labels in int64 (the types ``nn.Linear`` and the cross-entropy loss expect).
+
+:func:`make_loaders` builds the three :class:`torch.utils.data.DataLoader`\\ s of a
+:class:`labcode.data.DigitsSplit`. The training loader shuffles, with its own seeded
+:class:`torch.Generator`; the validation and test loaders never do.
+
+Why the loaders ask for whole batches
+-------------------------------------
+The textbook ``DataLoader(dataset, batch_size=32, shuffle=True)`` calls
+``dataset[i]`` once per sample and then stacks the 32 rows (the "collation"). For
+data that already sit in one tensor, that per-sample work costs more than the
+forward and backward pass of a small model. The loaders here give the ``DataLoader``
+a :class:`BatchIndexSampler` as its sampler and set ``batch_size=None``, which the
+``DataLoader`` documentation calls *disabling automatic batching*: each step then
+hands the dataset a whole tensor of indices, ``dataset[tensor([i1, ..., i32])]``, and
+one tensor indexing returns the batch. Same kind of batches (a new random order each
+epoch, cut into batches), a fraction of the time (see
+``benchmarks/bench_torch_mlp.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from numbers import Integral
+from typing import NamedTuple
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .data import NUM_CLASSES, DigitsSplit, Partition, check_features, check_labels
+
+__all__ = [
+    "DigitsDataset",
+    "BatchIndexSampler",
+    "Loaders",
+    "make_loader",
+    "make_loaders",
+]
+
+
+class DigitsDataset(Dataset):
+    """Features and labels of one part of the split, as tensors.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+        Finite real features (a NumPy array, a list of rows, or a CPU tensor).
+    y : array_like of shape (n_samples,)
+        Integer labels in ``0 .. num_classes - 1``.
+    num_classes : int, default 10
+        Number of classes, for checking the labels.
+    device : str or torch.device, default "cpu"
+        Where the tensors live. On a GPU the whole (small) dataset is copied once, so
+        batches need no transfer.
+
+    Attributes
+    ----------
+    X : Tensor of shape (n_samples, n_features)
+        float32 features.
+    y : Tensor of shape (n_samples,)
+        int64 labels.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` or ``y`` is not numeric.
+    ValueError
+        If ``X`` is not 2-D, is empty or holds NaN or infinity; if ``y`` is not 1-D or
+        holds a label outside ``0 .. num_classes - 1``; or if ``X`` and ``y`` have
+        different numbers of samples. The message names the offending value.
+
+    Examples
+    --------
+    >>> ds = DigitsDataset([[0.0, 0.5], [1.0, 0.25]], [3, 7])
+    >>> len(ds)
+    2
+    >>> x, label = ds[1]           # one sample
+    >>> x, label
+    (tensor([1.0000, 0.2500]), tensor(7))
+    >>> xb, yb = ds[[1, 0]]        # a batch, by a list of indices
+    >>> xb.shape, yb.tolist()
+    (torch.Size([2, 2]), [7, 3])
+    """
+
+    def __init__(
+        self,
+        X: object,
+        y: object,
+        *,
+        num_classes: int = NUM_CLASSES,
+        device: str | torch.device = "cpu",
+    ):
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        if isinstance(y, torch.Tensor):
+            y = y.detach().cpu().numpy()
+        X = check_features(X)
+        y = check_labels(y, num_classes=num_classes)
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"X and y must have the same number of samples, got X of shape {X.shape} "
+                f"and y of shape {y.shape}"
+            )
+        self.num_classes = int(num_classes)
+        self.X = torch.as_tensor(X, dtype=torch.float32).to(device)
+        self.y = torch.as_tensor(y, dtype=torch.int64).to(device)
+
+    @classmethod
+    def from_partition(
+        cls, part: Partition, *, device: str | torch.device = "cpu"
+    ) -> DigitsDataset:
+        """The dataset of one :class:`labcode.data.Partition` (for example ``split.train``)."""
+        if not isinstance(part, Partition):
+            raise TypeError(f"part must be a labcode.data.Partition, got {type(part).__name__}")
+        return cls(part.X, part.y, device=device)
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def __getitem__(
+        self, index: int | Sequence[int] | torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One sample, or a batch of samples.
+
+        Parameters
+        ----------
+        index : int, sequence of int, or Tensor of int64
+            An int gives one sample: ``x`` of shape (n_features,) and a scalar label.
+            A list (or tensor) of ``k`` indices gives a batch: ``X`` of shape
+            (k, n_features) and labels of shape (k,), in the order of the indices.
+
+        Returns
+        -------
+        x, y : Tensor
+            Features (float32) and labels (int64).
+        """
+        if isinstance(index, torch.Tensor) and index.ndim == 1:
+            index = index.to(self.X.device)
+            return self.X.index_select(0, index), self.y.index_select(0, index)
+        return self.X[index], self.y[index]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(n_samples={len(self)}, n_features={self.X.shape[1]}, "
+            f"num_classes={self.num_classes}, device={self.X.device})"
+        )
+
+
+class Loaders(NamedTuple):
+    """The three loaders of a split; unpacks as ``train, val, test``."""
+
+    train: DataLoader
+    """Shuffled once per epoch, with its own seeded generator."""
+    val: DataLoader
+    """In the split's order, never shuffled."""
+    test: DataLoader
+    """In the split's order, never shuffled."""
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
+
+
+class BatchIndexSampler(Sampler[torch.Tensor]):
+    """Batches of indices, each an int64 tensor: ``0 .. n - 1`` in order, or shuffled.
+
+    With ``shuffle=True`` every pass (epoch) draws a new random permutation of
+    ``0 .. n - 1`` from ``generator`` and cuts it into batches of ``batch_size``; the
+    same generator state gives the same batches. Handed to a ``DataLoader`` as its
+    ``sampler`` with ``batch_size=None``, it makes the loader fetch each batch with one
+    tensor indexing (see the module's introduction).
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    batch_size : int
+        Indices per batch; the last batch is smaller when ``n`` is not a multiple
+        (unless ``drop_last``).
+    shuffle : bool, default False
+        Draw a new order for every pass.
+    generator : torch.Generator, optional
+        Required when ``shuffle`` is true, so that the order is reproducible and does
+        not depend on torch's global random state.
+    drop_last : bool, default False
+        Leave out the last, incomplete batch.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        drop_last: bool = False,
+    ):
+        self.n = _check_positive_int(n, "n")
+        self.batch_size = _check_positive_int(batch_size, "batch_size")
+        if shuffle and not isinstance(generator, torch.Generator):
+            raise ValueError(
+                "a shuffled sampler needs a seeded torch.Generator, got "
+                f"generator={generator!r}; pass torch.Generator().manual_seed(seed)"
+            )
+        self.shuffle = bool(shuffle)
+        self.generator = generator
+        self.drop_last = bool(drop_last)
+
+    def __len__(self) -> int:
+        """Number of batches per pass."""
+        if self.drop_last:
+            return self.n // self.batch_size
+        return -(-self.n // self.batch_size)
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        if self.shuffle:
+            order = torch.randperm(self.n, generator=self.generator)
+        else:
+            order = torch.arange(self.n)
+        batches = order.split(self.batch_size)
+        return iter(batches[: len(self)])
+
+
+def make_loader(
+    dataset: DigitsDataset,
+    *,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+    drop_last: bool = False,
+) -> DataLoader:
+    """A ``DataLoader`` that yields whole batches of a :class:`DigitsDataset`.
+
+    ``for xb, yb in make_loader(ds, batch_size=32, shuffle=True, generator=g)`` yields
+    batches like ``DataLoader(ds, batch_size=32, shuffle=True, generator=g)`` does (a
+    new random order each epoch, cut into batches of 32), but asks the dataset for each
+    batch with one tensor of indices instead of one call per sample (see the module's
+    introduction).
+
+    Parameters
+    ----------
+    dataset : DigitsDataset
+        The samples.
+    batch_size : int, default 32
+        Samples per batch.
+    shuffle : bool, default False
+        Draw a new random order every epoch.
+    generator : torch.Generator, optional
+        The random generator of the shuffle; required when ``shuffle`` is true.
+    drop_last : bool, default False
+        Leave out the last, incomplete batch.
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+        Yields ``(X, y)`` with ``X`` of shape (batch, n_features), float32, and ``y`` of
+        shape (batch,), int64. ``len(loader)`` is the number of batches per epoch.
+    """
+    if not isinstance(dataset, DigitsDataset):
+        raise TypeError(f"dataset must be a DigitsDataset, got {type(dataset).__name__}")
+    sampler = BatchIndexSampler(
+        len(dataset), batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last
+    )
+    return DataLoader(dataset, sampler=sampler, batch_size=None)
+
+
+def make_loaders(
+    split: DigitsSplit,
+    *,
+    batch_size: int = 32,
+    seed: int = 0,
+    eval_batch_size: int | None = None,
+    device: str | torch.device = "cpu",
+) -> Loaders:
+    """The training, validation and test loaders of a split.
+
+    Parameters
+    ----------
+    split : DigitsSplit
+        For example ``labcode.data.load_digits_split(seed=0)``.
+    batch_size : int, default 32
+        Batch size of the training loader.
+    seed : int, default 0
+        Seed of the training loader's shuffle (its own :class:`torch.Generator`).
+    eval_batch_size : int, optional
+        Batch size of the validation and test loaders; by default each of them yields
+        its whole part as one batch, which gives the same loss and accuracy as small
+        batches and is faster.
+    device : str or torch.device, default "cpu"
+        Where the datasets' tensors live.
+
+    Returns
+    -------
+    Loaders
+        ``(train, val, test)``. Only ``train`` shuffles; ``val`` and ``test`` keep the
+        split's order.
+
+    Examples
+    --------
+    >>> from labcode.data import load_digits_split
+    >>> train, val, test = make_loaders(load_digits_split(seed=0), batch_size=32)
+    >>> xb, yb = next(iter(train))
+    >>> xb.shape, yb.shape, len(train)
+    (torch.Size([32, 64]), torch.Size([32]), 34)
+    """
+    if not isinstance(split, DigitsSplit):
+        raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    if eval_batch_size is not None:
+        eval_batch_size = _check_positive_int(eval_batch_size, "eval_batch_size")
+    generator = torch.Generator().manual_seed(int(seed))
+    datasets = {
+        name: DigitsDataset.from_partition(part, device=device)
+        for name, part in split.parts().items()
+    }
+    return Loaders(
+        train=make_loader(datasets["train"], batch_size=batch_size, shuffle=True,
+                          generator=generator),
+        val=make_loader(datasets["val"], batch_size=eval_batch_size or len(datasets["val"])),
+        test=make_loader(datasets["test"], batch_size=eval_batch_size or len(datasets["test"])),
+    )
+

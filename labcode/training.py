@@ -1,0 +1,957 @@
+"""Exercise 2, Steps 3 to 5: training and evaluating a PyTorch model.
+
+The pieces, from the inside out:
+
+* the loss: cross-entropy on logits, written out twice (:func:`naive_cross_entropy`,
+  which overflows, and :func:`logsumexp_cross_entropy`, which does not) to show what
+  ``torch.nn.functional.cross_entropy`` computes;
+* the optimizers, looked up by name in :data:`OPTIMIZERS` (:func:`make_optimizer`);
+* the L1/L2 penalty, an explicit term added to the loss (:func:`weight_penalty`);
+* the loop: :func:`fit` trains and returns a :class:`History`; :func:`evaluate` and
+  :func:`predict` measure a trained model;
+* the experiment: a :class:`TrainConfig` names every choice, and
+  :func:`run_experiment` turns it into an :class:`ExperimentResult`, the same numbers
+  for the same config.
+
+Nothing here prints: every function returns what it measured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import NUM_CLASSES, DigitsSplit, check_features, check_labels, load_digits_split
+from .models import MODELS, build_model
+from .torch_data import make_loaders
+
+__all__ = [
+    "naive_cross_entropy",
+    "logsumexp_cross_entropy",
+    "OptimizerSpec",
+    "OPTIMIZERS",
+    "make_optimizer",
+    "PENALIZE",
+    "penalized_parameters",
+    "weight_penalty",
+    "History",
+    "fit",
+    "evaluate",
+    "predict",
+    "confusion_matrix",
+    "per_class_accuracy",
+    "resolve_device",
+    "torch_threads",
+    "TARGET_TEST_ACCURACY",
+    "TrainConfig",
+    "ExperimentResult",
+    "run_experiment",
+]
+
+
+# --- The loss: cross-entropy on logits ----------------------------------------------
+
+
+def _check_logits_targets(logits: torch.Tensor, targets: torch.Tensor) -> None:
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"logits must be a 2-D tensor (n_samples, n_classes), got {shape}")
+    if not isinstance(targets, torch.Tensor) or targets.shape != logits.shape[:1]:
+        shape = (
+            tuple(targets.shape) if isinstance(targets, torch.Tensor) else type(targets).__name__
+        )
+        raise ValueError(
+            f"targets must be a 1-D tensor of {logits.shape[0]} class indices, got {shape}"
+        )
+
+
+def naive_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each sample, straight from the definition (overflows; for teaching).
+
+    Computes the softmax ``p = exp(z) / sum(exp(z))`` and then ``-log p[y]``. For logits
+    above about 88 (float32) ``exp`` overflows to infinity and the result is ``nan``;
+    :func:`logsumexp_cross_entropy` computes the same quantity safely.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n_samples, n_classes)
+        Unnormalised class scores ``z``.
+    targets : Tensor of shape (n_samples,)
+        The true class of each sample, int64.
+
+    Returns
+    -------
+    Tensor of shape (n_samples,)
+        ``-log softmax(z)[y]`` for each sample.
+    """
+    _check_logits_targets(logits, targets)
+    exp = torch.exp(logits)
+    probs = exp / exp.sum(dim=1, keepdim=True)
+    return -torch.log(probs.gather(1, targets[:, None]).squeeze(1))
+
+
+def logsumexp_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each sample, computed with the log-sum-exp trick.
+
+    ``-log softmax(z)[y] = log sum_j exp(z_j) - z_y``, and with ``m = max_j z_j``,
+    ``log sum_j exp(z_j) = m + log sum_j exp(z_j - m)``: every exponent is at most 0,
+    so nothing overflows, and the largest term is exactly 1, so the sum is at least 1
+    and its logarithm never sees 0. This is what
+    ``torch.nn.functional.cross_entropy`` computes (with ``reduction="none"``).
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n_samples, n_classes)
+        Unnormalised class scores ``z``.
+    targets : Tensor of shape (n_samples,)
+        The true class of each sample, int64.
+
+    Returns
+    -------
+    Tensor of shape (n_samples,)
+        ``log sum_j exp(z_j) - z_y`` for each sample, finite for any finite logits.
+    """
+    _check_logits_targets(logits, targets)
+    m = logits.max(dim=1, keepdim=True).values
+    lse = m.squeeze(1) + torch.log(torch.exp(logits - m).sum(dim=1))
+    return lse - logits.gather(1, targets[:, None]).squeeze(1)
+
+
+# --- Optimizers ---------------------------------------------------------------------
+
+
+class OptimizerSpec(NamedTuple):
+    """How to build one optimizer of :data:`OPTIMIZERS`."""
+
+    cls: type[torch.optim.Optimizer]
+    """The ``torch.optim`` class."""
+    hyperparameters: dict[str, Any]
+    """Fixed keyword arguments that define this entry (``momentum=0.9`` for example);
+    everything else keeps torch's default."""
+    implementation: dict[str, Any]
+    """Keyword arguments that choose the fastest implementation (``fused`` or ``foreach``);
+    they change the speed, not the update rule."""
+
+
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    "sgd": OptimizerSpec(torch.optim.SGD, {}, {"fused": True}),
+    "sgd_momentum": OptimizerSpec(torch.optim.SGD, {"momentum": 0.9}, {"fused": True}),
+    "rmsprop": OptimizerSpec(torch.optim.RMSprop, {}, {"foreach": False}),
+    "adagrad": OptimizerSpec(torch.optim.Adagrad, {}, {"fused": True}),
+    "adadelta": OptimizerSpec(torch.optim.Adadelta, {}, {"foreach": True}),
+    "adam": OptimizerSpec(torch.optim.Adam, {}, {"fused": True}),
+    "adamw": OptimizerSpec(torch.optim.AdamW, {}, {"fused": True}),
+    "nadam": OptimizerSpec(torch.optim.NAdam, {}, {"foreach": True}),
+}
+"""The optimizers a :class:`TrainConfig` can name.
+
+Every entry takes the learning rate from the caller and keeps torch's defaults for
+everything else (``adamw`` therefore decays weights by ``weight_decay=0.01``), except
+``sgd_momentum``, which is SGD with ``momentum=0.9``. The ``implementation`` flags pick
+the fastest of torch's equivalent implementations for a small model on a CPU
+(``fused`` where torch has one, otherwise the faster of ``foreach`` and the loop).
+"""
+
+
+def make_optimizer(
+    name: str, params: Iterable[torch.nn.Parameter], lr: float
+) -> torch.optim.Optimizer:
+    """Build the optimizer named ``name`` over ``params`` with learning rate ``lr``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`OPTIMIZERS`.
+    params : iterable of Parameter
+        For example ``model.parameters()``.
+    lr : float
+        Learning rate, positive and finite.
+
+    Returns
+    -------
+    torch.optim.Optimizer
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown (the message lists the valid names) or ``lr`` is not a
+        positive finite number.
+    """
+    if not isinstance(name, str) or name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; valid names are {sorted(OPTIMIZERS)}")
+    lr = _check_lr(lr)
+    spec = OPTIMIZERS[name]
+    return spec.cls(params, lr=lr, **spec.hyperparameters, **spec.implementation)
+
+
+def _check_lr(lr: object, name: str = "lr") -> float:
+    if isinstance(lr, bool) or not isinstance(lr, Real):
+        raise TypeError(f"{name} must be a positive float, got {type(lr).__name__} {lr!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"{name} must be positive and finite, got {lr}")
+    return float(lr)
+
+
+# --- The L1 / L2 penalty ------------------------------------------------------------
+
+PENALIZE = ("weights", "all")
+"""Which parameters :func:`weight_penalty` includes.
+
+``"weights"``: the weight matrices only (every parameter with two or more dimensions),
+leaving out biases and BatchNorm's scale and shift. ``"all"``: every trainable
+parameter, biases included (the handout's version).
+"""
+
+
+def _check_strength(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a float >= 0, got {type(value).__name__} {value!r}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be finite and >= 0, got {value}")
+    return float(value)
+
+
+def _check_penalize(penalize: object) -> str:
+    if penalize not in PENALIZE:
+        raise ValueError(f"penalize must be one of {list(PENALIZE)}, got {penalize!r}")
+    return str(penalize)
+
+
+def penalized_parameters(model: nn.Module, penalize: str = "weights") -> list[nn.Parameter]:
+    """The parameters :func:`weight_penalty` includes, in ``model.parameters()`` order."""
+    penalize = _check_penalize(penalize)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if penalize == "weights":
+        params = [p for p in params if p.ndim >= 2]
+    return params
+
+
+def weight_penalty(
+    model: nn.Module, l1: float = 0.0, l2: float = 0.0, *, penalize: str = "weights"
+) -> torch.Tensor:
+    """The L1/L2 penalty ``l1 * sum|w| + l2 * sum w**2`` of a model's parameters.
+
+    The sums run over every entry of every penalized parameter (see :data:`PENALIZE`);
+    neither term is halved or divided by the number of samples or parameters. With
+    plain SGD, the L2 term's gradient ``2 * l2 * w`` equals ``weight_decay=2 * l2``; with
+    Adam the two differ (that difference is what AdamW is about).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model whose parameters are penalized.
+    l1, l2 : float, default 0.0
+        Strengths of the L1 and L2 terms, finite and >= 0.
+    penalize : {"weights", "all"}, default "weights"
+        Weight matrices only, or all parameters including biases.
+
+    Returns
+    -------
+    Tensor
+        A differentiable scalar, on the model's device; add it to the loss.
+
+    Examples
+    --------
+    >>> lin = nn.Linear(2, 1)
+    >>> with torch.no_grad():
+    ...     _ = lin.weight.copy_(torch.tensor([[1.0, -2.0]])), lin.bias.fill_(3.0)
+    >>> round(weight_penalty(lin, l1=0.1, l2=0.01).item(), 6)  # 0.1 * 3 + 0.01 * 5
+    0.35
+    >>> round(weight_penalty(lin, l1=0.1, l2=0.01, penalize="all").item(), 6)  # + 0.3 + 0.09
+    0.74
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    l1 = _check_strength(l1, "l1")
+    l2 = _check_strength(l2, "l2")
+    params = penalized_parameters(model, penalize)
+    if not params:
+        return torch.zeros(())
+    total = torch.zeros((), device=params[0].device, dtype=params[0].dtype)
+    if l1 > 0:
+        total = total + l1 * torch.stack([p.abs().sum() for p in params]).sum()
+    if l2 > 0:
+        total = total + l2 * torch.stack([p.square().sum() for p in params]).sum()
+    return total
+
+
+# --- The training loop --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class History:
+    """What :func:`fit` measured, one entry per completed epoch.
+
+    Attributes
+    ----------
+    train_loss : tuple of float
+        Mean cross-entropy over the epoch's training batches, measured on each batch
+        just before its update, in training mode (the L1/L2 penalty is not included,
+        so runs with and without one compare).
+    train_accuracy : tuple of float
+        Share of the epoch's training samples that their batch's forward pass
+        classified correctly (training mode, before the update).
+    val_loss, val_accuracy : tuple of float
+        Cross-entropy and accuracy on the validation loader at the end of the epoch,
+        in evaluation mode; ``nan`` when :func:`fit` got no ``val_loader``.
+    epochs_requested : int
+        The ``epochs`` :func:`fit` was asked for.
+    diverged_at_epoch : int or None
+        The epoch (counting from 1) in which the loss became non-finite (``nan`` or
+        ``inf``) and training stopped; ``None`` when it did not. That epoch is not in the
+        lists above.
+    message : str
+        One sentence on how training ended.
+    weights_finite : bool
+        Whether every parameter of the model was finite when :func:`fit` returned.
+    """
+
+    train_loss: tuple[float, ...]
+    train_accuracy: tuple[float, ...]
+    val_loss: tuple[float, ...]
+    val_accuracy: tuple[float, ...]
+    epochs_requested: int
+    diverged_at_epoch: int | None = None
+    message: str = ""
+    weights_finite: bool = True
+
+    COLUMNS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+
+    @property
+    def diverged(self) -> bool:
+        """Whether training stopped early on a non-finite loss."""
+        return self.diverged_at_epoch is not None
+
+    @property
+    def epochs(self) -> tuple[int, ...]:
+        """The completed epochs, counting from 1."""
+        return tuple(range(1, len(self.train_loss) + 1))
+
+    def __len__(self) -> int:
+        return len(self.train_loss)
+
+    def to_dict(self) -> dict[str, list]:
+        """The per-epoch columns as lists, with an ``epoch`` column first."""
+        return {"epoch": list(self.epochs), **{c: list(getattr(self, c)) for c in self.COLUMNS}}
+
+    def to_frame(self):
+        """The per-epoch columns as a :class:`pandas.DataFrame` indexed by epoch."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict()).set_index("epoch")
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def _count_correct(outputs: list[tuple[torch.Tensor, torch.Tensor]]) -> int:
+    """Number of rows whose largest logit is at the label, over (logits, labels) pairs."""
+    logits = torch.cat([lg for lg, _ in outputs])
+    labels = torch.cat([y for _, y in outputs])
+    return int((logits.argmax(dim=1) == labels).sum().item())
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
+
+
+def fit(
+    model: nn.Module,
+    train_loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    *,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    val_loader: Iterable[tuple[torch.Tensor, torch.Tensor]] | None = None,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    penalize: str = "weights",
+) -> History:
+    """Train ``model`` for ``epochs`` passes over ``train_loader``.
+
+    Each batch runs the standard step: ``optimizer.zero_grad()``, forward pass,
+    cross-entropy (plus :func:`weight_penalty` when ``l1`` or ``l2`` is positive),
+    ``loss.backward()``, ``optimizer.step()``. Every epoch starts with ``model.train()``
+    and ends with :func:`evaluate` on ``val_loader`` (in evaluation mode).
+
+    **Divergence.** When the loss of a batch is ``nan`` or infinite, training stops
+    before that batch's update: ``history.diverged`` is true,
+    ``history.diverged_at_epoch`` names the epoch, ``history.message`` says what
+    happened, and the model keeps the weights that produced the bad loss
+    (``history.weights_finite`` says whether those are finite). No exception is raised,
+    so that a study over learning rates can record the run and go on.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps a batch of shape (batch, n_features) to logits of shape (batch, n_classes).
+        Updated in place.
+    train_loader : iterable of (Tensor, Tensor)
+        Yields ``(X, y)`` batches, for example :func:`labcode.torch_data.make_loaders`'s
+        ``train``; iterated once per epoch. Batches are moved to the model's device.
+    optimizer : torch.optim.Optimizer
+        Built over ``model.parameters()``, for example by :func:`make_optimizer`.
+    epochs : int
+        Number of passes over the training data, at least 1.
+    val_loader : iterable of (Tensor, Tensor), optional
+        Evaluated after every epoch.
+    l1, l2 : float, default 0.0
+        Strengths of the L1 and L2 penalty (see :func:`weight_penalty`).
+    penalize : {"weights", "all"}, default "weights"
+        Which parameters the penalty includes.
+
+    Returns
+    -------
+    History
+        Per-epoch training loss and accuracy, validation loss and accuracy, and how
+        training ended. The model is left in the mode (train or eval) it came in.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad argument, before any update.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
+    epochs = _check_positive_int(epochs, "epochs")
+    l1 = _check_strength(l1, "l1")
+    l2 = _check_strength(l2, "l2")
+    penalize = _check_penalize(penalize)
+    use_penalty = l1 > 0 or l2 > 0
+    device = _model_device(model)
+    was_training = model.training
+
+    train_loss: list[float] = []
+    train_acc: list[float] = []
+    val_loss: list[float] = []
+    val_acc: list[float] = []
+    diverged_at = None
+    message = f"trained {epochs} epochs"
+    try:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            loss_sum = 0.0
+            n_seen = 0
+            outputs = []  # (logits, labels) of each batch, scored once per epoch
+            for batch, (xb, yb) in enumerate(train_loader, start=1):
+                if xb.device != device:
+                    xb, yb = xb.to(device), yb.to(device)
+                optimizer.zero_grad()
+                logits = model(xb)
+                loss = F.cross_entropy(logits, yb)
+                objective = loss
+                if use_penalty:
+                    objective = loss + weight_penalty(model, l1, l2, penalize=penalize)
+                value = objective.item()  # one number per batch: for the history and this check
+                if not math.isfinite(value):
+                    diverged_at = epoch
+                    message = (
+                        f"stopped in epoch {epoch}, batch {batch}: the loss was {value}; the "
+                        f"model keeps the weights that produced it"
+                    )
+                    break
+                objective.backward()
+                optimizer.step()
+                n = yb.shape[0]
+                loss_sum += (loss.item() if use_penalty else value) * n
+                n_seen += n
+                outputs.append((logits.detach(), yb))
+            if diverged_at is not None:
+                break
+            if n_seen == 0:
+                raise ValueError("train_loader yielded no batches")
+            train_loss.append(loss_sum / n_seen)
+            train_acc.append(_count_correct(outputs) / n_seen)
+            if val_loader is not None:
+                scores = evaluate(model, val_loader)
+                val_loss.append(scores["loss"])
+                val_acc.append(scores["accuracy"])
+            else:
+                val_loss.append(math.nan)
+                val_acc.append(math.nan)
+    finally:
+        model.train(was_training)
+    with torch.no_grad():
+        finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())
+    if not finite and diverged_at is None:
+        message += "; some weights are not finite"
+    return History(
+        train_loss=tuple(train_loss),
+        train_accuracy=tuple(train_acc),
+        val_loss=tuple(val_loss),
+        val_accuracy=tuple(val_acc),
+        epochs_requested=epochs,
+        diverged_at_epoch=diverged_at,
+        message=message,
+        weights_finite=finite,
+    )
+
+
+def evaluate(
+    model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]]
+) -> dict[str, float]:
+    """Mean cross-entropy and accuracy of ``model`` over every batch of ``loader``.
+
+    Runs in evaluation mode (``model.eval()``, so Dropout is off and BatchNorm uses its
+    running statistics) under ``torch.no_grad``, then puts the model back in the
+    mode it came in. Losses are summed over samples and divided once, so the result does
+    not depend on the batch size.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps a batch to logits.
+    loader : iterable of (Tensor, Tensor)
+        Yields ``(X, y)`` batches.
+
+    Returns
+    -------
+    dict
+        ``{"loss": float, "accuracy": float, "n": int}``.
+
+    Raises
+    ------
+    ValueError
+        If ``loader`` yields no samples.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    device = _model_device(model)
+    was_training = model.training
+    model.eval()
+    losses, corrects, n = [], [], 0
+    try:
+        with torch.no_grad():
+            for xb, yb in loader:
+                xb = xb.to(device)
+                yb = yb.to(device)
+                logits = model(xb)
+                losses.append(F.cross_entropy(logits, yb, reduction="sum"))
+                corrects.append((logits.argmax(dim=1) == yb).sum())
+                n += int(yb.shape[0])
+    finally:
+        model.train(was_training)
+    if n == 0:
+        raise ValueError("loader yielded no samples to evaluate")
+    return {
+        "loss": torch.stack(losses).sum().item() / n,
+        "accuracy": torch.stack(corrects).sum().item() / n,
+        "n": n,
+    }
+
+
+def predict(model: nn.Module, X: object) -> np.ndarray:
+    """Predicted class of each row of ``X``: the index of the largest logit.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps a batch to logits.
+    X : array_like or Tensor of shape (n_samples, n_features)
+        Finite features.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        int64 class indices. Computed in evaluation mode under ``torch.no_grad``;
+        the model's mode is restored afterwards.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    X = check_features(X)
+    expected = getattr(model, "in_features", None)
+    if expected is not None and X.shape[1] != expected:
+        raise ValueError(f"X must have {expected} columns for this model, got shape {X.shape}")
+    device = _model_device(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = model(torch.as_tensor(X, dtype=torch.float32, device=device))
+    finally:
+        model.train(was_training)
+    return logits.argmax(dim=1).cpu().numpy()
+
+
+def confusion_matrix(
+    y_true: object, y_pred: object, *, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
+    """Counts of (true class, predicted class) pairs.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of shape (n_samples,)
+        True and predicted labels in ``0 .. num_classes - 1``.
+    num_classes : int, default 10
+        Number of classes.
+
+    Returns
+    -------
+    ndarray of shape (num_classes, num_classes)
+        int64; entry ``[i, j]`` counts the samples of class ``i`` predicted as ``j``, so
+        the diagonal holds the correct predictions and each row sums to the class's size.
+    """
+    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
+    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true of shape {y_true.shape} and y_pred of shape {y_pred.shape} must have "
+            "the same shape"
+        )
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def per_class_accuracy(
+    y_true: object, y_pred: object, *, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
+    """Share of each class's samples that were predicted correctly (the recall of each class).
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of shape (n_samples,)
+        True and predicted labels in ``0 .. num_classes - 1``.
+    num_classes : int, default 10
+        Number of classes.
+
+    Returns
+    -------
+    ndarray of shape (num_classes,)
+        float64; ``nan`` for a class with no samples in ``y_true``.
+    """
+    counts = confusion_matrix(y_true, y_pred, num_classes=num_classes)
+    sizes = counts.sum(axis=1)
+    return np.where(sizes > 0, np.diag(counts) / np.maximum(sizes, 1), np.nan)
+
+
+# --- Devices and threads ------------------------------------------------------------
+
+
+def _check_device_name(device: object) -> str:
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise TypeError(
+            f"device must be a str such as 'cpu' or 'cuda', got {type(device).__name__}"
+        )
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}"
+        ) from None
+    if parsed.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}")
+    return device
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """The :class:`torch.device` for ``device``, checking that it is available.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ValueError
+        If the name is not a CPU or CUDA device, or CUDA is asked for on a machine
+        where ``torch.cuda.is_available`` is false (or the index does not exist).
+    """
+    parsed = torch.device(_check_device_name(device))
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {str(device)!r} was asked for, but CUDA is not available here "
+                f"(torch {torch.__version__}); use device='cpu'"
+            )
+        count = torch.cuda.device_count()
+        if parsed.index is not None and parsed.index >= count:
+            raise ValueError(
+                f"device {str(device)!r} does not exist; this machine has {count} GPU(s)"
+            )
+    return parsed
+
+
+@contextmanager
+def torch_threads(num_threads: int | None) -> Iterator[None]:
+    """Run a block with torch using ``num_threads`` CPU threads, then restore the old count.
+
+    For a model as small as :class:`labcode.models.SimpleMLP`, one thread is fastest:
+    the matrices are too small to split, and extra threads only add synchronisation
+    (see ``benchmarks/bench_torch_mlp.py``). ``None`` leaves the setting alone.
+    """
+    if num_threads is None:
+        yield
+        return
+    num_threads = _check_positive_int(num_threads, "num_threads")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+# --- Experiments --------------------------------------------------------------------
+
+TARGET_TEST_ACCURACY = 0.95
+"""The test accuracy the handout expects from ``run_experiment(TrainConfig())`` (Step 4)."""
+
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every choice of one training run; checked when it is created.
+
+    The defaults are the handout's Step 3 hyperparameters: the simple model with 32
+    hidden units, Adam with learning rate 0.001, 50 epochs, batches of 32.
+
+    Attributes
+    ----------
+    model : str, default "simple"
+        A key of :data:`labcode.models.MODELS`: ``"simple"`` (:class:`~labcode.models.SimpleMLP`)
+        or ``"complex"`` (:class:`~labcode.models.ComplexMLP`).
+    hidden_size : int, default 32
+        Hidden units of ``"simple"``. For ``"complex"`` the two hidden blocks get
+        ``4 * hidden_size`` and ``2 * hidden_size`` units, so 32 gives the handout's
+        (128, 64) (see :data:`labcode.models.MODELS`).
+    optimizer : str, default "adam"
+        A key of :data:`OPTIMIZERS`.
+    lr : float, default 1e-3
+        Learning rate, positive and finite.
+    epochs : int, default 50
+        Passes over the training data, at least 1.
+    batch_size : int, default 32
+        Training batch size, at least 1.
+    l1, l2 : float, default 0.0
+        Penalty strengths, finite and >= 0 (see :func:`weight_penalty`).
+    penalize : {"weights", "all"}, default "weights"
+        Which parameters the penalty includes.
+    seed : int, default 0
+        Seeds the initial weights, the shuffling and any other randomness of training
+        (Dropout). It does not change the data split: :func:`run_experiment` uses the
+        book's split unless it is given another.
+    device : str, default "cpu"
+        ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``; availability is checked by
+        :func:`run_experiment`.
+    num_threads : int or None, default 1
+        CPU threads torch uses during the run (see :func:`torch_threads`); ``None``
+        leaves torch's setting alone.
+
+    Raises
+    ------
+    TypeError
+        If a field has the wrong type (a float for ``epochs``, say).
+    ValueError
+        If a field has an invalid value: a non-positive or non-finite ``lr``, ``epochs``,
+        ``batch_size`` or ``hidden_size`` below 1, negative ``l1`` or ``l2``, an unknown
+        ``model``, ``optimizer``, ``penalize`` or ``device``, a negative ``seed``. The
+        message names the field and the value.
+    """
+
+    model: str = "simple"
+    hidden_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    epochs: int = 50
+    batch_size: int = 32
+    l1: float = 0.0
+    l2: float = 0.0
+    penalize: str = "weights"
+    seed: int = 0
+    device: str = "cpu"
+    num_threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: object) -> None:
+            object.__setattr__(self, name, value)
+
+        if self.model not in MODELS:
+            raise ValueError(
+                f"TrainConfig.model: unknown model {self.model!r}; valid names are "
+                f"{sorted(MODELS)}"
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"TrainConfig.optimizer: unknown optimizer {self.optimizer!r}; valid names are "
+                f"{sorted(OPTIMIZERS)}"
+            )
+        if self.penalize not in PENALIZE:
+            raise ValueError(
+                f"TrainConfig.penalize must be one of {list(PENALIZE)}, got {self.penalize!r}"
+            )
+        for name in ("hidden_size", "epochs", "batch_size"):
+            put(name, _check_positive_int(getattr(self, name), f"TrainConfig.{name}"))
+        put("lr", _check_lr(self.lr, "TrainConfig.lr"))
+        for name in ("l1", "l2"):
+            put(name, _check_strength(getattr(self, name), f"TrainConfig.{name}"))
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, Integral):
+            raise TypeError(
+                f"TrainConfig.seed must be an int >= 0, got {type(seed).__name__} {seed!r}"
+            )
+        if seed < 0:
+            raise ValueError(f"TrainConfig.seed must be >= 0, got {seed}")
+        put("seed", int(seed))
+        put("device", _check_device_name(self.device))
+        if self.num_threads is not None:
+            put("num_threads", _check_positive_int(self.num_threads, "TrainConfig.num_threads"))
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed (and checked again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """The outcome of :func:`run_experiment`.
+
+    Attributes
+    ----------
+    config : TrainConfig
+        What was run.
+    history : History
+        Per-epoch metrics and how training ended.
+    val_accuracy, val_loss : float
+        Of the final model on the validation part.
+    test_accuracy, test_loss : float
+        Of the final model on the test part.
+    model : torch.nn.Module
+        The trained model, on the CPU.
+    train_seconds : float
+        Wall-clock time of :func:`fit` (informative only; it varies between runs).
+    """
+
+    config: TrainConfig
+    history: History
+    val_accuracy: float
+    val_loss: float
+    test_accuracy: float
+    test_loss: float
+    model: nn.Module
+    train_seconds: float
+
+    @property
+    def diverged(self) -> bool:
+        """Whether training stopped early on a non-finite loss."""
+        return self.history.diverged
+
+    def to_row(self) -> dict[str, Any]:
+        """One flat dict: the config's fields, then the final scores (for a table of runs)."""
+        return {
+            **self.config.to_dict(),
+            "val_accuracy": self.val_accuracy,
+            "val_loss": self.val_loss,
+            "test_accuracy": self.test_accuracy,
+            "test_loss": self.test_loss,
+            "final_train_loss": self.history.train_loss[-1] if len(self.history) else math.nan,
+            "epochs_run": len(self.history),
+            "diverged": self.diverged,
+            "train_seconds": self.train_seconds,
+        }
+
+
+def run_experiment(config: TrainConfig, split: DigitsSplit | None = None) -> ExperimentResult:
+    """Train and evaluate the model that ``config`` describes.
+
+    Everything random (initial weights, the training loader's shuffle, Dropout) is
+    seeded from ``config.seed`` inside ``torch.random.fork_rng``, so the same config
+    gives the same numbers on the same machine, and torch's global random state is left
+    as it was.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run.
+    split : DigitsSplit, optional
+        The data; by default the book's split, ``load_digits_split(seed=0)``.
+
+    Returns
+    -------
+    ExperimentResult
+        The config, the history, the final validation and test scores and the model.
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is not a :class:`TrainConfig`.
+    ValueError
+        If ``config.device`` is a GPU that is not available.
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    device = resolve_device(config.device)
+    if split is None:
+        split = load_digits_split(seed=0)
+    elif not isinstance(split, DigitsSplit):
+        raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
+    rng_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
+        if device.type == "cuda" else []
+    with torch_threads(config.num_threads), torch.random.fork_rng(devices=rng_devices):
+        torch.manual_seed(config.seed)
+        loaders = make_loaders(split, batch_size=config.batch_size, seed=config.seed, device=device)
+        model = build_model(
+            config.model,
+            in_features=split.n_features,
+            hidden_size=config.hidden_size,
+            num_classes=NUM_CLASSES,
+        ).to(device)
+        optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
+        start = time.perf_counter()
+        history = fit(
+            model,
+            loaders.train,
+            optimizer=optimizer,
+            epochs=config.epochs,
+            val_loader=loaders.val,
+            l1=config.l1,
+            l2=config.l2,
+            penalize=config.penalize,
+        )
+        seconds = time.perf_counter() - start
+        val = evaluate(model, loaders.val)
+        test = evaluate(model, loaders.test)
+    return ExperimentResult(
+        config=config,
+        history=history,
+        val_accuracy=val["accuracy"],
+        val_loss=val["loss"],
+        test_accuracy=test["accuracy"],
+        test_loss=test["loss"],
+        model=model.cpu(),
+        train_seconds=seconds,
+    )

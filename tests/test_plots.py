@@ -1,0 +1,94 @@
+"""Tests of labcode.plots: what each figure draws, and the input it refuses."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from labcode import plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+# --- Exercise 2, Steps 2 to 5: the PyTorch MLP ----------------------------------------
+
+
+def _history(n=4):
+    return {
+        "epoch": list(range(1, n + 1)),
+        "train_loss": np.linspace(2.0, 0.5, n),
+        "train_accuracy": np.linspace(0.2, 0.9, n),
+        "val_loss": np.linspace(2.1, 0.6, n),
+        "val_accuracy": np.linspace(0.3, 0.85, n),
+    }
+
+
+def test_digit_image_shows_the_pixels():
+    x = np.arange(64) / 63
+    ax = plots.plot_digit_image(x, title="ramp")
+    np.testing.assert_allclose(ax.images[0].get_array(), x.reshape(8, 8))
+    assert ax.get_title() == "ramp"
+    with pytest.raises(ValueError, match=r"x must have shape \(64,\) or \(8, 8\), got \(63,\)"):
+        plots.plot_digit_image(np.zeros(63))
+    with pytest.raises(ValueError, match="x must be finite"):
+        plots.plot_digit_image(np.full(64, np.nan))
+
+
+def test_training_curves_draw_train_and_validation_per_epoch():
+    h = _history()
+    ax_loss, ax_acc = plots.plot_training_curves(h)
+    assert ax_loss.get_yscale() == "log"
+    for ax, key in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+        train, val = ax.get_lines()
+        np.testing.assert_array_equal(train.get_xdata(), h["epoch"])
+        np.testing.assert_allclose(train.get_ydata(), h[f"train_{key}"])
+        np.testing.assert_allclose(val.get_ydata(), h[f"val_{key}"])
+        assert ax.get_xlabel() == "epoch"
+
+
+def test_training_curves_draw_on_given_axes_and_check_columns():
+    _, given = plt.subplots(1, 2)
+    axes = plots.plot_training_curves(_history(), axes=given)
+    assert list(axes) == list(given)
+    bad = _history()
+    del bad["val_loss"]
+    with pytest.raises(ValueError, match=r"lacks the columns \['val_loss'\]"):
+        plots.plot_training_curves(bad)
+    with pytest.raises(TypeError, match="pair of matplotlib Axes"):
+        plots.plot_training_curves(_history(), axes=[given[0]])
+
+
+def test_per_class_accuracy_bars_mark_the_lowest():
+    acc = np.array([1.0, 0.9, 0.8, 0.95])
+    ax = plots.plot_per_class_accuracy(acc, overall=0.9)
+    heights = [p.get_height() for p in ax.patches if isinstance(p, Rectangle)][:4]
+    np.testing.assert_allclose(heights, acc)
+    red = [p for p in ax.patches[:4] if p.get_facecolor()[:3] == matplotlib.colors.to_rgb("tab:red")]
+    assert len(red) == 1 and red[0].get_height() == 0.8
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        plots.plot_per_class_accuracy([0.5, 1.5])
+
+
+def test_prediction_grid_frames_exactly_the_mistakes():
+    rng = np.random.default_rng(0)
+    X = rng.random((12, 64))
+    y_true = np.arange(12) % 10
+    y_pred = y_true.copy()
+    y_pred[[2, 7]] = (y_pred[[2, 7]] + 1) % 10
+    ax = plots.plot_prediction_grid(X, y_true, y_pred, n_images=10, n_cols=5)
+    frames = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(frames) == 2
+    labels = [t.get_text() for t in ax.texts]
+    assert len(labels) == 10
+    assert labels[2] == f"{y_pred[2]} ({y_true[2]})" and labels[0] == str(y_pred[0])
+    assert "2 of 10 wrong" in ax.get_title()
+    with pytest.raises(ValueError, match="same number of samples"):
+        plots.plot_prediction_grid(X, y_true[:5], y_pred)
