@@ -271,17 +271,20 @@ def _read_cached(path: Path, config: TrainConfig, identity: dict[str, str]) -> d
 
 def _default_executor(n_tasks: int) -> ProcessPoolExecutor:
     # forkserver: workers start from a clean process (no inherited torch threads), and
-    # fork from a server that has imported labcode once
+    # fork from a server that has imported labcode once; torch._dynamo is imported by
+    # the first optimizer a process builds (seconds), so the server imports it too
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["labcode.sweep"])
+    ctx.set_forkserver_preload(["labcode.sweep", "torch._dynamo"])
     return ProcessPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, n_tasks)), mp_context=ctx)
 
 
 def _progress_bar(total: int, initial: int, desc: str, show: bool | None):
-    from tqdm.auto import tqdm
-
     if show is None:
         show = sys.stderr.isatty()
+    if show:
+        from tqdm.auto import tqdm
+    else:  # tqdm.auto warns in a notebook without ipywidgets, even for a hidden bar
+        from tqdm import tqdm
     return tqdm(total=total, initial=initial, desc=desc, unit="run", disable=not show, leave=True)
 
 
