@@ -8,7 +8,7 @@ STAMP := $(VENV)/.labcode-installed
 PORT ?= 8000
 CHAPTER ?=
 
-.PHONY: book test serve clean chapter setup
+.PHONY: book test serve clean chapter setup chromium
 
 setup: $(STAMP)
 
@@ -26,8 +26,21 @@ book: $(STAMP)
 	@echo "The site is at $(CURDIR)/_build/html/index.html (or run: make serve)"
 
 ## make test: the whole test suite, including a clean, strict build of the book
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest
+
+## make chromium: Debian's chromium for tests/test_browser.py, installed when missing
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	  else \
+	    echo "The browser test needs Debian's chromium at /usr/bin/chromium. Install it with:" >&2; \
+	    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium" >&2; \
+	    echo "then run make test again." >&2; \
+	    exit 1; \
+	  fi; \
+	fi
 
 ## make chapter CHAPTER=book/data.md: re-execute one chapter, then rebuild
 chapter: $(STAMP)

@@ -1,6 +1,6 @@
 """Sphinx extension that keeps the book honest about its code.
 
-Two guards, on top of myst-nb's ``raise_on_error``:
+Two guards, on top of myst-nb's ``raise_on_error``, and two parts of the site:
 
 * **Stale-cache guard.** myst-nb's cache keys on the text of a chapter's code
   cells only, so an edit to ``labcode`` would otherwise leave every chapter showing
@@ -13,6 +13,31 @@ Two guards, on top of myst-nb's ``raise_on_error``:
   (for example one whose front matter lacks ``file_format: mystnb``) stops the
   build with an error naming the chapter, instead of rendering code without
   outputs.
+* **Offline MathJax.** ``mathjax_path`` in ``_config.yml`` names a file under the
+  site's ``_static/``; at the end of each HTML build this extension copies MathJax
+  there from the ``django-static-mathjax`` package (a dependency of the ``book``
+  extra), so equations render with no network access. The files are copied into
+  the built site only, never into a source ``_static/`` folder (Jupyter Book would
+  add every script found there to every page).
+* **Provenance footer.** Every executed chapter ends with a small footer: the
+  labcode version, the git commit the book was built from (short hash, followed by
+  "+ uncommitted changes" when the work tree differs from it, or "unknown" outside
+  git), the torch, numpy and scikit-learn versions, the chapter's seeds, and when
+  and for how long its code ran (myst-nb's execution data; for a chapter taken
+  from the execution cache, the run that filled the cache). When the commit or a
+  library version changes, every executed chapter's page is written again.
+
+Seeds convention
+----------------
+A chapter declares the seeds its results depend on by gluing them, under the name
+``seeds``, as an int or a list of ints, taken from the objects that used them
+rather than typed twice::
+
+    split = load_digits_split(seed=0)
+    glue("seeds", [split.seed], display=False)
+
+The footer prints them ("Seeds: 0"). An executed chapter that glues no ``seeds``
+shows "Seeds: none declared".
 
 Run as a script, it drops one chapter's cached outputs so that the next build
 re-executes it::
@@ -22,11 +47,33 @@ re-executes it::
 
 from __future__ import annotations
 
+import ast
+import json
 import re
+import shutil
+import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 FINGERPRINT_FILE = "labcode_fingerprint.txt"
+MATHJAX_DISTRIBUTION = "django-static-mathjax"
+"""The package whose MathJax files the site serves (pinned in constraints.txt)."""
+_MATHJAX_ES5 = "mathjax/static/mathjax/es5"
+# what a combined component loads on demand: TeX extensions, the CommonHTML fonts, the
+# menu, the accessibility and speech files; other components and the SVG output are left out
+_MATHJAX_PARTS = ("input", "output/chtml", "ui", "a11y", "sre")
+FOOTER_CLASS = "chapter-provenance"
+_FOOTER_CSS = """\
+.chapter-provenance {
+  margin-top: 3em;
+  padding-top: 0.5em;
+  border-top: 1px solid var(--pst-color-border, #ccc);
+  font-size: 0.8em;
+  color: var(--pst-color-text-muted, #666);
+}
+.chapter-provenance p { margin: 0; }
+"""
 _IMPORTS_LABCODE = re.compile(r"^\s*(import\s+labcode|from\s+labcode[\s.])", re.MULTILINE)
 _CODE_CELL = re.compile(r"^\s*(```+|:::+)\s*\{code-cell\}", re.MULTILINE)
 
@@ -120,11 +167,248 @@ def _on_doctree_read(app, doctree) -> None:
         )
 
 
+# --- offline MathJax -------------------------------------------------------------
+
+
+def mathjax_source() -> Path:
+    """The folder of MathJax's browser components in the installed package."""
+    from importlib import metadata
+
+    from sphinx.errors import ExtensionError
+
+    try:
+        dist = metadata.distribution(MATHJAX_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        raise ExtensionError(
+            f"the book serves MathJax from the {MATHJAX_DISTRIBUTION!r} package, which is "
+            "not installed: pip install -c constraints.txt -e '.[book]'"
+        ) from None
+    return Path(dist.locate_file(_MATHJAX_ES5))
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path or path.startswith("//")
+
+
+def mathjax_entry(mathjax_path: str) -> Path | None:
+    """The installed MathJax component that ``mathjax_path`` names; None for a URL.
+
+    Raises ``ExtensionError`` when the path leaves ``_static/`` or its file name is
+    not a MathJax component.
+    """
+    from sphinx.errors import ExtensionError
+
+    if _is_url(mathjax_path):
+        return None
+    source = mathjax_source()
+    relative = Path(mathjax_path)
+    entry = source / relative.name
+    if relative.is_absolute() or ".." in relative.parts or not entry.is_file():
+        names = sorted(p.name for p in source.glob("*.js"))
+        raise ExtensionError(
+            f"mathjax_path must be a path under _static/ ending in a MathJax component "
+            f"({', '.join(names)}), got {mathjax_path!r}"
+        )
+    return entry
+
+
+def install_mathjax(mathjax_path: str, static_dir: str | Path) -> Path | None:
+    """Copy MathJax into the built site, where ``mathjax_path`` points.
+
+    Parameters
+    ----------
+    mathjax_path : str
+        Sphinx's ``mathjax_path``: a path relative to the site's ``_static/``
+        folder whose file name is a MathJax component such as ``tex-mml-chtml.js``,
+        or a URL (then nothing is copied).
+    static_dir : path
+        The built site's ``_static`` folder.
+
+    Returns
+    -------
+    Path or None
+        The component's script in the site, or None for a URL.
+    """
+    entry = mathjax_entry(mathjax_path)
+    if entry is None:
+        return None
+    target = Path(static_dir) / Path(mathjax_path).parent
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(entry, target / entry.name)
+    for part in _MATHJAX_PARTS:
+        shutil.copytree(entry.parent / part, target / part, dirs_exist_ok=True)
+    return target / entry.name
+
+
+def _on_config_inited(app, config) -> None:
+    """Check ``mathjax_path`` before anything is built."""
+    if mathjax_entry(config.mathjax_path) is None:
+        from sphinx.util import logging
+
+        logging.getLogger(__name__).warning(
+            "mathjax_path %r loads MathJax from the network: equations will not render "
+            "offline; point it at a file under _static/ (see _config.yml)",
+            config.mathjax_path,
+        )
+
+
+def _on_build_finished_assets(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    static = Path(app.outdir) / "_static"
+    install_mathjax(app.config.mathjax_path, static)
+    static.mkdir(parents=True, exist_ok=True)
+    (static / "labcode_book.css").write_text(_FOOTER_CSS, encoding="utf8")
+
+
+# --- provenance footer ---------------------------------------------------------------
+
+
+def git_commit(folder: str | Path) -> str:
+    """The commit a work tree is at: short hash, and whether it has changes.
+
+    Parameters
+    ----------
+    folder : path
+        A folder inside the work tree.
+
+    Returns
+    -------
+    str
+        ``"1a2b3c4"``, ``"1a2b3c4 + uncommitted changes"`` when tracked files differ
+        from the commit or untracked files exist (ignored files do not count), or
+        ``"unknown"`` outside a git work tree or without git.
+    """
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(folder), *args],
+            capture_output=True, text=True, check=True, timeout=60,
+        ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head} + uncommitted changes" if dirty else head
+
+
+def format_seeds(text_plain: str) -> str:
+    """The seeds a chapter glued, from the glued value's ``text/plain`` form.
+
+    Parameters
+    ----------
+    text_plain : str
+        The repr of an int or of a list or tuple of ints, such as ``"[0, 1]"``;
+        NumPy integers (``np.int64(1)``) count as ints.
+
+    Returns
+    -------
+    str
+        The seeds separated by commas, such as ``"0, 1"``.
+    """
+    plain = re.sub(r"\bnp\.u?int\d*\((-?\d+)\)", r"\1", text_plain.strip())
+    try:
+        value = ast.literal_eval(plain)
+    except (ValueError, SyntaxError):
+        value = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise ValueError(
+            f"the glued 'seeds' must be an int or a non-empty list of ints, got {text_plain!r}"
+        )
+    return ", ".join(str(v) for v in value)
+
+
+def chapter_seeds(env, docname: str) -> str | None:
+    """The seeds an executed chapter glued under ``seeds``, formatted; None if none."""
+    if "seeds" not in env.nb_metadata.get(docname, {}).get("glue", []):
+        return None
+    glue_file = Path(env.mystnb_config.output_folder, *f"{docname}.glue.json".split("/"))
+    if not glue_file.is_file():
+        raise ValueError(f"the glued values are missing ({glue_file}); rebuild with --all")
+    data = json.loads(glue_file.read_text(encoding="utf8"))
+    return format_seeds(data["seeds"]["data"]["text/plain"])
+
+
+def build_provenance(srcdir: str | Path) -> dict[str, str]:
+    """What the whole build shares: labcode and library versions and the commit."""
+    import labcode.provenance
+
+    versions = labcode.provenance.library_versions()
+    return {
+        "labcode": versions["labcode"],
+        "commit": git_commit(srcdir),
+        "torch": versions["torch"],
+        "numpy": versions["numpy"],
+        "scikit-learn": versions["scikit-learn"],
+    }
+
+
+def footer_text(build: dict[str, str], seeds: str | None, exec_data: dict) -> str:
+    """The provenance footer of one executed chapter, as one line of text."""
+    ran = datetime.fromtimestamp(exec_data["mtime"], tz=timezone.utc)
+    return (
+        f"Built with labcode {build['labcode']} at commit {build['commit']}; "
+        f"torch {build['torch']}, numpy {build['numpy']}, "
+        f"scikit-learn {build['scikit-learn']}. "
+        f"Seeds: {seeds if seeds is not None else 'none declared'}. "
+        f"Code executed {ran:%Y-%m-%d %H:%M} UTC in {exec_data['runtime']:.1f} s."
+    )
+
+
+def _executed_docnames(env) -> list[str]:
+    return sorted(
+        name for name, data in getattr(env, "nb_metadata", {}).items() if data.get("exec_data")
+    )
+
+
+def _on_builder_inited(app) -> None:
+    app.labcode_build_provenance = build_provenance(app.srcdir)
+
+
+def _on_env_get_updated(app, env) -> list[str]:
+    """Rewrite every executed chapter when the commit or a library version changed."""
+    current = app.labcode_build_provenance
+    if getattr(env, "labcode_build_provenance", None) == current:
+        return []
+    env.labcode_build_provenance = current
+    return _executed_docnames(env)
+
+
+def _on_doctree_resolved(app, doctree, docname: str) -> None:
+    from docutils import nodes
+    from sphinx.util import logging
+
+    exec_data = getattr(app.env, "nb_metadata", {}).get(docname, {}).get("exec_data")
+    if app.builder.format != "html" or not exec_data:
+        return
+    try:
+        seeds = chapter_seeds(app.env, docname)
+    except ValueError as err:
+        logging.getLogger(__name__).warning("%s: %s", docname, err, location=docname)
+        seeds = "invalid"
+    text = footer_text(app.labcode_build_provenance, seeds, exec_data)
+    doctree += nodes.container(
+        "", nodes.paragraph(text=text), classes=[FOOTER_CLASS]
+    )
+
+
 def setup(app):
     app.connect("env-get-outdated", _on_env_get_outdated)
     app.connect("doctree-read", _on_doctree_read)
     app.connect("build-finished", _on_build_finished)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    app.connect("config-inited", _on_config_inited)
+    app.connect("builder-inited", _on_builder_inited)
+    app.connect("env-get-updated", _on_env_get_updated)
+    app.connect("doctree-resolved", _on_doctree_resolved)
+    app.connect("build-finished", _on_build_finished_assets)
+    app.add_css_file("labcode_book.css")
+    return {"version": "1.1", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def _main(argv: list[str]) -> int:

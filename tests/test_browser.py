@@ -1,0 +1,496 @@
+"""The built site in a real browser: offline, every page rendered, every link resolved.
+
+The site is served on 127.0.0.1 from a thread of the test process and read by Debian's
+``chromium`` (headless, driven by Playwright; ``make test`` installs chromium when it is
+missing). Every request that would leave the site is recorded and aborted, so the check
+also proves that the pages need no network. A screenshot of each page is saved under
+``_build/screenshots/``.
+
+The checker, :func:`check_site`, is a plain function: the last tests apply it to a
+copy of the site damaged on purpose (a figure deleted, MathJax pointed at a CDN, a
+broken link, a failing script) and assert that it reports each damage.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+import pytest
+import yaml
+from conftest import REPO
+
+pytestmark = pytest.mark.book
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = REPO / "_build" / "screenshots"
+SEARCH_TERM = "backpropagation"
+CDN_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
+# Chromium flags: no sandbox (tests run as root in CI), nothing in the background, and
+# no host name resolves except the loopback (requests leaving the site are also
+# aborted by the route below, and recorded).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+TIMEOUT_MS = 15_000
+
+# Script errors that do no harm, each with the reason it is allowed. Any other error
+# thrown on a page fails the check.
+KNOWN_PAGE_ERRORS = {
+    "Identifier 'THEBE_JS_URL' has already been declared": (
+        "sphinx-thebe (which Jupyter Book always loads) writes its inline configuration "
+        "script twice on every page; the second copy cannot redeclare the constant the "
+        "first one set. Thebe is not enabled in this book, so nothing reads it, and the "
+        "thebe library the constant names is never requested."
+    ),
+}
+
+_IMAGES_JS = """async () => {
+  const images = Array.from(document.images);
+  images.forEach((img) => { img.loading = "eager"; });
+  await Promise.allSettled(images.map((img) => img.decode()));
+  return images.map((img) => ({src: img.currentSrc || img.src, width: img.naturalWidth}));
+}"""
+
+_MATH_JS = """async (timeout) => {
+  const math = Array.from(document.querySelectorAll(".bd-article .math"));
+  if (math.length === 0) return {count: 0, untypeset: [], errors: 0};
+  // a MathJax that loaded defines MathJax.startup.promise as soon as its script runs
+  const ready = () => window.MathJax && MathJax.startup && MathJax.startup.promise;
+  const start = performance.now();
+  while (!ready() && performance.now() - start < timeout) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (ready()) await MathJax.startup.promise;
+  return {
+    count: math.length,
+    untypeset: math.filter((m) => !m.querySelector("mjx-container"))
+                   .map((m) => m.textContent.trim().slice(0, 60)),
+    errors: document.querySelectorAll(".bd-article mjx-merror").length,
+  };
+}"""
+
+_LINKS_JS = "() => Array.from(document.querySelectorAll('a[href]'), (a) => a.href)"
+
+
+def toc_pages(toc: Path = REPO / "_toc.yml") -> list[str]:
+    """Every page of a Jupyter Book table of contents, root first, in reading order."""
+    data = yaml.safe_load(toc.read_text(encoding="utf8"))
+    pages = [data["root"]]
+
+    def walk(entry: dict) -> None:
+        if "file" in entry:
+            pages.append(entry["file"])
+        for key in ("parts", "chapters", "sections"):
+            for child in entry.get(key) or []:
+                walk(child)
+
+    walk({key: value for key, value in data.items() if key != "root"})
+    return [str(Path(p).with_suffix("")) for p in pages]
+
+
+class _Anchors(HTMLParser):
+    """The ids and names an HTML page defines, which a ``#fragment`` may point at."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchors: set[str] = set()
+
+    def handle_starttag(self, tag, attrs) -> None:
+        for name, value in attrs:
+            if name == "id" or (tag == "a" and name == "name"):
+                self.anchors.add(value or "")
+
+
+@dataclass
+class PageCheck:
+    """What the browser saw on one page."""
+
+    page: str
+    images: int = 0
+    math: int = 0
+    toggles_opened: int = 0
+    internal_links: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class SiteReport:
+    """The result of :func:`check_site`: problems found (empty when all is well)."""
+
+    problems: list[str] = field(default_factory=list)
+    pages: list[PageCheck] = field(default_factory=list)
+    known_errors: list[str] = field(default_factory=list)
+    search_results: int | None = None
+    screenshots: list[Path] = field(default_factory=list)
+
+
+@contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve a folder on 127.0.0.1, on a free port, from a thread; yield its base URL."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format, *args) -> None:  # noqa: A002 (the base's name)
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _site_file(html: Path, base: str, url: str) -> tuple[Path, str]:
+    """The file of the site a URL of the server points at, and the URL's fragment."""
+    parts = urlsplit(url)
+    path = unquote(parts.path)[len(urlsplit(base).path):]
+    target = html / path
+    if path == "" or path.endswith("/"):
+        target = target / "index.html"
+    return target, unquote(parts.fragment)
+
+
+def _open_toggles(page, check: PageCheck, problems: list[str]) -> None:
+    """Click the first collapsed code cell or dropdown of each kind; it must open."""
+    summary = page.query_selector(".bd-article details:not([open]) > summary")
+    if summary is not None:
+        summary.click()
+        opened = summary.evaluate(
+            "(s) => s.parentElement.open && Array.from(s.parentElement.children)"
+            ".some((c) => c !== s && c.checkVisibility())"
+        )
+        if opened:
+            check.toggles_opened += 1
+        else:
+            problems.append(f"{check.page}: a collapsed block did not open when clicked")
+    button = page.query_selector(".bd-article button.toggle-button[aria-expanded='false']")
+    if button is not None:
+        button.click()
+        opened = button.evaluate(
+            "(b) => b.getAttribute('aria-expanded') === 'true' && !document"
+            ".getElementById(b.dataset.target).classList.contains('toggle-hidden')"
+        )
+        if opened:
+            check.toggles_opened += 1
+        else:
+            problems.append(f"{check.page}: a dropdown did not open when clicked")
+
+
+SCREENSHOT_MAX_HEIGHT = 10_000  # pixels; a taller page is shown from its top
+
+
+def _screenshot(page, path: Path) -> None:
+    """Save the page, in one piece, through a viewport as tall as the page (at most
+    ``SCREENSHOT_MAX_HEIGHT``).
+
+    Playwright's stitched ``full_page`` screenshot repeats the theme's sticky header and
+    sidebar down the page, and takes many seconds on the longest pages.
+    """
+    viewport = page.viewport_size
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    page.set_viewport_size(
+        {"width": viewport["width"], "height": min(max(height, 1), SCREENSHOT_MAX_HEIGHT)}
+    )
+    try:
+        page.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(viewport)
+
+
+def _wait_for_requests(page, pending: dict, name: str, problems: list[str]) -> None:
+    """Wait until every request the page started has an answer (or failed)."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while pending and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    if pending:
+        problems.append(f"{name}: requests without an answer: {sorted(pending.values())[:3]}")
+
+
+def check_site(
+    html: Path,
+    pages: list[str],
+    *,
+    screenshots: Path | None = None,
+    search_term: str | None = SEARCH_TERM,
+) -> SiteReport:
+    """Read the pages of a built site in headless chromium and report what is broken.
+
+    Parameters
+    ----------
+    html : Path
+        The built site (``_build/html``).
+    pages : list of str
+        Page names such as ``"book/data"``; each is ``html / (page + ".html")``.
+    screenshots : Path, optional
+        Folder to save one PNG per page in (the top ``SCREENSHOT_MAX_HEIGHT`` pixels
+        of a longer page).
+    search_term : str or None, default "backpropagation"
+        Look this up on the site's search page, which must list at least one result;
+        None skips the search.
+
+    Returns
+    -------
+    SiteReport
+        ``problems`` lists, one line each: failed requests (status 400 and over, or no
+        answer), requests outside the site (aborted), script errors not in
+        ``KNOWN_PAGE_ERRORS``, images not loaded, equations not typeset or typeset with
+        errors, toggles that do not open, internal links to a missing file or anchor,
+        and a search without results.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        raise RuntimeError(
+            f"the browser test needs Debian's chromium at {CHROMIUM}: run `make test` as "
+            "root, or `apt-get install chromium`"
+        )
+    report = SiteReport()
+    problems = report.problems
+    anchors: dict[Path, set[str]] = {}
+    if screenshots is not None:
+        screenshots.mkdir(parents=True, exist_ok=True)
+    with serve(html) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(TIMEOUT_MS)
+            current = {"page": "(none)"}
+            outside: set[str] = set()
+
+            def route(r) -> None:
+                url = r.request.url
+                if url.startswith(base) or url.startswith(("data:", "blob:")):
+                    r.continue_()
+                else:
+                    outside.add(url)
+                    problems.append(f"{current['page']}: request outside the site: {url}")
+                    r.abort("blockedbyclient")
+
+            pending: dict = {}  # requests of the page without an answer yet
+
+            def on_request(request) -> None:
+                pending[request] = request.url
+
+            def on_finished(request) -> None:
+                pending.pop(request, None)
+
+            def on_failed(request) -> None:
+                pending.pop(request, None)
+                if request.url not in outside:
+                    problems.append(
+                        f"{current['page']}: request failed ({request.failure}): {request.url}"
+                    )
+
+            def on_response(response) -> None:
+                if response.status >= 400:
+                    problems.append(
+                        f"{current['page']}: HTTP {response.status}: {response.url}"
+                    )
+
+            def on_error(error) -> None:
+                message = str(error)
+                if any(known in message for known in KNOWN_PAGE_ERRORS):
+                    report.known_errors.append(f"{current['page']}: {message}")
+                else:
+                    problems.append(f"{current['page']}: script error: {message}")
+
+            context.route("**/*", route)
+            page = context.new_page()
+            page.on("request", on_request)
+            page.on("requestfinished", on_finished)
+            page.on("requestfailed", on_failed)
+            page.on("response", on_response)
+            page.on("pageerror", on_error)
+
+            for name in pages:
+                current["page"] = name
+                check = PageCheck(name)
+                report.pages.append(check)
+                if not (html / f"{name}.html").is_file():
+                    problems.append(f"{name}: no file {name}.html in the site")
+                    continue
+                start = time.perf_counter()
+                page.goto(f"{base}{name}.html", wait_until="load")
+
+                for img in page.evaluate(_IMAGES_JS):
+                    check.images += 1
+                    if img["width"] == 0:
+                        problems.append(f"{name}: image not loaded: {img['src']}")
+
+                math = page.evaluate(_MATH_JS, 2000)
+                check.math = math["count"]
+                if math["untypeset"]:
+                    problems.append(
+                        f"{name}: {len(math['untypeset'])} of {math['count']} equations not "
+                        f"typeset, the first: {math['untypeset'][0]!r}"
+                    )
+                if math["errors"]:
+                    problems.append(f"{name}: {math['errors']} MathJax errors")
+
+                _open_toggles(page, check, problems)
+
+                for url in page.evaluate(_LINKS_JS):
+                    if not url.startswith(base):
+                        continue
+                    check.internal_links += 1
+                    target, fragment = _site_file(html, base, url)
+                    if not target.is_file():
+                        problems.append(f"{name}: link to a missing file: {url}")
+                        continue
+                    if fragment and target.suffix == ".html":
+                        if target not in anchors:
+                            parser = _Anchors()
+                            parser.feed(target.read_text(encoding="utf8"))
+                            anchors[target] = parser.anchors
+                        if fragment not in anchors[target]:
+                            problems.append(f"{name}: link to a missing anchor: {url}")
+
+                # every request the page started (fonts, MathJax's parts) is answered
+                # before the next page, so none is cut off and none goes unchecked
+                _wait_for_requests(page, pending, name, problems)
+                if screenshots is not None:
+                    shot = screenshots / f"{name.replace('/', '__')}.png"
+                    _screenshot(page, shot)
+                    report.screenshots.append(shot)
+                check.seconds = time.perf_counter() - start
+
+            if search_term is not None:
+                current["page"] = "search"
+                page.goto(f"{base}search.html?q={quote(search_term)}", wait_until="load")
+                # Sphinx's search writes its summary once every result is listed
+                page.wait_for_function(
+                    "() => document.querySelector('#search-results .search-summary')"
+                    "?.innerText.trim()"
+                )
+                report.search_results = page.locator("#search-results ul.search li").count()
+                if report.search_results == 0:
+                    problems.append(f"search: no results for {search_term!r}")
+                _wait_for_requests(page, pending, "search", problems)
+                if screenshots is not None:
+                    shot = screenshots / "search.png"
+                    page.screenshot(path=str(shot))
+                    report.screenshots.append(shot)
+        finally:
+            browser.close()
+    return report
+
+
+# --- the real site ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site_report(built_book) -> SiteReport:
+    assert built_book.returncode == 0, built_book.output[-5000:]
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+    return check_site(built_book.html, toc_pages(), screenshots=SCREENSHOTS)
+
+
+def test_toc_pages_lists_every_file_in_order(tmp_path):
+    toc = tmp_path / "_toc.yml"
+    toc.write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/a\n"
+        "    sections:\n      - file: book/a1.md\n  - file: book/b\n"
+    )
+    assert toc_pages(toc) == ["book/intro", "book/a", "book/a1", "book/b"]
+    toc.write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: One\n    chapters:\n"
+        "      - file: book/a\n  - caption: Two\n    chapters:\n      - file: book/b\n"
+    )
+    assert toc_pages(toc) == ["book/intro", "book/a", "book/b"]
+
+
+def test_every_page_renders_offline(site_report):
+    assert site_report.problems == [], "\n".join(site_report.problems)
+    pages = toc_pages()
+    assert [check.page for check in site_report.pages] == pages
+    # the links of every page were checked (each has at least the navigation's)
+    assert all(check.internal_links > 0 for check in site_report.pages)
+    assert all(shot.is_file() and shot.stat().st_size > 0 for shot in site_report.screenshots)
+    assert len(site_report.screenshots) == len(pages) + 1
+
+
+def test_figures_load_and_equations_are_typeset(site_report):
+    data = next(check for check in site_report.pages if check.page == "book/data")
+    assert data.images >= 2  # the digit grid and the class balance
+    assert data.math >= 2  # $[0, 1]$ and $Z = XW$ at least
+
+
+def test_a_collapsed_block_opens(site_report):
+    # book/data.md shows the cell that computes the class shares collapsed
+    data = next(check for check in site_report.pages if check.page == "book/data")
+    assert data.toggles_opened >= 1
+
+
+def test_search_finds_backpropagation(site_report):
+    # book/intro.md names it in the list of steps
+    assert site_report.search_results is not None and site_report.search_results > 0
+
+
+# --- the checker on a damaged copy of the site -------------------------------------------
+
+
+def _damaged_copy(built_book, tmp_path) -> Path:
+    assert built_book.returncode == 0, built_book.output[-5000:]
+    copy = tmp_path / "html"
+    shutil.copytree(built_book.html, copy)
+    return copy
+
+
+def test_checker_reports_a_deleted_figure(built_book, tmp_path):
+    html = _damaged_copy(built_book, tmp_path)
+    source = (html / "book" / "data.html").read_text(encoding="utf8")
+    figure = re.search(r'<img[^>]*src="\.\./(_images/[^"]+\.png)"', source).group(1)
+    (html / figure).unlink()
+    report = check_site(html, ["book/data"], search_term=None)
+    assert any("HTTP 404" in p and figure in p for p in report.problems), report.problems
+    assert any("image not loaded" in p and figure in p for p in report.problems)
+
+
+def test_checker_reports_mathjax_from_a_cdn(built_book, tmp_path):
+    html = _damaged_copy(built_book, tmp_path)
+    page = html / "book" / "data.html"
+    source = page.read_text(encoding="utf8")
+    local = 'src="../_static/mathjax/tex-mml-chtml.js"'
+    assert source.count(local) == 1
+    page.write_text(source.replace(local, f'src="{CDN_MATHJAX}"'), encoding="utf8")
+    report = check_site(html, ["book/data"], search_term=None)
+    assert f"book/data: request outside the site: {CDN_MATHJAX}" in report.problems
+    assert any("equations not typeset" in p for p in report.problems), report.problems
+
+
+def test_checker_reports_broken_links_and_script_errors(built_book, tmp_path):
+    html = _damaged_copy(built_book, tmp_path)
+    page = html / "book" / "intro.html"
+    source = page.read_text(encoding="utf8")
+    damage = (
+        '<a href="data.html#no-such-anchor">a</a><a href="no-such-page.html">b</a>'
+        '<script>throw new Error("deliberate failure")</script></body>'
+    )
+    page.write_text(source.replace("</body>", damage), encoding="utf8")
+    report = check_site(html, ["book/intro"], search_term="no-such-word-anywhere")
+    assert any("missing anchor" in p and "data.html#no-such-anchor" in p for p in report.problems)
+    assert any("missing file" in p and "no-such-page.html" in p for p in report.problems)
+    assert any("script error" in p and "deliberate failure" in p for p in report.problems)
+    assert "search: no results for 'no-such-word-anywhere'" in report.problems

@@ -1,0 +1,268 @@
+"""The built site as a reader gets it: offline assets, notebooks, provenance, execution report.
+
+What a browser shows is checked in tests/test_browser.py; these tests read the built
+files, run the downloadable notebooks, and test book/_ext/labcode_book.py's parts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import MINI_FRONT_MATTER, REPO, STRICT, build_book, make_mini_book
+from labcode.studies import RUN_CACHE_ENV
+from sphinx.errors import ExtensionError
+from test_browser import toc_pages
+
+pytestmark = pytest.mark.book
+
+_spec = importlib.util.spec_from_file_location(
+    "labcode_book", REPO / "book" / "_ext" / "labcode_book.py"
+)
+labcode_book = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(labcode_book)
+
+# tags that load something into a page, with an address outside the site
+_OUTSIDE_ASSET = re.compile(
+    r"<(?:script|img|iframe|source|video|audio)\b[^>]*\bsrc=[\"'](?:https?:)?//[^\"']+"
+    r"|<link\b[^>]*\brel=[\"'](?:stylesheet|preload|modulepreload|icon|prefetch)[\"'][^>]*"
+    r"\bhref=[\"'](?:https?:)?//[^\"']+"
+    r"|<link\b[^>]*\bhref=[\"'](?:https?:)?//[^\"']+[\"'][^>]*\brel=[\"']"
+    r"(?:stylesheet|preload|modulepreload|icon|prefetch)[\"']",
+    re.IGNORECASE,
+)
+_CSS_OUTSIDE = re.compile(r"(?:url\(\s*[\"']?|@import\s+[\"'])(?:https?:)?//", re.IGNORECASE)
+
+
+def _code_pages() -> list[str]:
+    """The pages of the table of contents that are executed chapters."""
+    return [
+        page for page in toc_pages()
+        if labcode_book.has_code_cells((REPO / f"{page}.md").read_text(encoding="utf8"))
+    ]
+
+
+@pytest.fixture(scope="module")
+def html(built_book) -> Path:
+    assert built_book.returncode == 0, built_book.output[-5000:]
+    return built_book.html
+
+
+# --- offline --------------------------------------------------------------------------
+
+
+def test_no_page_loads_anything_from_outside_the_site(html):
+    pages = sorted(html.rglob("*.html"))
+    assert len(pages) >= len(toc_pages())
+    for page in pages:
+        found = _OUTSIDE_ASSET.findall(page.read_text(encoding="utf8"))
+        assert found == [], f"{page.relative_to(html)} loads {found}"
+    for css in (html / "_static").rglob("*.css"):
+        text = css.read_text(encoding="utf8", errors="replace")
+        assert not _CSS_OUTSIDE.search(text), f"{css.relative_to(html)} loads from outside"
+
+
+def test_the_outside_asset_pattern_finds_cdn_scripts_and_styles():
+    # the pattern above must be able to fail
+    assert _OUTSIDE_ASSET.search('<script defer src="https://cdn.example.org/m.js"></script>')
+    assert _OUTSIDE_ASSET.search('<link rel="stylesheet" href="//fonts.example.org/a.css">')
+    assert _OUTSIDE_ASSET.search('<link href="https://x.example.org/a.css" rel="stylesheet">')
+    assert not _OUTSIDE_ASSET.search('<a href="https://github.com/x/y">repository</a>')
+    assert not _OUTSIDE_ASSET.search('<script src="../_static/mathjax/tex-mml-chtml.js">')
+    assert _CSS_OUTSIDE.search("@font-face { src: url('https://fonts.example.org/f.woff2') }")
+
+
+def test_mathjax_is_served_from_the_site(html):
+    with_math = 0
+    for page in toc_pages():
+        source = (html / f"{page}.html").read_text(encoding="utf8")
+        scripts = re.findall(r'<script[^>]*src="([^"]*tex-mml-chtml\.js)"', source)
+        if 'class="math notranslate nohighlight"' not in source:
+            continue
+        with_math += 1
+        assert scripts == ["../_static/mathjax/tex-mml-chtml.js"], (page, scripts)
+    assert with_math >= 1  # book/data has math
+    mathjax = html / "_static" / "mathjax"
+    assert (mathjax / "tex-mml-chtml.js").is_file()
+    assert list((mathjax / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    assert (mathjax / "input" / "tex" / "extensions" / "ams.js").is_file()
+
+
+def test_install_mathjax_copies_the_component_and_what_it_loads(tmp_path):
+    script = labcode_book.install_mathjax("mathjax/tex-mml-chtml.js", tmp_path)
+    assert script == tmp_path / "mathjax" / "tex-mml-chtml.js"
+    source = labcode_book.mathjax_source() / "tex-mml-chtml.js"
+    assert script.read_bytes() == source.read_bytes()
+    assert 'VERSION="3.' in script.read_text(encoding="utf8")  # MathJax 3
+    assert list((tmp_path / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").iterdir())
+    assert not (tmp_path / "mathjax" / "output" / "svg").exists()
+    assert labcode_book.install_mathjax("https://cdn.example.org/tex-mml-chtml.js", tmp_path) is None
+
+
+@pytest.mark.parametrize("bad", ["mathjax/no-such-component.js", "../outside/tex-mml-chtml.js"])
+def test_install_mathjax_rejects_a_path_that_is_not_a_component(tmp_path, bad):
+    with pytest.raises(ExtensionError, match="mathjax_path must be a path under _static/"):
+        labcode_book.install_mathjax(bad, tmp_path / "_static")
+
+
+def test_a_mathjax_path_on_a_cdn_fails_the_strict_build(tmp_path):
+    chapter = MINI_FRONT_MATTER + "# Math\n\nThe sum $a + b$.\n"
+    root = make_mini_book(tmp_path / "b", {"math": chapter})
+    config = (root / "_config.yml").read_text()
+    assert config.count("mathjax_path: mathjax/tex-mml-chtml.js") == 1
+    cdn = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
+    (root / "_config.yml").write_text(config.replace("mathjax/tex-mml-chtml.js", cdn))
+    result = build_book(root, *STRICT)
+    assert result.returncode != 0
+    assert "loads MathJax from the network" in result.output
+
+
+# --- reader features --------------------------------------------------------------------
+
+
+def test_each_chapter_offers_its_executed_notebook(html):
+    pages = _code_pages()
+    assert pages, "no executed chapter in the table of contents"
+    for page in pages:
+        source = (html / f"{page}.html").read_text(encoding="utf8")
+        name = Path(page).name
+        assert f'href="../_sources/{page}.ipynb"' in source, page
+        notebook = nbformat.read(html / "_sources" / f"{page}.ipynb", as_version=4)
+        nbformat.validate(notebook)
+        assert any(cell.get("outputs") for cell in notebook.cells), f"{name} has no outputs"
+
+
+def test_launch_and_repository_buttons_point_at_the_repository(html):
+    config = (REPO / "_config.yml").read_text()
+    repo_url = re.search(r"^repository:\n  url: (\S+)", config, re.M).group(1)
+    owner_repo = repo_url.removeprefix("https://github.com/")
+    for page in toc_pages():
+        assert f'href="{repo_url}"' in (html / f"{page}.html").read_text(encoding="utf8")
+    for page in _code_pages():
+        source = (html / f"{page}.html").read_text(encoding="utf8")
+        assert f"https://mybinder.org/v2/gh/{owner_repo}/main?urlpath=tree/{page}.md" in source
+        assert f"https://colab.research.google.com/github/{owner_repo}/blob/main/{page}" in source
+
+
+def test_downloaded_notebooks_run_in_plain_jupyter(html, tmp_path, run_cache):
+    from nbclient import NotebookClient
+
+    # The kernel sees the session build's run cache (as the build's kernel did), so the
+    # studies read the runs the build trained with the same code instead of training
+    # them all again; everything else runs afresh, in a folder outside the book.
+    kernel_env = {**os.environ, RUN_CACHE_ENV: str(run_cache)}
+    for page in _code_pages():
+        folder = tmp_path / Path(page).name
+        folder.mkdir()
+        path = folder / f"{Path(page).name}.ipynb"
+        shutil.copy(html / "_sources" / f"{page}.ipynb", path)
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []  # every output checked below comes from this run
+        # errors stop the run, except in cells tagged raises-exception
+        client = NotebookClient(
+            notebook, timeout=1800, resources={"metadata": {"path": str(folder)}}
+        )
+        client.execute(env=kernel_env)
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            raised = any(out.output_type == "error" for out in cell.outputs)
+            expected = "raises-exception" in cell.metadata.get("tags", [])
+            assert raised == expected, (page, cell.source[:80])
+
+
+def test_the_execution_report_lists_every_executed_chapter(html):
+    source = (html / "book" / "execution.html").read_text(encoding="utf8")
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", source, re.S)
+    listed = {}
+    for row in rows:
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        if cells:
+            listed[cells[0]] = cells
+    assert set(listed) == set(_code_pages())
+    for document, modified, method, runtime, status in listed.values():
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", modified), document
+        assert method == "cache"
+        assert float(runtime) > 0
+        assert status == "✅"
+
+
+# --- provenance footer -------------------------------------------------------------------
+
+
+def _footer(html: Path, page: str) -> str | None:
+    source = (html / f"{page}.html").read_text(encoding="utf8")
+    found = re.search(r'<div class="chapter-provenance[^"]*">\s*<p>(.*?)</p>', source, re.S)
+    return None if found is None else re.sub(r"\s+", " ", found.group(1))
+
+
+def test_every_executed_chapter_has_a_provenance_footer(html):
+    versions = {name: metadata.version(name) for name in ("labcode", "torch", "numpy", "scikit-learn")}
+    pattern = re.compile(
+        rf"Built with labcode {re.escape(versions['labcode'])} at commit "
+        r"(?P<commit>[0-9a-f]{7,}(?: \+ uncommitted changes)?|unknown); "
+        rf"torch {re.escape(versions['torch'])}, numpy {re.escape(versions['numpy'])}, "
+        rf"scikit-learn {re.escape(versions['scikit-learn'])}\. "
+        r"Seeds: (?P<seeds>[0-9, ]+|none declared)\. "
+        r"Code executed \d{4}-\d\d-\d\d \d\d:\d\d UTC in \d+\.\d s\."
+    )
+    for page in toc_pages():
+        footer = _footer(html, page)
+        if page not in _code_pages():
+            assert footer is None, page
+            continue
+        assert footer is not None, f"{page} has no provenance footer"
+        found = pattern.fullmatch(footer)
+        assert found, footer
+        commit = found["commit"].split()[0]
+        if commit != "unknown":  # the build ran inside this repository's work tree
+            subprocess.run(
+                ["git", "-C", str(REPO), "rev-parse", "--verify", f"{commit}^{{commit}}"],
+                check=True, capture_output=True,
+            )
+    assert "Seeds: 0." in _footer(html, "book/data")
+
+
+def test_git_commit_names_the_commit_and_uncommitted_changes(tmp_path):
+    assert labcode_book.git_commit(tmp_path) == "unknown"
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.org",
+             *args], check=True, capture_output=True, text=True,
+        ).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("one\n")
+    git("add", "a.txt")
+    git("commit", "-q", "-m", "first")
+    head = git("rev-parse", "--short", "HEAD")
+    assert labcode_book.git_commit(tmp_path) == head
+    (tmp_path / "a.txt").write_text("two\n")
+    assert labcode_book.git_commit(tmp_path) == f"{head} + uncommitted changes"
+    git("commit", "-q", "-am", "second")
+    (tmp_path / "new.txt").write_text("untracked\n")
+    assert labcode_book.git_commit(tmp_path) == f"{git('rev-parse', '--short', 'HEAD')} + uncommitted changes"
+
+
+@pytest.mark.parametrize(
+    ("glued", "shown"),
+    [("0", "0"), ("[0]", "0"), ("(0, 1, 2)", "0, 1, 2"), ("[np.int64(1), 2]", "1, 2")],
+)
+def test_format_seeds(glued, shown):
+    assert labcode_book.format_seeds(glued) == shown
+
+
+@pytest.mark.parametrize("glued", ["'zero'", "[]", "[0, 'a']", "True", "[1.5]", "seed"])
+def test_format_seeds_rejects_anything_but_ints(glued):
+    with pytest.raises(ValueError, match="the glued 'seeds' must be an int or a non-empty list"):
+        labcode_book.format_seeds(glued)
