@@ -13,7 +13,8 @@ gradcheck
 baselines
     scikit-learn on the same split, to judge the NumPy network.
 models
-    Exercise 2, Step 3: ``SimpleMLP`` (the handout's ``simpleMLP``) and the ``MODELS`` table.
+    Exercise 2, Steps 3 and 10: ``SimpleMLP`` (the handout's ``simpleMLP``), ``ComplexMLP``
+    (BatchNorm and Dropout) and the ``MODELS`` table.
 torch_data
     Exercise 2, Step 3: ``DigitsDataset`` and the data loaders (``make_loaders``).
 training
@@ -22,7 +23,9 @@ training
 sweep
     Exercise 2, Steps 6 to 10: ``sweep`` (one parameter, several seeds, any executor, run cache).
 studies
-    The book's studies (``STUDIES``, ``run_study``) and the findings its prose states.
+    The book's studies (``STUDIES``, ``run_study``, Step 9's ``run_regularization_study``,
+    Step 10's ``run_model_study``), the final ``best_configuration``, and the findings
+    their prose states.
 cli
     The command line, ``python -m labcode train`` and ``python -m labcode sweep``.
 plots

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
@@ -668,15 +669,18 @@ def plot_sweep_final(
                    zorder=3)
     stats = runs.groupby("value", sort=False)[metric].agg(["mean", "std"])
     xs = [positions[v] for v in stats.index]
+    # a line through the means only where the values are ordered numbers
     ax.errorbar(xs, stats["mean"], yerr=stats["std"].fillna(0.0), marker="o", capsize=4,
-                color="tab:blue", label="mean \u00b1 1 std", zorder=4)
+                color="tab:blue", label="mean \u00b1 1 std", zorder=4,
+                linestyle="-" if numeric else "none")
     if logx:
         ax.set_xscale("log")
-    if not numeric:
-        ax.set_xticks(xs)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xticks(xs)
+    if numeric:
+        ax.set_xticklabels([f"{v:g}" for v in stats.index])
+    else:
         ax.set_xticklabels([str(v) for v in stats.index], rotation=30, ha="right")
-    elif not logx:
-        ax.set_xticks(xs)
     ax.set_xlabel(param.replace("_", " ") + (" (log scale)" if logx else ""))
     ax.set_ylabel("final " + metric.replace("_", " "))
     ax.set_title(f"Final {metric.replace('_', ' ')} against {param.replace('_', ' ')}")
@@ -738,7 +742,7 @@ def plot_weight_histograms(
     for label, arr in arrays.items():
         text = label
         if near_zero is not None:
-            text += f" ({np.mean(np.abs(arr) < near_zero):.0%} near zero)"
+            text += f" ({np.mean(np.abs(arr) < near_zero):.1%} near zero)"
         ax.hist(arr, bins=edges, histtype="step", linewidth=1.6, label=text)
     ax.set_yscale("log")
     ax.set_xlabel("weight value")

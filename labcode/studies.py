@@ -13,19 +13,30 @@ caller gives (the chapters use ``_build/.labcode_runs`` of the repository, which
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
+from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from .data import NUM_CLASSES
 from .sweep import SweepResult, sweep
-from .training import OPTIMIZERS, TrainConfig
+from .training import (
+    OPTIMIZERS,
+    ExperimentResult,
+    TrainConfig,
+    penalized_parameters,
+    run_experiment,
+)
 
 __all__ = [
     "RUN_CACHE_ENV",
@@ -50,6 +61,24 @@ __all__ = [
     "hidden_size_findings",
     "optimizer_findings",
     "check_claims",
+    "PENALTY_STRENGTH",
+    "NEAR_ZERO",
+    "REGULARIZERS",
+    "penalty_config",
+    "setting_label",
+    "RegularizationStudy",
+    "run_regularization_study",
+    "weight_values",
+    "near_zero_share",
+    "train_models",
+    "regularization_findings",
+    "MODEL_STUDY_VALUES",
+    "run_model_study",
+    "mode_behaviour",
+    "BATCH_INDEPENDENT",
+    "complex_findings",
+    "describe_config",
+    "best_configuration",
 ]
 
 RUN_CACHE_ENV = "LABCODE_RUN_CACHE"
@@ -221,8 +250,12 @@ def learned_threshold(reference_accuracy: float) -> float:
     -------
     float
     """
-    if isinstance(reference_accuracy, bool) or not isinstance(reference_accuracy, (int, float, np.floating)):
-        raise TypeError(f"reference_accuracy must be a float, got {type(reference_accuracy).__name__}")
+    if isinstance(reference_accuracy, bool) or not isinstance(
+        reference_accuracy, (int, float, np.floating)
+    ):
+        raise TypeError(
+            f"reference_accuracy must be a float, got {type(reference_accuracy).__name__}"
+        )
     if not 0.0 <= reference_accuracy <= 1.0:
         raise ValueError(f"reference_accuracy must lie in [0, 1], got {reference_accuracy}")
     return CHANCE_ACCURACY + LEARNED_SHARE * (float(reference_accuracy) - CHANCE_ACCURACY)
@@ -383,7 +416,8 @@ def learning_rate_findings(result: SweepResult) -> dict[str, Any]:
             The standard deviation over seeds of each of the two best rates is below
             :data:`TIE_MARGIN`.
     """
-    result = _check_result(result, "lr", (result.base.lr,) if isinstance(result, SweepResult) else ())
+    ref_needed = (result.base.lr,) if isinstance(result, SweepResult) else ()
+    result = _check_result(result, "lr", ref_needed)
     ref = result.base.lr
     values = sorted(set(result.runs["value"]))
     smaller = [v for v in values if v < ref]
@@ -409,7 +443,8 @@ def learning_rate_findings(result: SweepResult) -> dict[str, Any]:
     fastest = min(reached, key=lambda v: (reached[v], v)) if reached else None
     claims = {
         "smallest_not_learned": mean[smallest] < threshold,
-        "other_smaller_learned": len(smaller) > 1 and all(mean[v] >= threshold for v in smaller[1:]),
+        "other_smaller_learned": len(smaller) > 1
+        and all(mean[v] >= threshold for v in smaller[1:]),
         "smaller_still_improving": all(late_gain[v] > TIE_MARGIN for v in smaller),
         "smaller_never_reach": all(reach[v] is None for v in smaller),
         "largest_worse": mean[ref] - mean[largest] > TIE_MARGIN,
@@ -652,10 +687,570 @@ def check_claims(findings: dict[str, Any], study: str = "study") -> None:
         results and must be revised.
     """
     if not isinstance(findings, dict) or not isinstance(findings.get("claims"), dict):
-        raise TypeError("findings must be a dict with a 'claims' dict, as the *_findings functions return")
+        raise TypeError(
+            "findings must be a dict with a 'claims' dict, as the *_findings functions return"
+        )
     false = [name for name, holds in findings["claims"].items() if not holds]
     if false:
         raise ValueError(
             f"the {study} results no longer support these claims: {', '.join(false)}; "
             f"revise the text that states them"
         )
+
+
+# --- Steps 9 and 10: L1/L2 regularization, the ComplexMLP, the final choice ----------
+#
+# Step 9 compares no penalty, L1 and L2 at one strength, with the penalty on the weight
+# matrices only and on every parameter. Its runs go through labcode.sweep.sweep with
+# the same run cache as the other studies: the runs without a penalty are the Step 3
+# configuration's, trained once for all studies. Step 10 compares the two models of
+# labcode.models.MODELS. best_configuration then picks, on validation accuracy alone,
+# the best of every configuration the studies trained.
+
+PENALTY_STRENGTH: float = 1e-3
+"""The handout's Step 9 strength ``lambda`` of the L1 and of the L2 penalty."""
+
+NEAR_ZERO: float = 1e-3
+"""A weight counts as *near zero* when ``|w|`` is below this. With Adam at the Step 3
+learning rate (also 1e-3) every step moves a weight by about this much, so under L1 a
+weight whose data gradient is weaker than the penalty's pull ends within about one step
+of zero, rather than at exactly zero."""
+
+REGULARIZERS = ("none", "L1", "L2")
+"""The settings Step 9 compares, in the order the book shows them."""
+
+
+def penalty_config(
+    regularizer: str,
+    *,
+    penalize: str = "weights",
+    strength: float = PENALTY_STRENGTH,
+    base: TrainConfig | None = None,
+) -> TrainConfig:
+    """The configuration of one Step 9 setting.
+
+    Parameters
+    ----------
+    regularizer : {"none", "L1", "L2"}
+        Which penalty (:data:`REGULARIZERS`).
+    penalize : {"weights", "all"}, default "weights"
+        Which parameters it includes (:data:`labcode.training.PENALIZE`); ignored for
+        ``"none"``, whose configuration keeps ``penalize="weights"`` so that it is the
+        same run as ``base``'s.
+    strength : float, default :data:`PENALTY_STRENGTH`
+        ``l1`` or ``l2``, positive.
+    base : TrainConfig, optional
+        Every other field; the Step 3 configuration by default.
+
+    Returns
+    -------
+    TrainConfig
+        ``base`` with ``l1``, ``l2`` and ``penalize`` set.
+    """
+    if regularizer not in REGULARIZERS:
+        raise ValueError(f"regularizer must be one of {list(REGULARIZERS)}, got {regularizer!r}")
+    base = TrainConfig() if base is None else base
+    if not isinstance(base, TrainConfig):
+        raise TypeError(f"base must be a labcode.training.TrainConfig, got {type(base).__name__}")
+    if regularizer == "none":
+        return base.replace(l1=0.0, l2=0.0, penalize="weights")
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not strength > 0:
+        raise ValueError(f"strength must be a positive number for {regularizer}, got {strength!r}")
+    strengths = {"l1": 0.0, "l2": 0.0, regularizer.lower(): strength}
+    return base.replace(penalize=penalize, **strengths)
+
+
+def setting_label(regularizer: str, penalize: str) -> str:
+    """How the book names a Step 9 setting: ``"none"``, ``"L1 (weights)"``, ``"L2 (all)"``."""
+    return regularizer if regularizer == "none" else f"{regularizer} ({penalize})"
+
+
+@dataclass(frozen=True)
+class RegularizationStudy:
+    """The runs of Step 9 (:func:`run_regularization_study`).
+
+    Attributes
+    ----------
+    strength : float
+        The penalty strength of the L1 and L2 settings.
+    penalize : tuple of str
+        The choices of penalized parameters that were run.
+    results : dict of str to SweepResult
+        ``"none"``: a sweep of ``l1`` over ``(0.0,)`` (the base configuration);
+        ``"L1"`` and ``"L2"``: sweeps over ``penalize`` with that penalty on.
+    runs : pandas.DataFrame
+        One row per run: ``setting`` (:func:`setting_label`), ``regularizer``,
+        ``penalize``, ``seed``, ``val_accuracy``, ``test_accuracy``, ``diverged``,
+        ``cached``.
+    """
+
+    strength: float
+    penalize: tuple[str, ...]
+    results: dict[str, SweepResult]
+    runs: pd.DataFrame
+
+    def summary(self) -> pd.DataFrame:
+        """Final validation accuracy per setting: mean, standard deviation over seeds, runs."""
+        grouped = self.runs.groupby("setting", sort=False)["val_accuracy"]
+        out = pd.DataFrame(
+            {"val_mean": grouped.mean(), "val_std": grouped.std(ddof=0), "runs": grouped.size()}
+        )
+        out.index.name = "setting"
+        return out
+
+
+def run_regularization_study(
+    *,
+    strength: float = PENALTY_STRENGTH,
+    penalize: Sequence[str] = ("weights", "all"),
+    base: TrainConfig | None = None,
+    seeds: Sequence[int] = SEEDS,
+    cache_dir: str | os.PathLike | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    **sweep_kwargs: Any,
+) -> RegularizationStudy:
+    """Train no penalty, L1 and L2 (Step 9) at every seed, through :func:`~labcode.sweep.sweep`.
+
+    Three sweeps with the same cache: the base configuration (``l1`` over ``(0.0,)``),
+    and for each of L1 and L2 a sweep over ``penalize``.
+
+    Parameters
+    ----------
+    strength : float, default :data:`PENALTY_STRENGTH`
+        ``l1`` of the L1 settings and ``l2`` of the L2 settings.
+    penalize : sequence of {"weights", "all"}, default ("weights", "all")
+        The choices of penalized parameters to run.
+    base : TrainConfig, optional
+        Every other field; the Step 3 configuration by default.
+    seeds, cache_dir, executor, progress, **sweep_kwargs
+        Passed to :func:`~labcode.sweep.sweep`.
+
+    Returns
+    -------
+    RegularizationStudy
+    """
+    if isinstance(penalize, str):
+        raise TypeError(f"penalize must be a sequence of choices, got the string {penalize!r}")
+    penalize = tuple(penalize)
+    none = penalty_config("none", base=base)
+    common = dict(seeds=seeds, cache_dir=cache_dir, executor=executor, progress=progress,
+                  **sweep_kwargs)
+    results = {"none": sweep(none, "l1", (0.0,), **common)}
+    for regularizer in ("L1", "L2"):
+        config = penalty_config(regularizer, penalize=penalize[0] if penalize else "weights",
+                                strength=strength, base=base)
+        results[regularizer] = sweep(config, "penalize", penalize, **common)
+    frames = []
+    for regularizer, result in results.items():
+        runs = result.runs.copy()
+        runs["regularizer"] = regularizer
+        runs["penalize"] = (
+            result.base.penalize if regularizer == "none" else runs["value"].astype(str)
+        )
+        runs["setting"] = [setting_label(regularizer, p) for p in runs["penalize"]]
+        frames.append(runs)
+    columns = ["setting", "regularizer", "penalize", "seed", "val_accuracy", "test_accuracy",
+               "diverged", "cached"]
+    table = pd.concat(frames, ignore_index=True)[columns]
+    return RegularizationStudy(float(strength), penalize, results, table)
+
+
+def weight_values(model: torch.nn.Module, penalize: str = "weights") -> np.ndarray:
+    """Every entry of the parameters a penalty would include, as one flat array.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained model.
+    penalize : {"weights", "all"}, default "weights"
+        As in :func:`labcode.training.penalized_parameters`.
+
+    Returns
+    -------
+    ndarray of shape (n_values,)
+        float64.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    params = penalized_parameters(model, penalize)
+    return np.concatenate([p.detach().cpu().double().numpy().ravel() for p in params])
+
+
+def near_zero_share(values: object, threshold: float = NEAR_ZERO) -> float:
+    """The share of ``values`` whose absolute value is below ``threshold``.
+
+    Parameters
+    ----------
+    values : array_like
+        Weights, any shape, finite.
+    threshold : float, default :data:`NEAR_ZERO`
+        Positive.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 0 or not np.isfinite(arr).all():
+        raise ValueError(f"values must be a non-empty array of finite numbers, got {arr.size} values")
+    if not (isinstance(threshold, (int, float, np.floating)) and threshold > 0):
+        raise ValueError(f"threshold must be a positive number, got {threshold!r}")
+    return float(np.mean(np.abs(arr) < threshold))
+
+
+def train_models(
+    configs: Sequence[TrainConfig], *, executor: Executor | None = None
+) -> list[ExperimentResult]:
+    """Train several configurations and keep the trained models.
+
+    :func:`~labcode.sweep.sweep` keeps numbers, not models; where a chapter needs the
+    weights themselves (a histogram, the modes of a model), this trains the few runs it
+    needs with :func:`~labcode.training.run_experiment`, on an executor.
+
+    Parameters
+    ----------
+    configs : sequence of TrainConfig
+        The runs.
+    executor : concurrent.futures.Executor, optional
+        Where they run; by default one after the other in this process, which for the
+        few small runs a chapter needs is faster than starting worker processes.
+
+    Returns
+    -------
+    list of ExperimentResult
+        In the order of ``configs``, each with its trained model on the CPU.
+    """
+    configs = list(configs)
+    for k, config in enumerate(configs):
+        if not isinstance(config, TrainConfig):
+            raise TypeError(
+                f"configs[{k}] must be a labcode.training.TrainConfig, got {type(config).__name__}"
+            )
+    if executor is None:
+        return [run_experiment(config) for config in configs]
+    futures = [executor.submit(run_experiment, config) for config in configs]
+    return [future.result() for future in futures]
+
+
+def regularization_findings(
+    study: RegularizationStudy, weights: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """What Step 9 shows, and the claims the chapter makes.
+
+    Parameters
+    ----------
+    study : RegularizationStudy
+        From :func:`run_regularization_study`, with the settings ``"none"``,
+        ``"L1 (weights)"`` and ``"L2 (weights)"`` (and optionally the ``(all)`` ones).
+    weights : dict of str to ndarray
+        For ``"none"``, ``"L1 (weights)"`` and ``"L2 (weights)"``: the weight-matrix
+        entries of one trained model (:func:`weight_values`).
+
+    Returns
+    -------
+    dict
+        Numbers: ``summary``, ``mean``, ``std`` (final validation accuracy by setting),
+        ``near_zero`` (share of weights below :data:`NEAR_ZERO`, by setting of
+        ``weights``), ``mean_abs`` (mean ``|w|``), ``l1_gap`` and ``l2_gap`` (none minus
+        the penalty on weights), ``penalize_gap`` (largest gap between ``weights`` and
+        ``all`` of one penalty, ``nan`` without ``all``) and ``claims``:
+
+        ``l1_costs_accuracy``
+            L1 on the weights ends more than :data:`TIE_MARGIN` below no penalty.
+        ``l2_ties_none``
+            L2 on the weights ends less than :data:`TIE_MARGIN` from no penalty.
+        ``no_penalty_helps``
+            No penalized setting ends more than :data:`TIE_MARGIN` above no penalty.
+        ``penalize_choice_tied``
+            For L1 and for L2, penalizing all parameters and only the weights end less
+            than :data:`TIE_MARGIN` apart (false when the ``all`` settings were not run).
+        ``l1_most_near_zero``
+            L1 leaves more than twice the share of near-zero weights that L2 leaves, and
+            L2 more than no penalty.
+        ``penalties_shrink``
+            Both penalties give a smaller mean ``|w|`` than no penalty.
+        ``margin_exceeds_noise``
+            Every setting's standard deviation over seeds is below :data:`TIE_MARGIN`.
+    """
+    if not isinstance(study, RegularizationStudy):
+        raise TypeError(
+            f"study must be a RegularizationStudy, got {type(study).__name__}"
+        )
+    summary = study.summary()
+    mean, std = summary["val_mean"].to_dict(), summary["val_std"].to_dict()
+    needed = ("none", "L1 (weights)", "L2 (weights)")
+    missing = [s for s in needed if s not in mean]
+    if missing:
+        raise ValueError(f"the study must hold the settings {list(needed)}; {missing} are missing")
+    missing = [s for s in needed if s not in weights]
+    if missing:
+        raise ValueError(f"weights must hold the settings {list(needed)}; {missing} are missing")
+    near = {s: near_zero_share(weights[s]) for s in needed}
+    mean_abs = {s: float(np.mean(np.abs(np.asarray(weights[s], dtype=float)))) for s in needed}
+    gaps = [
+        abs(mean[f"{r} (weights)"] - mean[f"{r} (all)"])
+        for r in ("L1", "L2")
+        if f"{r} (all)" in mean
+    ]
+    penalize_gap = max(gaps) if len(gaps) == 2 else math.nan
+    claims = {
+        "l1_costs_accuracy": mean["none"] - mean["L1 (weights)"] > TIE_MARGIN,
+        "l2_ties_none": abs(mean["none"] - mean["L2 (weights)"]) < TIE_MARGIN,
+        "no_penalty_helps": all(m - mean["none"] <= TIE_MARGIN for m in mean.values()),
+        "penalize_choice_tied": len(gaps) == 2 and penalize_gap < TIE_MARGIN,
+        "l1_most_near_zero": near["L1 (weights)"] > 2 * near["L2 (weights)"]
+        and near["L2 (weights)"] > near["none"],
+        "penalties_shrink": mean_abs["L1 (weights)"] < mean_abs["none"]
+        and mean_abs["L2 (weights)"] < mean_abs["none"],
+        "margin_exceeds_noise": all(s < TIE_MARGIN for s in std.values()),
+    }
+    return {
+        "summary": summary,
+        "mean": mean,
+        "std": std,
+        "near_zero": near,
+        "mean_abs": mean_abs,
+        "l1_gap": mean["none"] - mean["L1 (weights)"],
+        "l2_gap": mean["none"] - mean["L2 (weights)"],
+        "penalize_gap": penalize_gap,
+        "claims": {k: bool(v) for k, v in claims.items()},
+    }
+
+
+MODEL_STUDY_VALUES = ("simple", "complex")
+"""The models Step 10 compares, all other fields at the Step 3 configuration."""
+
+
+def run_model_study(
+    *,
+    base: TrainConfig | None = None,
+    seeds: Sequence[int] = SEEDS,
+    cache_dir: str | os.PathLike | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    **sweep_kwargs: Any,
+) -> SweepResult:
+    """The Step 10 study: a sweep of ``model`` over :data:`MODEL_STUDY_VALUES`.
+
+    The ``"simple"`` runs are the Step 3 configuration's, read from the cache when the
+    other studies trained them. Parameters as for :func:`run_study`.
+    """
+    return sweep(
+        base if base is not None else TrainConfig(),
+        "model",
+        MODEL_STUDY_VALUES,
+        seeds=seeds,
+        cache_dir=cache_dir,
+        executor=executor,
+        progress=progress,
+        **sweep_kwargs,
+    )
+
+
+def mode_behaviour(model: torch.nn.Module, X: object, *, seed: int = 0, part: int = 10) -> dict[str, Any]:
+    """How a model's outputs depend on its mode (train or eval), measured on a copy.
+
+    Four measurements, each the largest absolute difference between logits:
+
+    * ``eval_repeat``: two forward passes of ``X`` in evaluation mode;
+    * ``train_repeat``: two forward passes of ``X`` in training mode (Dropout draws new
+      masks each time);
+    * ``eval_batch``: the first ``part`` rows passed alone against the same rows inside
+      the whole batch, in evaluation mode;
+    * ``batchnorm_batch``: the same with BatchNorm in training mode and Dropout off, so
+      only the batch statistics differ.
+
+    Plus ``train_changed``: the number of rows whose predicted class differs between the
+    two training-mode passes, and ``n``, the number of rows.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained model; it is copied, so its weights and running statistics are not
+        touched.
+    X : array_like of shape (n_samples, n_features)
+        Inputs, at least ``part + 1`` rows.
+    seed : int, default 0
+        Seeds the Dropout masks of the training-mode passes.
+    part : int, default 10
+        Rows passed alone, at least 2 (BatchNorm needs two samples in training mode).
+
+    Returns
+    -------
+    dict
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    x = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    if x.ndim != 2 or not 2 <= part < x.shape[0]:
+        raise ValueError(
+            f"X must be 2-D with more than part={part} rows (part >= 2), got shape {tuple(x.shape)}"
+        )
+    copy = deepcopy(model).cpu()
+    diff = lambda a, b: float((a - b).abs().max())  # noqa: E731
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        copy.eval()
+        e1, e2 = copy(x), copy(x)
+        eval_batch = diff(copy(x[:part]), e1[:part])
+        copy.train()
+        t1, t2 = copy(x), copy(x)
+        for m in copy.modules():
+            if isinstance(m, torch.nn.Dropout):
+                m.eval()
+        batchnorm_batch = diff(copy(x[:part]), copy(x)[:part])
+    return {
+        "n": int(x.shape[0]),
+        "eval_repeat": diff(e1, e2),
+        "train_repeat": diff(t1, t2),
+        "train_changed": int((t1.argmax(1) != t2.argmax(1)).sum()),
+        "eval_batch": eval_batch,
+        "batchnorm_batch": batchnorm_batch,
+    }
+
+
+BATCH_INDEPENDENT: float = 1e-5
+"""Logits that differ by less than this count as equal (float32 rounding when a batch is
+split differently)."""
+
+
+def complex_findings(result: SweepResult, modes: dict[str, Any]) -> dict[str, Any]:
+    """What Step 10 shows, and the claims the chapter makes.
+
+    Parameters
+    ----------
+    result : SweepResult
+        :func:`run_model_study`'s sweep over ``model`` (``"simple"`` and ``"complex"``).
+    modes : dict
+        :func:`mode_behaviour` of a trained ComplexMLP.
+
+    Returns
+    -------
+    dict
+        Numbers: ``summary``, ``mean``, ``std``, ``gap`` (complex minus simple),
+        ``epochs_to_reach`` (of :data:`REACH_LEVEL`, by model) and ``claims``:
+
+        ``complex_not_worse``
+            The ComplexMLP's mean final validation accuracy is at least the
+            SimpleMLP's.
+        ``complex_learns_faster``
+            The ComplexMLP's mean curve reaches :data:`REACH_LEVEL` in at most half the
+            epochs the SimpleMLP's needs (which reaches it).
+        ``eval_deterministic``
+            Two evaluation-mode passes give identical logits.
+        ``train_random``
+            Two training-mode passes differ, and change the predicted class of at least
+            one row.
+        ``eval_batch_independent``
+            In evaluation mode a row's logits do not depend on the rest of the batch
+            (less than :data:`BATCH_INDEPENDENT`).
+        ``batchnorm_batch_dependent``
+            With BatchNorm in training mode they do (more than 1000 times that).
+        ``margin_exceeds_noise``
+            Both models' standard deviations over seeds are below :data:`TIE_MARGIN`.
+    """
+    result = _check_result(result, "model", ("simple", "complex"))
+    needed = ("eval_repeat", "train_repeat", "train_changed", "eval_batch", "batchnorm_batch")
+    if not isinstance(modes, dict) or any(k not in modes for k in needed):
+        raise ValueError(f"modes must be a dict from mode_behaviour with the keys {list(needed)}")
+    summary = result.summary()
+    mean, std = summary["val_mean"].to_dict(), summary["val_std"].to_dict()
+    reach = epochs_to_reach(result, REACH_LEVEL)
+    claims = {
+        "complex_not_worse": mean["complex"] >= mean["simple"],
+        "complex_learns_faster": reach["simple"] is not None and reach["complex"] is not None
+        and reach["complex"] <= reach["simple"] / 2,
+        "eval_deterministic": modes["eval_repeat"] == 0.0,
+        "train_random": modes["train_repeat"] > 0.0 and modes["train_changed"] >= 1,
+        "eval_batch_independent": modes["eval_batch"] < BATCH_INDEPENDENT,
+        "batchnorm_batch_dependent": modes["batchnorm_batch"] > 1000 * BATCH_INDEPENDENT,
+        "margin_exceeds_noise": std["simple"] < TIE_MARGIN and std["complex"] < TIE_MARGIN,
+    }
+    return {
+        "summary": summary,
+        "mean": mean,
+        "std": std,
+        "gap": mean["complex"] - mean["simple"],
+        "epochs_to_reach": reach,
+        "claims": {k: bool(v) for k, v in claims.items()},
+    }
+
+
+def describe_config(config: TrainConfig, reference: TrainConfig | None = None) -> str:
+    """The fields of ``config`` that differ from ``reference`` (Step 3 by default), seed aside.
+
+    Returns ``"Step 3 configuration"`` when nothing but the seed differs.
+    """
+    reference = TrainConfig() if reference is None else reference
+    ref = reference.to_dict()
+    parts = [
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in config.to_dict().items()
+        if k != "seed" and v != ref[k]
+    ]
+    return ", ".join(parts) if parts else "Step 3 configuration"
+
+
+def best_configuration(results: Sequence[SweepResult]) -> dict[str, Any]:
+    """Pick the best configuration on validation accuracy, then read its test accuracy.
+
+    Every value of every study is one configuration (the study's base with that value);
+    a configuration that several studies trained (the Step 3 one) counts once. They are
+    ranked by mean final validation accuracy over seeds; only the best one's test
+    accuracy is read.
+
+    Parameters
+    ----------
+    results : sequence of SweepResult
+        The studies, for example those of :func:`run_study`, the ``results`` of a
+        :class:`RegularizationStudy` and :func:`run_model_study`.
+
+    Returns
+    -------
+    dict
+        ``candidates`` (a DataFrame, best first: ``description``, ``val_mean``,
+        ``val_std``, ``runs``, and the ``config`` of each), ``best`` (its TrainConfig),
+        ``description``, ``val_mean``, ``val_std``, ``n_candidates``, ``n_tied`` (other
+        configurations within :data:`TIE_MARGIN` of the best), ``test_accuracy`` (of
+        the best configuration's runs, by seed) and ``test_mean``.
+    """
+    results = list(results)
+    if not results:
+        raise ValueError("results must hold at least one study, got none")
+    rows: dict[str, dict[str, Any]] = {}
+    for result in results:
+        if not isinstance(result, SweepResult):
+            raise TypeError(
+                f"results must be labcode.sweep.SweepResult objects, got {type(result).__name__}"
+            )
+        for value in result.values:
+            config = dataclasses.replace(result.base, **{result.param: value}, seed=0)
+            key = json.dumps(config.to_dict(), sort_keys=True)
+            if key in rows:
+                continue
+            runs = result.runs[result.runs["value"] == value].sort_values("seed")
+            rows[key] = {
+                "description": describe_config(config),
+                "val_mean": float(runs["val_accuracy"].mean()),
+                "val_std": float(runs["val_accuracy"].std(ddof=0)),
+                "runs": len(runs),
+                "config": config,
+                "_test": dict(zip(runs["seed"].astype(int), runs["test_accuracy"].astype(float))),
+            }
+    table = pd.DataFrame(list(rows.values()))
+    table = table.sort_values("val_mean", ascending=False, kind="stable").reset_index(drop=True)
+    best = table.iloc[0]
+    test = best["_test"]
+    return {
+        "candidates": table.drop(columns="_test"),
+        "best": best["config"],
+        "description": best["description"],
+        "val_mean": float(best["val_mean"]),
+        "val_std": float(best["val_std"]),
+        "n_candidates": len(table),
+        "n_tied": int((best["val_mean"] - table["val_mean"].iloc[1:] < TIE_MARGIN).sum()),
+        "test_accuracy": test,
+        "test_mean": float(np.mean(list(test.values()))),
+    }

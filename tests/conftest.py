@@ -70,7 +70,18 @@ def make_mini_book(root: Path, chapters: dict[str, str]) -> Path:
 
 
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Build:
-    """A clean, strict build of the whole book, from an empty cache, done once per session."""
+def run_cache(tmp_path_factory) -> Path:
+    """The studies' run cache of the session's book build (``LABCODE_RUN_CACHE``).
+
+    The clean build trains every study's runs and leaves them here; tests that check
+    a chapter's claims call :func:`labcode.studies.run_study` with this cache and so
+    read exactly the results the chapter shows.
+    """
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory, run_cache) -> Build:
+    """A clean, strict build of the whole book, from empty caches, done once per session."""
     out = tmp_path_factory.mktemp("book")
-    return build_book(REPO, *STRICT, out=out)
+    return build_book(REPO, *STRICT, out=out, env={"LABCODE_RUN_CACHE": str(run_cache)})

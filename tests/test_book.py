@@ -45,6 +45,21 @@ def test_data_chapter_quotes_glued_counts(built_book):
     assert "<img" in html
 
 
+def test_numpy_network_chapter_quotes_the_accuracies_labcode_computes(built_book):
+    from labcode.data import load_digits_split, one_hot
+    from labcode.numpy_net import HIDDEN_SETUP, LAB_SETUP
+
+    html = built_book.page("numpy_network")
+    split = load_digits_split(seed=0)
+    for setup in (LAB_SETUP, HIDDEN_SETUP):
+        net = setup.build()
+        net.fit(split.train.X, one_hot(split.train.y), lr=setup.lr, epochs=setup.epochs)
+        # glued as {glue:text}`..._test_acc:.1%`; tests/test_numpy_net.py asserts the bands
+        assert f"{net.accuracy(split.test.X, split.test.y):.1%}" in html
+    assert html.count("<img") >= 5  # loss curves, confusion matrix, misclassified digits
+    assert "Step 3: the backward pass" in html
+
+
 def test_a_raising_cell_fails_the_build(tmp_path):
     chapter = MINI_FRONT_MATTER + "# Broken\n\n```{code-cell} ipython3\nraise RuntimeError('boom 42')\n```\n"
     root = make_mini_book(tmp_path / "b", {"broken": chapter})

@@ -398,7 +398,21 @@ def _on_doctree_resolved(app, doctree, docname: str) -> None:
     )
 
 
+def _on_env_before_read_docs(app, env, docnames: list[str]) -> None:
+    """Read (and so execute) the chapters in table-of-contents order, not alphabetically.
+
+    Later chapters read the study runs that earlier ones trained from the run cache;
+    in toc order each chapter trains its own runs and reports its own time.
+    """
+    site_map = getattr(app.config, "external_site_map", None)
+    if site_map is None:
+        return
+    position = {name: i for i, name in enumerate(site_map)}
+    docnames.sort(key=lambda name: (position.get(name, len(position)), name))
+
+
 def setup(app):
+    app.connect("env-before-read-docs", _on_env_before_read_docs)
     app.connect("env-get-outdated", _on_env_get_outdated)
     app.connect("doctree-read", _on_doctree_read)
     app.connect("build-finished", _on_build_finished)

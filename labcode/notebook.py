@@ -1,0 +1,45 @@
+"""Helpers for running the book's chapters as plain notebooks.
+
+The chapters hand numbers to their prose with myst-nb's ``glue``. A chapter downloaded
+from the site as an ``.ipynb`` should also run where only labcode is installed, so the
+chapters import :func:`glue` from here: it is myst-nb's own when myst-nb is installed
+(the book build), and otherwise a stand-in that keeps the value and shows nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["glue"]
+
+try:  # the book build: myst-nb stores the value for {glue:text} roles
+    from myst_nb import glue as _myst_glue
+except ImportError:  # plain Jupyter without the book's tools
+    _myst_glue = None
+
+
+def glue(name: str, variable: Any, display: bool = True) -> None:
+    """Store ``variable`` under ``name`` for the chapter's prose.
+
+    Parameters
+    ----------
+    name : str
+        The key that ``{glue:text}`` roles in the chapter refer to.
+    variable : object
+        The value.
+    display : bool, default True
+        Also show the value in the cell's output.
+
+    Notes
+    -----
+    Without myst-nb, nothing is stored (there is no prose to fill in), and the value
+    is shown only when ``display`` is true.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty str, got {name!r}")
+    if _myst_glue is not None:
+        _myst_glue(name, variable, display=display)
+    elif display:
+        from IPython.display import display as show
+
+        show(variable)

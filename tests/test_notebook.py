@@ -1,0 +1,26 @@
+"""Tests of labcode.notebook: glue with and without myst-nb."""
+
+import pytest
+
+import labcode.notebook as nb
+
+
+def test_glue_uses_myst_nb_when_installed(monkeypatch):
+    seen = []
+    monkeypatch.setattr(nb, "_myst_glue", lambda name, value, display: seen.append((name, value, display)))
+    nb.glue("acc", 0.97, display=False)
+    assert seen == [("acc", 0.97, False)]
+
+
+def test_glue_without_myst_nb_stores_nothing_and_shows_only_on_request(monkeypatch, capsys):
+    monkeypatch.setattr(nb, "_myst_glue", None)
+    nb.glue("acc", 0.97, display=False)
+    assert capsys.readouterr().out == ""
+    nb.glue("acc", 0.97)
+    assert "0.97" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["", None, 3])
+def test_glue_rejects_bad_names(name):
+    with pytest.raises(ValueError, match="name must be a non-empty str"):
+        nb.glue(name, 1)
