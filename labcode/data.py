@@ -28,6 +28,7 @@ __all__ = [
     "one_hot",
     "check_features",
     "check_labels",
+    "check_positive_int",
 ]
 
 NUM_CLASSES = 10
@@ -202,6 +203,23 @@ def check_labels(y: object, *, num_classes: int = NUM_CLASSES, name: str = "y") 
             f"but {name}[{i}] = {out[i]}"
         )
     return out
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """Check a count or a size: a positive int (``True`` is refused), returned as int.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer; the message names ``name`` and the value.
+    ValueError
+        If ``value`` is below 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
 
 
 def _check_fraction(value: object, name: str) -> float:

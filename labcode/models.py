@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from numbers import Integral, Real
+from numbers import Real
 
 import torch
 from torch import nn
+
+from .data import check_positive_int
 
 __all__ = [
     "SimpleMLP",
@@ -32,14 +34,6 @@ __all__ = [
     "count_parameters",
 ]
 
-
-def _check_size(value: object, name: str) -> int:
-    """A layer size: a positive int (bool is refused), returned as int."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
 
 
 class SimpleMLP(nn.Module):
@@ -86,9 +80,9 @@ class SimpleMLP(nn.Module):
 
     def __init__(self, in_features: int = 64, hidden_size: int = 32, num_classes: int = 10):
         super().__init__()
-        self.in_features = _check_size(in_features, "in_features")
-        self.hidden_size = _check_size(hidden_size, "hidden_size")
-        self.num_classes = _check_size(num_classes, "num_classes")
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+        self.num_classes = check_positive_int(num_classes, "num_classes")
         self.fc1 = nn.Linear(self.in_features, self.hidden_size)
         self.relu = nn.ReLU()
         self.fc2 = nn.Linear(self.hidden_size, self.num_classes)
@@ -188,7 +182,7 @@ class ComplexMLP(nn.Module):
         dropout: float = 0.2,
     ):
         super().__init__()
-        self.in_features = _check_size(in_features, "in_features")
+        self.in_features = check_positive_int(in_features, "in_features")
         if isinstance(hidden_sizes, (str, bytes)) or not isinstance(hidden_sizes, Sequence):
             raise TypeError(
                 f"hidden_sizes must be a sequence of positive ints, got "
@@ -197,9 +191,9 @@ class ComplexMLP(nn.Module):
         if len(hidden_sizes) == 0:
             raise ValueError("hidden_sizes must name at least one hidden layer, got ()")
         self.hidden_sizes = tuple(
-            _check_size(h, f"hidden_sizes[{k}]") for k, h in enumerate(hidden_sizes)
+            check_positive_int(h, f"hidden_sizes[{k}]") for k, h in enumerate(hidden_sizes)
         )
-        self.num_classes = _check_size(num_classes, "num_classes")
+        self.num_classes = check_positive_int(num_classes, "num_classes")
         self.dropout = _check_dropout(dropout)
         blocks = []
         n_in = self.in_features
@@ -264,7 +258,7 @@ def complex_from_table(
     -------
     ComplexMLP
     """
-    hidden_size = _check_size(hidden_size, "hidden_size")
+    hidden_size = check_positive_int(hidden_size, "hidden_size")
     return ComplexMLP(
         in_features=in_features,
         hidden_sizes=tuple(f * hidden_size for f in COMPLEX_WIDTH_FACTORS),

@@ -30,7 +30,14 @@ from typing import NamedTuple
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .data import NUM_CLASSES, DigitsSplit, Partition, check_features, check_labels
+from .data import (
+    NUM_CLASSES,
+    DigitsSplit,
+    Partition,
+    check_features,
+    check_labels,
+    check_positive_int,
+)
 
 __all__ = [
     "DigitsDataset",
@@ -160,13 +167,6 @@ class Loaders(NamedTuple):
     """In the split's order, never shuffled."""
 
 
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
-
 
 class BatchIndexSampler(Sampler[torch.Tensor]):
     """Batches of indices, each an int64 tensor: ``0 .. n - 1`` in order, or shuffled.
@@ -202,8 +202,8 @@ class BatchIndexSampler(Sampler[torch.Tensor]):
         generator: torch.Generator | None = None,
         drop_last: bool = False,
     ):
-        self.n = _check_positive_int(n, "n")
-        self.batch_size = _check_positive_int(batch_size, "batch_size")
+        self.n = check_positive_int(n, "n")
+        self.batch_size = check_positive_int(batch_size, "batch_size")
         if shuffle and not isinstance(generator, torch.Generator):
             raise ValueError(
                 "a shuffled sampler needs a seeded torch.Generator, got "
@@ -314,9 +314,9 @@ def make_loaders(
         raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if eval_batch_size is not None:
-        eval_batch_size = _check_positive_int(eval_batch_size, "eval_batch_size")
+        eval_batch_size = check_positive_int(eval_batch_size, "eval_batch_size")
     generator = torch.Generator().manual_seed(int(seed))
     datasets = {
         name: DigitsDataset.from_partition(part, device=device)

@@ -32,7 +32,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import NUM_CLASSES, DigitsSplit, check_features, check_labels, load_digits_split
+from .data import (
+    NUM_CLASSES,
+    DigitsSplit,
+    check_features,
+    check_labels,
+    check_positive_int,
+    load_digits_split,
+)
 from .models import MODELS, build_model
 from .torch_data import make_loaders
 
@@ -365,13 +372,6 @@ def _count_correct(outputs: list[tuple[torch.Tensor, torch.Tensor]]) -> int:
     return int((logits.argmax(dim=1) == labels).sum().item())
 
 
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
-
 
 def fit(
     model: nn.Module,
@@ -434,7 +434,7 @@ def fit(
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
-    epochs = _check_positive_int(epochs, "epochs")
+    epochs = check_positive_int(epochs, "epochs")
     l1 = _check_strength(l1, "l1")
     l2 = _check_strength(l2, "l2")
     penalize = _check_penalize(penalize)
@@ -713,7 +713,7 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
     if num_threads is None:
         yield
         return
-    num_threads = _check_positive_int(num_threads, "num_threads")
+    num_threads = check_positive_int(num_threads, "num_threads")
     previous = torch.get_num_threads()
     torch.set_num_threads(num_threads)
     try:
@@ -811,7 +811,7 @@ class TrainConfig:
                 f"TrainConfig.penalize must be one of {list(PENALIZE)}, got {self.penalize!r}"
             )
         for name in ("hidden_size", "epochs", "batch_size"):
-            put(name, _check_positive_int(getattr(self, name), f"TrainConfig.{name}"))
+            put(name, check_positive_int(getattr(self, name), f"TrainConfig.{name}"))
         put("lr", _check_lr(self.lr, "TrainConfig.lr"))
         for name in ("l1", "l2"):
             put(name, _check_strength(getattr(self, name), f"TrainConfig.{name}"))
@@ -825,7 +825,7 @@ class TrainConfig:
         put("seed", int(seed))
         put("device", _check_device_name(self.device))
         if self.num_threads is not None:
-            put("num_threads", _check_positive_int(self.num_threads, "TrainConfig.num_threads"))
+            put("num_threads", check_positive_int(self.num_threads, "TrainConfig.num_threads"))
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (and checked again)."""

@@ -24,7 +24,6 @@ from labcode.studies import (
     PENALTY_STRENGTH,
     REGULARIZERS,
     STUDIES,
-    TIE_MARGIN,
     RegularizationStudy,
     best_configuration,
     check_claims,
