@@ -29,6 +29,8 @@ __all__ = [
     "check_features",
     "check_labels",
     "check_positive_int",
+    "check_features_labels",
+    "confusion_matrix",
 ]
 
 NUM_CLASSES = 10
@@ -222,6 +224,64 @@ def check_positive_int(value: object, name: str) -> int:
     return int(value)
 
 
+def check_features_labels(
+    X: object, y: object, *, num_classes: int = NUM_CLASSES
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check features and their labels together (see :func:`check_features`, :func:`check_labels`).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        float64.
+    y : ndarray of shape (n_samples,)
+        int64.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As the two checks do, and a ValueError naming both shapes when ``X`` and ``y``
+        hold different numbers of samples.
+    """
+    X = check_features(X)
+    y = check_labels(y, num_classes=num_classes)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"X and y must have the same number of samples, got X of shape {X.shape} "
+            f"and y of shape {y.shape}"
+        )
+    return X, y
+
+
+def confusion_matrix(
+    y_true: object, y_pred: object, *, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
+    """Counts of (true class, predicted class) pairs.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of shape (n_samples,)
+        True and predicted labels in ``0 .. num_classes - 1``.
+    num_classes : int, default 10
+        Number of classes.
+
+    Returns
+    -------
+    ndarray of shape (num_classes, num_classes)
+        int64; entry ``[i, j]`` counts the samples of class ``i`` predicted as ``j``, so
+        the diagonal holds the correct predictions and each row sums to the class's size.
+    """
+    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
+    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true of shape {y_true.shape} and y_pred of shape {y_pred.shape} must have "
+            "the same shape"
+        )
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
 def _check_fraction(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a float in (0, 1), got {_describe(value)}")
@@ -275,13 +335,7 @@ def split_dataset(
         If the inputs are invalid, or if a part would hold fewer samples than
         there are classes present (stratification needs one of each).
     """
-    X = check_features(X)
-    y = check_labels(y, num_classes=num_classes)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"X and y must have the same number of samples, got X of shape {X.shape} "
-            f"and y of shape {y.shape}"
-        )
+    X, y = check_features_labels(X, y, num_classes=num_classes)
     val_size = _check_fraction(val_size, "val_size")
     test_size = _check_fraction(test_size, "test_size")
     seed = _check_seed(seed)

@@ -14,7 +14,14 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
-from .data import IMAGE_SHAPE, NUM_CLASSES, Partition, check_features, check_labels
+from .data import (
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    Partition,
+    check_features,
+    check_labels,
+    confusion_matrix,
+)
 
 __all__ = [
     "plot_digit_grid",
@@ -219,14 +226,7 @@ def plot_confusion_matrix(
     Axes
         Rows are true classes, columns predicted classes; every non-zero count is written.
     """
-    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
-    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
-    if y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"y_true of shape {y_true.shape} and y_pred of shape {y_pred.shape} must have the same shape"
-        )
-    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
+    counts = confusion_matrix(y_true, y_pred, num_classes=num_classes)
     mistakes = counts.astype(np.float64)
     mistakes[counts == 0] = np.nan  # white: no sample
     np.fill_diagonal(mistakes, np.nan)  # white: correct predictions

@@ -34,8 +34,7 @@ from .data import (
     NUM_CLASSES,
     DigitsSplit,
     Partition,
-    check_features,
-    check_labels,
+    check_features_labels,
     check_positive_int,
 )
 
@@ -104,13 +103,7 @@ class DigitsDataset(Dataset):
             X = X.detach().cpu().numpy()
         if isinstance(y, torch.Tensor):
             y = y.detach().cpu().numpy()
-        X = check_features(X)
-        y = check_labels(y, num_classes=num_classes)
-        if X.shape[0] != y.shape[0]:
-            raise ValueError(
-                f"X and y must have the same number of samples, got X of shape {X.shape} "
-                f"and y of shape {y.shape}"
-            )
+        X, y = check_features_labels(X, y, num_classes=num_classes)
         self.num_classes = int(num_classes)
         self.X = torch.as_tensor(X, dtype=torch.float32).to(device)
         self.y = torch.as_tensor(y, dtype=torch.int64).to(device)

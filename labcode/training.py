@@ -36,8 +36,8 @@ from .data import (
     NUM_CLASSES,
     DigitsSplit,
     check_features,
-    check_labels,
     check_positive_int,
+    confusion_matrix,
     load_digits_split,
 )
 from .models import MODELS, build_model
@@ -594,36 +594,6 @@ def predict(model: nn.Module, X: object) -> np.ndarray:
     finally:
         model.train(was_training)
     return logits.argmax(dim=1).cpu().numpy()
-
-
-def confusion_matrix(
-    y_true: object, y_pred: object, *, num_classes: int = NUM_CLASSES
-) -> np.ndarray:
-    """Counts of (true class, predicted class) pairs.
-
-    Parameters
-    ----------
-    y_true, y_pred : array_like of shape (n_samples,)
-        True and predicted labels in ``0 .. num_classes - 1``.
-    num_classes : int, default 10
-        Number of classes.
-
-    Returns
-    -------
-    ndarray of shape (num_classes, num_classes)
-        int64; entry ``[i, j]`` counts the samples of class ``i`` predicted as ``j``, so
-        the diagonal holds the correct predictions and each row sums to the class's size.
-    """
-    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
-    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
-    if y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"y_true of shape {y_true.shape} and y_pred of shape {y_pred.shape} must have "
-            "the same shape"
-        )
-    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(counts, (y_true, y_pred), 1)
-    return counts
 
 
 def per_class_accuracy(
