@@ -174,7 +174,7 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 def _run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from concurrent.futures import ProcessPoolExecutor
 
-    from .sweep import _default_executor, sweep
+    from .sweep import process_pool, sweep
 
     read = _FIELD_TYPES[args.param]
     values = []
@@ -190,7 +190,7 @@ def _run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     base = _config_from(args, parser)
     executor = None
     if args.workers is not None:
-        executor = _default_executor(args.workers)
+        executor = process_pool(args.workers)
     try:
         result = sweep(
             base, args.param, values, seeds=range(args.seeds), executor=executor,

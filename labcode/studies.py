@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from .data import NUM_CLASSES
-from .sweep import SweepResult, sweep
+from .sweep import SerialExecutor, SweepResult, load_run, sweep, train_runs
 from .training import (
     OPTIMIZERS,
     ExperimentResult,
@@ -45,6 +45,8 @@ __all__ = [
     "STUDIES",
     "run_cache_dir",
     "run_study",
+    "study_configs",
+    "prepare_studies",
     "CHANCE_ACCURACY",
     "LEARNED_SHARE",
     "TIE_MARGIN",
@@ -184,6 +186,71 @@ def run_study(
         progress=progress,
         **sweep_kwargs,
     )
+
+
+def study_configs(
+    name: str, *, base: TrainConfig | None = None, seeds: Sequence[int] = SEEDS
+) -> list[TrainConfig]:
+    """Every run of the study ``name``: one :class:`~labcode.training.TrainConfig` per value and seed.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`STUDIES`.
+    base : TrainConfig, optional
+        The fixed settings; the Step 3 configuration by default.
+    seeds : sequence of int, default :data:`SEEDS`
+
+    Returns
+    -------
+    list of TrainConfig
+        In the order :func:`run_study` trains them.
+    """
+    if name not in STUDIES:
+        raise ValueError(f"unknown study {name!r}; valid names are {sorted(STUDIES)}")
+    study = STUDIES[name]
+    base = base if base is not None else TrainConfig()
+    return [
+        dataclasses.replace(base, **{study.param: value}, seed=seed)
+        for value in study.values
+        for seed in seeds
+    ]
+
+
+def prepare_studies(
+    names: Sequence[str] = tuple(STUDIES),
+    *,
+    cache_dir: str | os.PathLike,
+    base: TrainConfig | None = None,
+    seeds: Sequence[int] = SEEDS,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+) -> list[TrainConfig]:
+    """Train the runs of several studies together, into the run cache.
+
+    :func:`run_study` then reads each study from ``cache_dir``. Putting every run on the
+    executor at once keeps all workers busy until the last run; one study after the
+    other, a worker would wait at the end of each study.
+
+    Parameters
+    ----------
+    names : sequence of str, default every key of :data:`STUDIES`
+    cache_dir : path
+        The run cache.
+    base, seeds
+        As for :func:`run_study`.
+    executor, progress
+        As for :func:`labcode.sweep.sweep`.
+
+    Returns
+    -------
+    list of TrainConfig
+        The runs that were trained (the others were in the cache already).
+    """
+    if isinstance(names, str):
+        raise TypeError(f"names must be a sequence of study names, got the string {names!r}")
+    configs = [c for name in names for c in study_configs(name, base=base, seeds=seeds)]
+    return train_runs(configs, cache_dir=cache_dir, executor=executor, progress=progress)
 
 
 # --- Findings of Steps 6 to 8: the numbers and claims the chapter states -------------
@@ -813,7 +880,8 @@ def run_regularization_study(
     """Train no penalty, L1 and L2 (Step 9) at every seed, through :func:`~labcode.sweep.sweep`.
 
     Three sweeps with the same cache: the base configuration (``l1`` over ``(0.0,)``),
-    and for each of L1 and L2 a sweep over ``penalize``.
+    and for each of L1 and L2 a sweep over ``penalize``. With ``cache_dir``, all their
+    runs are first trained together (:func:`labcode.sweep.train_runs`).
 
     Parameters
     ----------
@@ -836,10 +904,23 @@ def run_regularization_study(
     none = penalty_config("none", base=base)
     common = dict(seeds=seeds, cache_dir=cache_dir, executor=executor, progress=progress,
                   **sweep_kwargs)
+    penalized = {
+        regularizer: penalty_config(regularizer, penalize=penalize[0] if penalize else "weights",
+                                    strength=strength, base=base)
+        for regularizer in ("L1", "L2")
+    }
+    if cache_dir is not None:
+        # every run on the executor at once; the sweeps below read them from the cache
+        configs = [dataclasses.replace(none, seed=s) for s in seeds] + [
+            dataclasses.replace(config, penalize=p, seed=s)
+            for config in penalized.values() for p in penalize for s in seeds
+        ]  # fmt: skip
+        trained = set(train_runs(configs, cache_dir=cache_dir, executor=executor,
+                                 progress=progress, split=sweep_kwargs.get("split")))
+    else:
+        trained = None
     results = {"none": sweep(none, "l1", (0.0,), **common)}
-    for regularizer in ("L1", "L2"):
-        config = penalty_config(regularizer, penalize=penalize[0] if penalize else "weights",
-                                strength=strength, base=base)
+    for regularizer, config in penalized.items():
         results[regularizer] = sweep(config, "penalize", penalize, **common)
     frames = []
     for regularizer, result in results.items():
@@ -849,6 +930,11 @@ def run_regularization_study(
             result.base.penalize if regularizer == "none" else runs["value"].astype(str)
         )
         runs["setting"] = [setting_label(regularizer, p) for p in runs["penalize"]]
+        if trained is not None:  # trained above, then read from the cache by the sweep
+            runs["cached"] = [
+                dataclasses.replace(result.base, **{result.param: v}, seed=seed) not in trained
+                for v, seed in zip(runs["value"], runs["seed"])
+            ]
         frames.append(runs)
     columns = ["setting", "regularizer", "penalize", "seed", "val_accuracy", "test_accuracy",
                "diverged", "cached"]
@@ -901,21 +987,28 @@ def near_zero_share(values: object, threshold: float = NEAR_ZERO) -> float:
 
 
 def train_models(
-    configs: Sequence[TrainConfig], *, executor: Executor | None = None
+    configs: Sequence[TrainConfig],
+    *,
+    executor: Executor | None = None,
+    cache_dir: str | os.PathLike | None = None,
 ) -> list[ExperimentResult]:
     """Train several configurations and keep the trained models.
 
-    :func:`~labcode.sweep.sweep` keeps numbers, not models; where a chapter needs the
-    weights themselves (a histogram, the modes of a model), this trains the few runs it
-    needs with :func:`~labcode.training.run_experiment`, on an executor.
+    Where a chapter needs the weights themselves (a histogram, the modes of a model),
+    this gives the :class:`~labcode.training.ExperimentResult` of each run, model
+    included. With ``cache_dir`` it reads the runs a :func:`~labcode.sweep.sweep`
+    already trained there (numbers and weights) and stores the ones it trains.
 
     Parameters
     ----------
     configs : sequence of TrainConfig
         The runs.
     executor : concurrent.futures.Executor, optional
-        Where they run; by default one after the other in this process, which for the
-        few small runs a chapter needs is faster than starting worker processes.
+        Where the runs that must be trained go; by default one after the other in this
+        process, which for the few runs a chapter needs is faster than starting worker
+        processes.
+    cache_dir : path, optional
+        The run cache of the studies.
 
     Returns
     -------
@@ -928,6 +1021,12 @@ def train_models(
             raise TypeError(
                 f"configs[{k}] must be a labcode.training.TrainConfig, got {type(config).__name__}"
             )
+    if cache_dir is not None:
+        train_runs(configs, cache_dir=cache_dir,
+                   executor=executor if executor is not None else SerialExecutor(), progress=False)
+        loaded = [load_run(config, cache_dir) for config in configs]
+        if all(result is not None for result in loaded):
+            return loaded
     if executor is None:
         return [run_experiment(config) for config in configs]
     futures = [executor.submit(run_experiment, config) for config in configs]

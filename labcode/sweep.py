@@ -11,16 +11,25 @@ so that an effect can be told apart from the noise of one run. :func:`sweep` run
 * a Dask cluster's executor (``distributed.Client(...).get_executor()``) spreads the
   runs over many machines.
 
-With ``cache_dir``, each finished run is written to its own file as soon as it ends,
+With ``cache_dir``, each finished run is written to its own files as soon as it ends,
 atomically, under a key that hashes its configuration, labcode's version and source
-fingerprint and the data; a rerun, also after an interrupt or a crash, computes only the
-runs that are missing. A run that diverges is kept and marked ``diverged``.
+fingerprint and the data: its numbers (``run-KEY.json``) and its trained weights
+(``run-KEY.pt``, read back by :func:`load_run`). A rerun, also after an interrupt or a
+crash, computes only the runs that are missing. A run that diverges is kept and marked
+``diverged``.
+
+The default pool is created once per process and reused by every later :func:`sweep`,
+so a notebook pays for starting its workers once. On Linux its workers are forked from
+the calling process, which has already imported torch and labcode; elsewhere they start
+from a fork server.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import hashlib
+import io
 import json
 import math
 import multiprocessing
@@ -29,6 +38,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
@@ -36,17 +46,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
-from .data import DigitsSplit
+from .data import NUM_CLASSES, DigitsSplit
+from .models import build_model
 from .provenance import source_fingerprint
-from .training import History, TrainConfig, run_experiment
+from .training import ExperimentResult, History, TrainConfig, run_experiment
 
 __all__ = [
     "SWEEPABLE",
     "SerialExecutor",
     "SweepResult",
+    "cached_experiment",
+    "default_workers",
+    "load_run",
+    "process_pool",
     "run_record",
     "sweep",
+    "train_runs",
 ]
 
 SWEEPABLE = (
@@ -72,7 +89,7 @@ RUN_COLUMNS = (
     "param", "value", "seed", "val_accuracy", "test_accuracy", "diverged",
     "diverged_at_epoch", "epochs_run", "train_seconds", "cached",
 )  # fmt: skip
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: val_loss and test_loss in the record, weights in run-KEY.pt
 
 
 class SerialExecutor(Executor):
@@ -157,11 +174,27 @@ class SweepResult:
         return rows["val_accuracy"].to_numpy(dtype=float)
 
 
+def _record_of(result: ExperimentResult) -> dict[str, Any]:
+    history = result.history
+    return {
+        "config": result.config.to_dict(),
+        "history": {
+            **history.to_dict(),
+            "epochs_requested": history.epochs_requested,
+            "diverged_at_epoch": history.diverged_at_epoch,
+            "message": history.message,
+            "weights_finite": history.weights_finite,
+        },
+        "val_accuracy": float(result.val_accuracy),
+        "val_loss": float(result.val_loss),
+        "test_accuracy": float(result.test_accuracy),
+        "test_loss": float(result.test_loss),
+        "train_seconds": float(result.train_seconds),
+    }
+
+
 def run_record(config: TrainConfig, split: DigitsSplit | None = None) -> dict[str, Any]:
     """Train one configuration and return its results as plain, JSON-ready data.
-
-    This is the task :func:`sweep` sends to the executor: importable, picklable in both
-    directions, and light (the model itself stays in the worker).
 
     Parameters
     ----------
@@ -174,23 +207,27 @@ def run_record(config: TrainConfig, split: DigitsSplit | None = None) -> dict[st
     -------
     dict
         Keys ``config`` (dict), ``history`` (:meth:`~labcode.training.History.to_dict` plus
-        ``diverged_at_epoch``, ``epochs_requested`` and ``message``), ``val_accuracy``,
-        ``test_accuracy``, ``train_seconds``.
+        ``diverged_at_epoch``, ``epochs_requested``, ``message`` and ``weights_finite``),
+        ``val_accuracy``, ``val_loss``, ``test_accuracy``, ``test_loss``,
+        ``train_seconds``.
+    """
+    return _record_of(run_experiment(config, split))
+
+
+def _weights_bytes(model: torch.nn.Module) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def _train_task(config: TrainConfig, split: DigitsSplit | None) -> tuple[dict[str, Any], bytes]:
+    """The task :func:`sweep` sends to the executor: the run's record and its weights.
+
+    Importable and picklable in both directions, and light: the model itself stays in
+    the worker, only its ``state_dict`` (a few kilobytes) comes back.
     """
     result = run_experiment(config, split)
-    history = result.history
-    return {
-        "config": config.to_dict(),
-        "history": {
-            **history.to_dict(),
-            "epochs_requested": history.epochs_requested,
-            "diverged_at_epoch": history.diverged_at_epoch,
-            "message": history.message,
-        },
-        "val_accuracy": float(result.val_accuracy),
-        "test_accuracy": float(result.test_accuracy),
-        "train_seconds": float(result.train_seconds),
-    }
+    return _record_of(result), _weights_bytes(result.model)
 
 
 def _check_param_values(base: object, param: object, values: object) -> tuple[str, tuple]:
@@ -240,17 +277,38 @@ def _cache_key(config: TrainConfig, identity: dict[str, str]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def _write_atomically(path: Path, payload: dict[str, Any]) -> None:
+def _write_atomically(path: Path, payload: dict[str, Any] | bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh)
+        with os.fdopen(fd, "wb" if isinstance(payload, bytes) else "w") as fh:
+            if isinstance(payload, bytes):
+                fh.write(payload)
+            else:
+                json.dump(payload, fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _identity(split: DigitsSplit | None) -> dict[str, str]:
+    return {"labcode_fingerprint": source_fingerprint(), "data": _split_identity(split)}
+
+
+def _run_paths(cache: Path, config: TrainConfig, identity: dict[str, str]) -> tuple[Path, Path]:
+    stem = f"run-{_cache_key(config, identity)}"
+    return cache / f"{stem}.json", cache / f"{stem}.pt"
+
+
+def _store(cache: Path, config: TrainConfig, identity: dict[str, str],
+           record: dict[str, Any], weights: bytes | None) -> None:
+    # the weights first: a run whose .json exists is complete
+    json_path, weights_path = _run_paths(cache, config, identity)
+    if weights is not None:
+        _write_atomically(weights_path, weights)
+    _write_atomically(json_path, {"format": _CACHE_FORMAT, "identity": identity, "record": record})
 
 
 def _read_cached(path: Path, config: TrainConfig, identity: dict[str, str]) -> dict | None:
@@ -269,13 +327,179 @@ def _read_cached(path: Path, config: TrainConfig, identity: dict[str, str]) -> d
     return payload["record"]
 
 
-def _default_executor(n_tasks: int) -> ProcessPoolExecutor:
-    # forkserver: workers start from a clean process (no inherited torch threads), and
-    # fork from a server that has imported labcode once; torch._dynamo is imported by
-    # the first optimizer a process builds (seconds), so the server imports it too
+def _check_cache_dir(cache_dir: object) -> Path:
+    if not isinstance(cache_dir, (str, os.PathLike)):
+        raise TypeError(f"cache_dir must be a path, got {type(cache_dir).__name__}")
+    return Path(cache_dir)
+
+
+def _result_from(config: TrainConfig, record: dict[str, Any], model: torch.nn.Module
+                 ) -> ExperimentResult:
+    hist = record["history"]
+    history = History(
+        **{c: tuple(hist[c]) for c in History.COLUMNS},
+        epochs_requested=hist["epochs_requested"],
+        diverged_at_epoch=hist["diverged_at_epoch"],
+        message=hist["message"],
+        weights_finite=hist["weights_finite"],
+    )
+    return ExperimentResult(
+        config=config, history=history,
+        val_accuracy=record["val_accuracy"], val_loss=record["val_loss"],
+        test_accuracy=record["test_accuracy"], test_loss=record["test_loss"],
+        model=model, train_seconds=record["train_seconds"],
+    )  # fmt: skip
+
+
+def load_run(
+    config: TrainConfig, cache_dir: str | os.PathLike, split: DigitsSplit | None = None
+) -> ExperimentResult | None:
+    """A finished run of ``config`` read from a run cache, trained model included.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run, exactly as it was trained (seed included).
+    cache_dir : path
+        The ``cache_dir`` a :func:`sweep` or :func:`cached_experiment` wrote to.
+    split : DigitsSplit, optional
+        The data it was trained on; the book's split by default.
+
+    Returns
+    -------
+    ExperimentResult or None
+        As :func:`~labcode.training.run_experiment` returned it (the model on the CPU,
+        in training mode), or None when the cache holds no such run from this version
+        of labcode, or not its weights.
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    cache = _check_cache_dir(cache_dir)
+    identity = _identity(split)
+    json_path, weights_path = _run_paths(cache, config, identity)
+    record = _read_cached(json_path, config, identity)
+    if record is None or not weights_path.is_file():
+        return None
+    try:
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - an unreadable file is a missing run
+        return None
+    model = build_model(
+        config.model,
+        in_features=64 if split is None else split.n_features,
+        hidden_size=config.hidden_size,
+        num_classes=NUM_CLASSES,
+    )
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError):
+        return None
+    return _result_from(config, record, model)
+
+
+def cached_experiment(
+    config: TrainConfig, *, cache_dir: str | os.PathLike, split: DigitsSplit | None = None
+) -> ExperimentResult:
+    """:func:`~labcode.training.run_experiment` through the run cache of :func:`sweep`.
+
+    Reads the run from ``cache_dir`` when it is there (see :func:`load_run`); otherwise
+    trains it in this process and stores it, so that a later sweep reads it too.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run.
+    cache_dir : path
+        The run cache.
+    split : DigitsSplit, optional
+        The data; the book's split by default.
+
+    Returns
+    -------
+    ExperimentResult
+    """
+    cached = load_run(config, cache_dir, split)
+    if cached is not None:
+        return cached
+    result = run_experiment(config, split)
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    _store(cache, config, _identity(split), _record_of(result), _weights_bytes(result.model))
+    return result
+
+
+# --- The default executor ---------------------------------------------------------------
+
+_POOL: ProcessPoolExecutor | None = None
+_POOL_OWNER: int | None = None  # the pid that created _POOL (a forked child must not use it)
+
+
+def _limit_worker_threads() -> None:
+    # every run sets its own thread count (TrainConfig.num_threads); until then, one
+    torch.set_num_threads(1)
+
+
+def default_workers() -> int:
+    """How many workers the default pool has: the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    if sys.platform.startswith("linux"):
+        # forked workers start at once with everything this process imported; the
+        # first optimizer imports torch._dynamo (seconds), so import it here, once
+        import torch._dynamo  # noqa: F401
+
+        return multiprocessing.get_context("fork")
+    # elsewhere fork is unsafe: a fork server that has imported labcode once
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["labcode.sweep", "torch._dynamo"])
-    return ProcessPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, n_tasks)), mp_context=ctx)
+    return ctx
+
+
+def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """A new local process pool set up as :func:`sweep`'s default one.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Number of worker processes; by default one per core this process may use.
+
+    Returns
+    -------
+    concurrent.futures.ProcessPoolExecutor
+        Shut it down when done (or use it in a ``with`` block).
+    """
+    if workers is None:
+        workers = default_workers()
+    elif isinstance(workers, bool) or not isinstance(workers, Integral) or workers < 1:
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
+    return ProcessPoolExecutor(
+        max_workers=int(workers), mp_context=_pool_context(), initializer=_limit_worker_threads
+    )
+
+
+def _default_executor() -> ProcessPoolExecutor:
+    """This process's shared pool: one worker per available core, created on first use."""
+    global _POOL, _POOL_OWNER
+    if _POOL is None or _POOL_OWNER != os.getpid():
+        _POOL = process_pool()
+        _POOL_OWNER = os.getpid()
+    return _POOL
+
+
+def _discard_default_executor() -> None:
+    """Shut the shared pool down (at exit, or after it broke); the next sweep makes a new one."""
+    global _POOL
+    pool, _POOL = _POOL, None
+    if pool is not None and _POOL_OWNER == os.getpid():
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+atexit.register(_discard_default_executor)
 
 
 def _progress_bar(total: int, initial: int, desc: str, show: bool | None):
@@ -286,6 +510,122 @@ def _progress_bar(total: int, initial: int, desc: str, show: bool | None):
     else:  # tqdm.auto warns in a notebook without ipywidgets, even for a hidden bar
         from tqdm import tqdm
     return tqdm(total=total, initial=initial, desc=desc, unit="run", disable=not show, leave=True)
+
+
+def _run_all(
+    configs: Sequence[TrainConfig],
+    *,
+    describe: Callable[[int], str],
+    executor: Executor | None,
+    cache_dir: str | os.PathLike | None,
+    split: DigitsSplit | None,
+    progress: bool | None,
+    desc: str,
+) -> tuple[list[dict], set[int]]:
+    """Records of every config (read from the cache or trained) and which were cached."""
+    cache = _check_cache_dir(cache_dir) if cache_dir is not None else None
+    identity = _identity(split)
+    records: dict[int, dict] = {}
+    cached: set[int] = set()
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        for i, config in enumerate(configs):
+            record = _read_cached(_run_paths(cache, config, identity)[0], config, identity)
+            if record is not None:
+                records[i] = record
+                cached.add(i)
+
+    missing = [i for i in range(len(configs)) if i not in records]
+    bar = _progress_bar(len(configs), len(configs) - len(missing), desc, progress)
+    write_errors: list[BaseException] = []
+
+    def on_done(i: int, future: Future) -> None:
+        # runs as soon as the run ends (in the executor's thread), so that a finished
+        # run is on disk even if this process is interrupted before it reads it
+        if cache is None or future.cancelled() or future.exception() is not None:
+            return
+        try:
+            record, weights = future.result()
+            _store(cache, configs[i], identity, record, weights)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            write_errors.append(exc)
+
+    default_pool = executor is None
+    if default_pool and missing:
+        executor = _default_executor()
+    futures: dict[Future, int] = {}
+    try:
+        for i in missing:
+            future = executor.submit(_train_task, configs[i], split)
+            futures[future] = i
+            future.add_done_callback(lambda f, i=i: on_done(i, f))
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                records[i] = future.result()[0]
+            except BrokenProcessPool:
+                if default_pool:
+                    _discard_default_executor()
+                raise
+            except Exception as exc:
+                raise RuntimeError(f"{describe(i)} failed: {exc}") from exc
+            bar.update(1)
+        if write_errors:
+            raise write_errors[0]
+    except BaseException:
+        # an interrupt or a failed run: drop the queued runs (finished ones are cached);
+        # the pool itself stays for the next call
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        bar.close()
+    return [records[i] for i in range(len(configs))], cached
+
+
+def train_runs(
+    configs: Sequence[TrainConfig],
+    *,
+    cache_dir: str | os.PathLike,
+    executor: Executor | None = None,
+    split: DigitsSplit | None = None,
+    progress: bool | None = None,
+) -> list[TrainConfig]:
+    """Train, all at once, every configuration that the run cache does not hold yet.
+
+    Several studies that share a cache can put all their runs on the executor together
+    this way, so that no worker waits for the last run of one study before the next
+    starts; each :func:`sweep` then reads its runs from the cache.
+
+    Parameters
+    ----------
+    configs : sequence of TrainConfig
+        The runs (duplicates are trained once).
+    cache_dir : path
+        The run cache.
+    executor, split, progress
+        As for :func:`sweep`.
+
+    Returns
+    -------
+    list of TrainConfig
+        The configurations that were trained (the others were in the cache).
+    """
+    unique: list[TrainConfig] = []
+    for k, config in enumerate(configs):
+        if not isinstance(config, TrainConfig):
+            raise TypeError(
+                f"configs[{k}] must be a labcode.training.TrainConfig, got {type(config).__name__}"
+            )
+        if config not in unique:
+            unique.append(config)
+    if split is not None and not isinstance(split, DigitsSplit):
+        raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
+    _, cached = _run_all(
+        unique, describe=lambda i: f"the run {unique[i]}", executor=executor,
+        cache_dir=_check_cache_dir(cache_dir), split=split, progress=progress, desc="runs",
+    )  # fmt: skip
+    return [config for i, config in enumerate(unique) if i not in cached]
 
 
 def sweep(
@@ -313,12 +653,13 @@ def sweep(
     seeds : sequence of int, default (0, 1, 2)
         The seeds every value is trained with.
     executor : concurrent.futures.Executor, optional
-        Where the runs go. By default a local process pool with one worker per core
-        (created and shut down here); any executor with ``submit`` works, e.g.
-        :class:`SerialExecutor` or a Dask client's ``get_executor()``.
+        Where the runs go. By default this process's shared pool, one worker per
+        core, created by the first sweep that needs it; any executor with ``submit``
+        works, e.g. :class:`SerialExecutor` or a Dask client's ``get_executor()``.
     cache_dir : path, optional
-        Folder for finished runs, one JSON file per run. Runs found there (same
-        configuration, data, labcode version and source) are read instead of trained.
+        Folder for finished runs: a JSON file of numbers and a file of trained weights
+        per run. Runs found there (same configuration, data, labcode version and
+        source) are read instead of trained; :func:`load_run` reads a run's model.
     split : DigitsSplit, optional
         The data; the book's split by default.
     progress : bool, optional
@@ -339,9 +680,11 @@ def sweep(
 
     Notes
     -----
-    The default pool starts its workers with the ``forkserver`` method, which imports
-    the calling script again in each worker: in a script, call :func:`sweep` under
-    ``if __name__ == "__main__":``. Notebooks need nothing of the kind.
+    The default pool stays up for later sweeps of the same process and is shut down
+    when the process exits. On Linux its workers are forked from this process. Elsewhere
+    they start from a fork server, which imports the calling script again in each
+    worker: there, in a script, call :func:`sweep` under ``if __name__ == "__main__":``.
+    Notebooks need nothing of the kind.
     """
     param, values = _check_param_values(base, param, values)
     seeds = _check_seeds(seeds)
@@ -355,68 +698,12 @@ def sweep(
             raise type(exc)(f"sweep over {param}: the value {value!r} is invalid: {exc}") from None
         grid.extend((value, seed, dataclasses.replace(config, seed=seed)) for seed in seeds)
 
-    cache = Path(cache_dir) if cache_dir is not None else None
-    identity = {
-        "labcode_fingerprint": source_fingerprint(),
-        "data": _split_identity(split),
-    }
-    records: dict[int, dict] = {}
-    cached: set[int] = set()
-    paths: dict[int, Path] = {}
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        for i, (_, _, config) in enumerate(grid):
-            paths[i] = cache / f"run-{_cache_key(config, identity)}.json"
-            record = _read_cached(paths[i], config, identity)
-            if record is not None:
-                records[i] = record
-                cached.add(i)
-
-    missing = [i for i in range(len(grid)) if i not in records]
-    bar = _progress_bar(len(grid), len(grid) - len(missing), f"{param} sweep", progress)
-    write_errors: list[BaseException] = []
-
-    def on_done(i: int, future: Future) -> None:
-        # runs as soon as the run ends (in the executor's thread), so that a finished
-        # run is on disk even if this process is interrupted before it reads it
-        if cache is None or future.cancelled() or future.exception() is not None:
-            return
-        try:
-            payload = {"format": _CACHE_FORMAT, "identity": identity, "record": future.result()}
-            _write_atomically(paths[i], payload)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-            write_errors.append(exc)
-
-    own_executor = executor is None and len(missing) > 0
-    if own_executor:
-        executor = _default_executor(len(missing))
-    try:
-        futures: dict[Future, int] = {}
-        for i in missing:
-            future = executor.submit(run_record, grid[i][2], split)
-            futures[future] = i
-            future.add_done_callback(lambda f, i=i: on_done(i, f))
-        for future in as_completed(futures):
-            i = futures[future]
-            try:
-                records[i] = future.result()
-            except Exception as exc:
-                value, seed, _ = grid[i]
-                raise RuntimeError(
-                    f"sweep over {param}: the run {param}={value!r}, seed={seed} failed: {exc}"
-                ) from exc
-            bar.update(1)
-        if write_errors:
-            raise write_errors[0]
-    except BaseException:
-        if own_executor:
-            executor.shutdown(wait=True, cancel_futures=True)
-            own_executor = False
-        raise
-    finally:
-        bar.close()
-        if own_executor:
-            executor.shutdown(wait=True)
+    records, cached = _run_all(
+        [config for _, _, config in grid],
+        describe=lambda i: f"sweep over {param}: the run {param}={grid[i][0]!r}, seed={grid[i][1]}",
+        executor=executor, cache_dir=cache_dir, split=split, progress=progress,
+        desc=f"{param} sweep",
+    )  # fmt: skip
 
     epoch_rows, run_rows = [], []
     for i, (value, seed, _) in enumerate(grid):

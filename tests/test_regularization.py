@@ -96,6 +96,40 @@ def test_train_models_returns_the_trained_models_in_order():
     assert train_models([]) == []
 
 
+def test_regularization_study_trains_all_runs_at_once_and_reports_them(tmp_path):
+    base = TrainConfig(epochs=1)
+    first = run_regularization_study(base=base, seeds=(0,), cache_dir=tmp_path,
+                                     executor=SerialExecutor(), progress=False)
+    assert len(first.runs) == 5 and not first.runs["cached"].any()
+    again = run_regularization_study(base=base, seeds=(0,), cache_dir=tmp_path,
+                                     executor=CacheOnly(), progress=False)
+    assert again.runs["cached"].all()
+    pd.testing.assert_frame_equal(again.runs.drop(columns="cached"),
+                                  first.runs.drop(columns="cached"))
+
+
+def test_train_models_reads_the_runs_a_sweep_cached(tmp_path, monkeypatch):
+    import labcode.studies
+    import labcode.sweep
+
+    configs = [TrainConfig(epochs=1, hidden_size=4, seed=s) for s in (0, 1)]
+    first = train_models(configs, cache_dir=tmp_path)  # trains and stores both
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again instead of reading the cache")
+
+    monkeypatch.setattr(labcode.sweep, "run_experiment", no_training)
+    monkeypatch.setattr(labcode.studies, "run_experiment", no_training)
+    again = train_models(configs, cache_dir=tmp_path)
+    assert [r.config for r in again] == configs
+    X = torch.randn(5, 64, generator=torch.Generator().manual_seed(0))
+    for a, b in zip(first, again):
+        assert a.history == b.history
+        a.model.eval(), b.model.eval()
+        with torch.no_grad():
+            assert torch.equal(a.model(X), b.model(X))
+
+
 # --- Step 9: findings on synthetic results ---------------------------------------------
 
 
@@ -313,10 +347,9 @@ def book_results(built_book, run_cache) -> dict:
     model_study = run_model_study(**common)
     studies = [run_study(name, **common) for name in STUDIES]
     assert reg.runs["cached"].all() and model_study.runs["cached"].all()
-    # the weights and the trained ComplexMLP are not cached: trained again, with the
-    # chapters' configurations and seeds (deterministic on one machine)
+    # the models the chapters show, with their weights, from the same cache
     configs = [penalty_config(r) for r in REGULARIZERS] + [TrainConfig(model="complex")]
-    trained = train_models(configs, executor=SerialExecutor())
+    trained = train_models(configs, cache_dir=run_cache, executor=CacheOnly())
     return {"reg": reg, "model_study": model_study, "studies": studies, "trained": trained}
 
 

@@ -29,9 +29,11 @@ from labcode.studies import (
     learning_rate_findings,
     mean_curves,
     optimizer_findings,
+    prepare_studies,
     run_study,
+    study_configs,
 )
-from labcode.sweep import EPOCH_COLUMNS, RUN_COLUMNS, SweepResult
+from labcode.sweep import EPOCH_COLUMNS, RUN_COLUMNS, SerialExecutor, SweepResult
 from labcode.training import TrainConfig
 
 EPOCHS = 30
@@ -432,3 +434,35 @@ def test_book_chapter_quotes_the_findings(built_book, book_studies):
                 opt["mean"]["sgd"], opt["mean"]["adadelta"]):
         assert f"{acc:.1%}" in html
     assert html.count("<img") >= 6
+
+
+class _NoTraining(Executor):
+    def submit(self, fn, /, *args, **kwargs):
+        raise AssertionError(f"trained a run that should have been cached: {args[0]}")
+
+
+def test_prepare_studies_fills_the_cache_that_run_study_reads(tmp_path):
+    base = TrainConfig(epochs=1)
+    names = ["learning_rate", "optimizer"]
+    trained = prepare_studies(names, cache_dir=tmp_path, base=base, seeds=(0,),
+                              executor=SerialExecutor(), progress=False)
+    # the Step 3 configuration is in both studies and is trained once
+    expected = [c for n in names for c in study_configs(n, base=base, seeds=(0,))]
+    assert len(trained) == len(set(expected)) == len(expected) - 1
+    for name in names:
+        result = run_study(name, base=base, seeds=(0,), cache_dir=tmp_path,
+                           executor=_NoTraining(), progress=False)
+        assert result.runs["cached"].all()
+    assert prepare_studies(names, cache_dir=tmp_path, base=base, seeds=(0,),
+                           executor=_NoTraining()) == []
+    with pytest.raises(ValueError, match="unknown study 'nope'"):
+        prepare_studies(["nope"], cache_dir=tmp_path)
+    with pytest.raises(TypeError, match="the string"):
+        prepare_studies("learning_rate", cache_dir=tmp_path)
+
+
+def test_study_configs_follow_the_study_values_and_seeds():
+    configs = study_configs("hidden_size", seeds=(0, 1))
+    assert [(c.hidden_size, c.seed) for c in configs[:3]] == [(16, 0), (16, 1), (32, 0)]
+    assert len(configs) == 2 * len(STUDIES["hidden_size"].values)
+    assert all(c.replace(hidden_size=32, seed=0) == TrainConfig() for c in configs)

@@ -9,8 +9,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labcode.sweep import SWEEPABLE, SerialExecutor, SweepResult, sweep
-from labcode.training import TrainConfig
+import torch
+
+import labcode.sweep as sweep_module
+from labcode.sweep import (
+    SWEEPABLE,
+    SerialExecutor,
+    SweepResult,
+    cached_experiment,
+    load_run,
+    process_pool,
+    sweep,
+    train_runs,
+)
+from labcode.training import TrainConfig, run_experiment
 
 # small runs: 2 epochs each, so the whole module stays fast
 BASE = TrainConfig(epochs=2)
@@ -185,6 +197,86 @@ def test_sweepable_fields_exist():
 def test_default_process_pool_gives_the_same_table(reference):
     parallel = sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1), progress=False)
     pd.testing.assert_frame_equal(parallel.table, reference.table)
+
+
+def test_default_pool_is_made_once_and_reused(tmp_path):
+    sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=tmp_path, progress=False)
+    first = sweep_module._POOL
+    assert first is not None
+    sweep(BASE, "lr", [1e-3], seeds=(0,), cache_dir=tmp_path, progress=False)
+    assert sweep_module._POOL is first
+    assert sweep_module._default_executor() is first
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
+def test_process_pool_rejects_bad_worker_counts(workers):
+    with pytest.raises(ValueError, match="workers must be a positive int"):
+        process_pool(workers)
+
+
+def _outputs(model, X):
+    model.eval()
+    with torch.no_grad():
+        return model(X)
+
+
+def test_the_cache_keeps_each_runs_weights(tmp_path):
+    sweep(BASE, "lr", [1e-2], seeds=(0, 1), cache_dir=tmp_path, executor=SerialExecutor())
+    assert len(list(tmp_path.glob("run-*.pt"))) == 2
+    config = BASE.replace(lr=1e-2, seed=1)
+    loaded = load_run(config, tmp_path)
+    fresh = run_experiment(config)
+    assert loaded.history == fresh.history
+    assert (loaded.val_accuracy, loaded.val_loss, loaded.test_accuracy, loaded.test_loss) == (
+        fresh.val_accuracy, fresh.val_loss, fresh.test_accuracy, fresh.test_loss)
+    X = torch.randn(7, 64, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(_outputs(loaded.model, X), _outputs(fresh.model, X))
+
+
+def test_load_run_is_none_without_the_run_or_its_weights(tmp_path):
+    assert load_run(BASE, tmp_path) is None
+    sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=tmp_path, executor=SerialExecutor())
+    assert load_run(BASE.replace(lr=1e-3), tmp_path) is None  # another config
+    config = BASE.replace(lr=1e-2)
+    assert load_run(config, tmp_path) is not None
+    (weights,) = tmp_path.glob("run-*.pt")
+    weights.write_bytes(b"not a state dict")
+    assert load_run(config, tmp_path) is None
+    weights.unlink()
+    assert load_run(config, tmp_path) is None
+    with pytest.raises(TypeError, match="TrainConfig"):
+        load_run({"lr": 1e-2}, tmp_path)
+
+
+def test_cached_experiment_trains_once_then_reads(tmp_path, monkeypatch):
+    first = cached_experiment(BASE, cache_dir=tmp_path)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again instead of reading the cache")
+
+    monkeypatch.setattr(sweep_module, "run_experiment", no_training)
+    again = cached_experiment(BASE, cache_dir=tmp_path)
+    assert again.history == first.history
+    X = torch.randn(3, 64, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(_outputs(again.model, X), _outputs(first.model, X))
+    # a sweep finds the run cached_experiment stored
+    result = sweep(BASE, "lr", [BASE.lr], seeds=(BASE.seed,), cache_dir=tmp_path,
+                   executor=CountingExecutor(stop_after=0))
+    assert result.runs["cached"].all()
+
+
+def test_train_runs_trains_only_what_the_cache_lacks(tmp_path):
+    configs = [BASE.replace(seed=s) for s in (0, 1)]
+    ex = CountingExecutor()
+    assert train_runs(configs + configs[:1], cache_dir=tmp_path, executor=ex) == configs
+    assert ex.submitted == 2  # the duplicate is trained once
+    again = CountingExecutor(stop_after=0)
+    assert train_runs(configs, cache_dir=tmp_path, executor=again) == []
+    result = sweep(BASE, "lr", [BASE.lr], seeds=(0, 1), cache_dir=tmp_path,
+                   executor=CountingExecutor(stop_after=0))
+    assert result.runs["cached"].all()
+    with pytest.raises(TypeError, match=r"configs\[0\]"):
+        train_runs([{"lr": 1e-2}], cache_dir=tmp_path)
 
 
 def test_dask_executor_gives_the_same_table(reference):
