@@ -8,6 +8,9 @@ side:
 * the sigmoid, :func:`sigmoid_forward` / :func:`sigmoid_backward`;
 * the mean squared error, :func:`mse_loss`, which returns the loss and its gradient.
 
+:func:`gradient_step` is one update of batch gradient descent, ``W - lr * dW`` for
+every weight matrix.
+
 Each forward returns its output and a *cache*, the values its backward needs; each
 backward takes the gradient of the loss with respect to the block's output and returns
 the gradients with respect to its inputs. :class:`NumpyNetwork` chains the blocks
@@ -36,6 +39,7 @@ __all__ = [
     "sigmoid_forward",
     "sigmoid_backward",
     "mse_loss",
+    "gradient_step",
     "NumpyNetwork",
     "TrainingDiverged",
     "TrainingSetup",
@@ -242,6 +246,74 @@ def mse_loss(A: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
     loss = float(flat @ flat) / diff.size
     diff *= 2.0 / diff.size
     return loss, diff
+
+
+# --- One step of gradient descent -------------------------------------------------------
+
+
+def gradient_step(
+    params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float
+) -> dict[str, np.ndarray]:
+    """One update of batch gradient descent: ``W - lr * dW`` for every weight matrix.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        The weights, for example ``{"W1": ..., "W2": ...}``; left unchanged.
+    grads : dict of str to ndarray
+        The gradient of the loss with respect to each weight, with the same keys as
+        ``params`` and each array of the shape of its weights; left unchanged.
+    lr : float
+        The learning rate, finite and above 0.
+
+    Returns
+    -------
+    dict of str to ndarray
+        New arrays ``params[key] - lr * grads[key]``, keyed and ordered like ``params``.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` or ``grads`` is not a dict of NumPy arrays, or ``lr`` is not a
+        real number.
+    ValueError
+        If the keys or the shapes of ``params`` and ``grads`` differ, or ``lr`` is not
+        a finite number above 0.
+
+    Notes
+    -----
+    Values are not checked for NaN or infinity: :meth:`NumpyNetwork.fit` checks the
+    new weights itself and stops with :class:`TrainingDiverged` if an update overflowed.
+
+    Examples
+    --------
+    >>> params = {"W1": np.array([[1.0, 2.0]])}
+    >>> grads = {"W1": np.array([[0.5, -1.0]])}
+    >>> gradient_step(params, grads, lr=0.1)
+    {'W1': array([[0.95, 2.1 ]])}
+    """
+    for name, value in (("params", params), ("grads", grads)):
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict of NumPy arrays, got {_describe(value)}")
+    if params.keys() != grads.keys():
+        missing = sorted(params.keys() - grads.keys())
+        extra = sorted(grads.keys() - params.keys())
+        raise ValueError(
+            f"grads must have the keys of params, {list(params)}; "
+            f"missing {missing}, unexpected {extra}"
+        )
+    lr = _check_lr(lr)
+    for key, W in params.items():
+        dW = grads[key]
+        for name, value in (("params", W), ("grads", dW)):
+            if not isinstance(value, np.ndarray):
+                raise TypeError(f"{name}[{key!r}] must be a NumPy array, got {_describe(value)}")
+        if W.shape != dW.shape:
+            raise ValueError(
+                f"grads[{key!r}] of shape {dW.shape} does not match params[{key!r}] "
+                f"of shape {W.shape}"
+            )
+    return {key: W - lr * grads[key] for key, W in params.items()}
 
 
 # --- The network -----------------------------------------------------------------------
@@ -470,7 +542,8 @@ class NumpyNetwork:
         """Train by batch gradient descent, updating ``params`` in place.
 
         Each iteration is one forward pass over all of ``X``, one loss, one
-        backward pass and one update ``W -= lr * dW`` of every weight matrix.
+        backward pass and one update of every weight matrix, ``W - lr * dW``
+        (:func:`gradient_step`), written into ``params`` in place.
 
         Parameters
         ----------
@@ -521,15 +594,14 @@ class NumpyNetwork:
                     )
                 history[it] = loss
                 grads = self._backward(dA, caches)
-                for key, dW in grads.items():
-                    dW *= -lr
-                    dW += self.params[key]  # dW now holds the updated weights
-                    if not np.isfinite(dW).all():
+                new_params = gradient_step(self.params, grads, lr)
+                for key, new_W in new_params.items():
+                    if not np.isfinite(new_W).all():
                         raise TrainingDiverged(
                             it + 1, loss, history[:it].copy(), lr,
                             f"the update of {key} overflowed",
                         )
-                for key, new_W in grads.items():
+                for key, new_W in new_params.items():
                     self.params[key][...] = new_W
         return history
 

@@ -23,6 +23,7 @@ from labcode.numpy_net import (
     compare_learning_rates,
     fc_backward,
     fc_forward,
+    gradient_step,
     mse_loss,
     sigmoid_backward,
     sigmoid_forward,
@@ -252,6 +253,55 @@ def test_fit_updates_params_in_place_and_returns_the_history(batch):
     net2.fit(X, Y, lr=2.0, epochs=1)
     np.testing.assert_allclose(net2.params["W1"], before - 2.0 * grads["W1"], rtol=1e-14)
     assert np.all(np.diff(history) < 0)  # a small rate on 16 images: the loss falls every step
+
+
+def test_gradient_step_returns_new_weights_and_leaves_its_inputs_alone():
+    params = {"W1": np.array([[1.0, 2.0], [3.0, 4.0]]), "W2": np.array([[0.5], [-0.5]])}
+    grads = {"W2": np.array([[2.0], [1.0]]), "W1": np.array([[0.5, -1.0], [0.0, 4.0]])}
+    before = {k: v.copy() for k, v in params.items()}
+    grads_before = {k: v.copy() for k, v in grads.items()}
+    new = gradient_step(params, grads, 0.25)
+    assert list(new) == ["W1", "W2"]  # keyed and ordered like params
+    np.testing.assert_array_equal(new["W1"], [[0.875, 2.25], [3.0, 3.0]])
+    np.testing.assert_array_equal(new["W2"], [[0.0], [-0.75]])
+    for k in params:
+        np.testing.assert_array_equal(params[k], before[k])
+        np.testing.assert_array_equal(grads[k], grads_before[k])
+        assert not np.shares_memory(new[k], params[k])
+
+
+def test_fit_steps_exactly_as_gradient_step(batch):
+    X, Y = batch
+    net = NumpyNetwork((64, 8, 10), seed=3)
+    _, grads = net.loss_and_grads(X, Y)
+    expected = gradient_step(net.params, grads, 1.5)
+    net.fit(X, Y, lr=1.5, epochs=1)
+    for k in expected:
+        np.testing.assert_array_equal(net.params[k], expected[k])
+
+
+@pytest.mark.parametrize(
+    ("params", "grads", "lr", "exc", "match"),
+    [
+        ({"W1": np.zeros((2, 2))}, {"W2": np.zeros((2, 2))}, 0.1, ValueError,
+         r"grads must have the keys of params, \['W1'\]; missing \['W1'\], unexpected \['W2'\]"),
+        ({"W1": np.zeros((2, 2))}, {"W1": np.zeros((2, 3))}, 0.1, ValueError,
+         r"grads\['W1'\] of shape \(2, 3\) does not match params\['W1'\] of shape \(2, 2\)"),
+        ({"W1": np.zeros((2, 2))}, {"W1": np.zeros((2, 2))}, 0.0, ValueError,
+         r"lr must be a finite number above 0, got 0.0"),
+        ({"W1": np.zeros((2, 2))}, {"W1": np.zeros((2, 2))}, float("nan"), ValueError,
+         r"lr must be a finite number above 0, got nan"),
+        ({"W1": np.zeros((2, 2))}, {"W1": np.zeros((2, 2))}, "0.1", TypeError,
+         r"lr must be a positive float, got str '0.1'"),
+        ([np.zeros((2, 2))], {"W1": np.zeros((2, 2))}, 0.1, TypeError,
+         r"params must be a dict of NumPy arrays, got list"),
+        ({"W1": np.zeros((2, 2))}, {"W1": [[0.0, 0.0], [0.0, 0.0]]}, 0.1, TypeError,
+         r"grads\['W1'\] must be a NumPy array, got list"),
+    ],
+)
+def test_gradient_step_rejects_bad_inputs(params, grads, lr, exc, match):
+    with pytest.raises(exc, match=match):
+        gradient_step(params, grads, lr)
 
 
 def test_predict_and_accuracy(batch):

@@ -1,0 +1,621 @@
+"""Tests of labcode.checks: every checker passes labcode's reference and a plain student
+answer, and fails typical wrong answers with the right status and hint."""
+
+import inspect
+import linecache
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+
+from labcode import checks, data, models, numpy_net, torch_data
+from labcode.checks import (
+    Verdict,
+    check_add_bias,
+    check_all,
+    check_complex_mlp,
+    check_dataset,
+    check_fc_backward,
+    check_fc_forward,
+    check_gradient_step,
+    check_l1_penalty,
+    check_l2_penalty,
+    check_mse_loss,
+    check_one_hot,
+    check_sigmoid_backward,
+    check_sigmoid_forward,
+    check_simple_mlp,
+)
+
+# --- plain, correct answers, as a student would write them ------------------------------
+
+
+def add_bias(X):
+    return np.hstack([X, np.ones((X.shape[0], 1))])
+
+
+def one_hot(y, num_classes=10):
+    return np.eye(num_classes)[y]
+
+
+def fc_forward(X, W):
+    return X @ W, (X, W)
+
+
+def fc_backward(dZ, cache):
+    X, W = cache
+    return dZ @ W.T, X.T @ dZ
+
+
+def sigmoid_forward(Z):
+    A = 1 / (1 + np.exp(-Z))  # overflows (with a warning) for z = -1000, but the value is right
+    return A, A
+
+
+def sigmoid_backward(dA, cache):
+    A = cache
+    return dA * A * (1 - A)
+
+
+def mse_loss(A, Y):
+    diff = A - Y
+    return np.mean(diff**2), 2 * diff / A.size
+
+
+def gradient_step(params, grads, lr):
+    return {key: params[key] - lr * grads[key] for key in params}
+
+
+class StudentDataset(Dataset):
+    def __init__(self, X, y):
+        self.X = torch.tensor(X, dtype=torch.float32)
+        self.y = torch.tensor(y, dtype=torch.int64)
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.X[i], self.y[i]
+
+
+class StudentSimpleMLP(nn.Module):
+    def __init__(self, in_features, hidden_size, num_classes):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(in_features, hidden_size), nn.ReLU(), nn.Linear(hidden_size, num_classes)
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def l1_penalty(model):
+    return sum(p.abs().sum() for p in model.parameters() if p.ndim >= 2)
+
+
+def l2_penalty(model):
+    return sum((p**2).sum() for p in model.parameters() if p.ndim >= 2)
+
+
+class StudentComplexMLP(nn.Module):
+    def __init__(self, in_features, hidden_sizes, num_classes, dropout):
+        super().__init__()
+        self.out = nn.Linear(hidden_sizes[-1], num_classes)  # registered first on purpose
+        blocks = []
+        for n_in, n_out in zip([in_features, *hidden_sizes[:-1]], hidden_sizes):
+            blocks += [nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU(), nn.Dropout(dropout)]
+        self.hidden = nn.Sequential(*blocks)
+
+    def forward(self, x):
+        return self.out(self.hidden(x))
+
+
+REFERENCES = [
+    (check_add_bias, data.add_bias, add_bias),
+    (check_one_hot, data.one_hot, one_hot),
+    (check_fc_forward, numpy_net.fc_forward, fc_forward),
+    (check_fc_backward, numpy_net.fc_backward, fc_backward),
+    (check_sigmoid_forward, numpy_net.sigmoid_forward, sigmoid_forward),
+    (check_sigmoid_backward, numpy_net.sigmoid_backward, sigmoid_backward),
+    (check_mse_loss, numpy_net.mse_loss, mse_loss),
+    (check_gradient_step, numpy_net.gradient_step, gradient_step),
+    (check_dataset, torch_data.DigitsDataset, StudentDataset),
+    (check_simple_mlp, models.SimpleMLP, StudentSimpleMLP),
+    (check_l1_penalty, checks.l1_penalty, l1_penalty),
+    (check_l2_penalty, checks.l2_penalty, l2_penalty),
+    (check_complex_mlp, models.ComplexMLP, StudentComplexMLP),
+]
+IDS = [c.__name__ for c, _, _ in REFERENCES]
+
+
+@pytest.mark.parametrize(("checker", "reference", "student"), REFERENCES, ids=IDS)
+def test_the_reference_and_a_plain_answer_pass(checker, reference, student):
+    for answer in (reference, student):
+        verdict = checker(answer, verbose=False)
+        assert verdict.status == "passed", verdict.message
+        assert verdict.passed and verdict.checks >= 5
+        assert verdict.message == f"✓ {verdict.name}: passed ({verdict.checks} checks)"
+        assert verdict.use() is answer
+    assert verdict.reference is reference
+
+
+def test_the_torch_references_use_labcode_penalty():
+    model = models.SimpleMLP(4, 3, 2)
+    from labcode.training import weight_penalty
+
+    assert checks.l1_penalty(model).item() == weight_penalty(model, l1=1.0).item()
+    assert checks.l2_penalty(model).item() == weight_penalty(model, l2=1.0).item()
+
+
+@pytest.mark.parametrize(("checker", "reference", "student"), REFERENCES, ids=IDS)
+def test_every_checker_is_fast(checker, reference, student):
+    checker(reference, verbose=False)  # imports and first-call set-up
+    start = time.perf_counter()
+    checker(reference, verbose=False)
+    assert time.perf_counter() - start < 1.0
+
+
+# --- wrong answers -----------------------------------------------------------------------
+
+
+def _block_student(order):
+    """A ComplexMLP whose hidden blocks are built by ``order(n_in, n_out, dropout)``."""
+
+    class Model(nn.Module):
+        def __init__(self, in_features, hidden_sizes, num_classes, dropout):
+            super().__init__()
+            layers, n_in = [], in_features
+            for n_out in hidden_sizes:
+                layers += order(n_in, n_out, dropout)
+                n_in = n_out
+            self.net = nn.Sequential(*layers, nn.Linear(n_in, num_classes))
+
+        def forward(self, x):
+            return self.net(x)
+
+    return Model
+
+
+def _dataset(features, labels, base=Dataset):
+    """A dataset class that stores ``features(X)`` and ``labels(y)``."""
+
+    class Data(base):
+        def __init__(self, X, y):
+            self.X, self.y = features(X), labels(y)
+
+        def __len__(self):
+            return len(self.y)
+
+        def __getitem__(self, i):
+            return self.X[i], self.y[i]
+
+    return Data
+
+
+def _mlp(forward):
+    class Model(nn.Module):
+        def __init__(self, in_features, hidden_size, num_classes):
+            super().__init__()
+            self.fc1 = nn.Linear(in_features, hidden_size)
+            self.fc2 = nn.Linear(hidden_size, num_classes)
+
+        def forward(self, x):
+            return forward(self, x)
+
+    return Model
+
+
+class OneLayer(nn.Module):
+    def __init__(self, in_features, hidden_size, num_classes):
+        super().__init__()
+        self.fc = nn.Linear(in_features, num_classes)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def _one_hot_shifted(y, num_classes=10):
+    out = np.zeros((len(y), num_classes))
+    out[np.arange(len(y)), y - 1] = 1
+    return out
+
+
+def _mse_in_place(A, Y):
+    A -= Y
+    return np.mean(A**2), 2 * A / A.size
+
+
+def _sigmoid_in_place(Z):
+    np.negative(Z, out=Z)
+    np.exp(Z, out=Z)
+    Z += 1
+    np.reciprocal(Z, out=Z)
+    return Z, Z
+
+
+def _sigmoid_backward_in_place(dA, cache):
+    dA *= cache * (1 - cache)
+    return dA
+
+
+def _step_in_place(params, grads, lr):
+    for key in params:
+        params[key] -= lr * grads[key]
+    return params
+
+
+def _step_no_return(params, grads, lr):
+    for key in params:
+        params[key] -= lr * grads[key]
+
+
+WRONG = [
+    # add_bias
+    (check_add_bias, lambda X: np.hstack([np.ones((len(X), 1)), X]),
+     ["bias column first instead of last", "Input: X of shape (5, 3)"]),
+    (check_add_bias, lambda X: np.hstack([X, np.zeros((len(X), 1))]), ["must hold ones"]),
+    (check_add_bias, lambda X: np.vstack([X, np.ones((1, X.shape[1]))]),
+     ["you appended a row", "add_bias(X) of shape (5, 4)", "add_bias(X) of shape (6, 3)"]),
+    (check_add_bias, lambda X: X, ["no column was added"]),
+    # one_hot
+    (check_one_hot, _one_hot_shifted, ["off-by-one", "column c", "row 0 (label 3)"]),
+    (check_one_hot, lambda y, num_classes=10: np.eye(y.max() + 1)[y],
+     ["not y.max() + 1 = 2", "num_classes=4"]),
+    (check_one_hot, lambda y, num_classes=10: np.zeros((len(y), num_classes + 1)),
+     ["off-by-one in the width", "of shape (8, 10)", "of shape (8, 11)"]),
+    (check_one_hot, lambda y, num_classes=10: np.eye(num_classes, dtype=int)[y],
+     ["float", "dtype int64"]),
+    (check_one_hot, lambda y, num_classes=10: np.eye(num_classes)[y].T,
+     ["transposed"]),
+    # fc_forward
+    (check_fc_forward, lambda X, W: (X @ W.T, (X, W)),
+     ["transposed weight", "W is square", "relative error"]),
+    (check_fc_forward, lambda X, W: X @ W, ["a tuple (Z, cache)", "an array of shape (4, 4)"]),
+    (check_fc_forward, lambda X, W: (X @ W, X), ["cache = (X, W)"]),
+    (check_fc_forward, lambda X, W: (X[:, :-1] @ W[:-1], (X, W)), ["the bias is missing"]),
+    (check_fc_forward, lambda X, W: ((X @ W).astype(np.float32), (X, W)),
+     ["Z of dtype float64", "dtype float32"]),
+    # fc_backward
+    (check_fc_backward, lambda dZ, c: (-(dZ @ c[1].T), -(c[0].T @ dZ)),
+     ["wrong sign", "dX", "against finite differences"]),
+    (check_fc_backward, lambda dZ, c: (dZ @ c[1].T, dZ.T @ c[0]), ["dW looks transposed"]),
+    (check_fc_backward, lambda dZ, c: (dZ @ c[1], c[0].T @ dZ), ["transposed weight", "dZ @ W.T"]),
+    (check_fc_backward, lambda dZ, c: (c[0].T @ dZ, dZ @ c[1].T), ["swapped"]),
+    (check_fc_backward, lambda dZ, c: (dZ @ c[1].T / len(dZ), c[0].T @ dZ / len(dZ)),
+     ["divided by the number of samples"]),
+    (check_fc_backward, lambda dZ, c: c[0].T @ dZ, ["a tuple (dX, dW)"]),
+    # sigmoid_forward
+    (check_sigmoid_forward, lambda Z: (1 / (1 + np.exp(Z)),) * 2, ["wrong sign in the exponent"]),
+    (check_sigmoid_forward, lambda Z: (np.exp(Z) / (1 + np.exp(Z)),) * 2,
+     ["exp overflowed", "non-finite", "large |z|", "RuntimeWarning"]),
+    (check_sigmoid_forward, lambda Z: (1 / (1 + np.exp(-Z)), Z), ["the cache holds Z"]),
+    (check_sigmoid_forward, _sigmoid_in_place, ["modified the input Z in place"]),
+    # sigmoid_backward
+    (check_sigmoid_backward, lambda dA, A: dA * A * (A - 1), ["wrong sign"]),
+    (check_sigmoid_backward, lambda dA, A: A * (1 - A), ["multiply by dA"]),
+    (check_sigmoid_backward, lambda dA, A: dA * sigmoid_forward(A)[0] * (1 - sigmoid_forward(A)[0]),
+     ["do not apply the sigmoid again"]),
+    (check_sigmoid_backward, _sigmoid_backward_in_place, ["modified the input dA in place"]),
+    # mse_loss
+    (check_mse_loss, lambda A, Y: (np.sum((A - Y) ** 2), 2 * (A - Y)),
+     ["you summed the squared errors", "A of shape (5, 3)"]),
+    (check_mse_loss, lambda A, Y: (np.sum((A - Y) ** 2) / len(A), 2 * (A - Y) / A.size),
+     ["divided by the number of samples only"]),
+    (check_mse_loss, lambda A, Y: (np.mean((A - Y) ** 2), 2 * (Y - A) / A.size), ["wrong sign"]),
+    (check_mse_loss, lambda A, Y: (np.mean((A - Y) ** 2), (A - Y) / A.size),
+     ["the factor 2 is missing"]),
+    (check_mse_loss, lambda A, Y: (np.mean((A - Y) ** 2, axis=1), 2 * (A - Y) / A.size),
+     ["loss, one number", "one number"]),
+    (check_mse_loss, _mse_in_place, ["modified the input A in place"]),
+    # gradient_step
+    (check_gradient_step, _step_in_place, ["modified the input params['W1'] in place"]),
+    (check_gradient_step, _step_no_return, ["in place"]),
+    (check_gradient_step, lambda p, g, lr: {k: p[k] + lr * g[k] for k in p}, ["wrong sign"]),
+    (check_gradient_step, lambda p, g, lr: {k: p[k] - g[k] for k in p},
+     ["the learning rate is missing"]),
+    (check_gradient_step, lambda p, g, lr: {"W1": p["W1"] - lr * g["W1"]},
+     ["every key of params", "['W1', 'W2']"]),
+    # DigitsDataset
+    (check_dataset, _dataset(lambda X: torch.tensor(X), lambda y: torch.tensor(y)),
+     ["float64 instead of float32", "dataset[0]"]),
+    (check_dataset, _dataset(lambda X: X, lambda y: y), ["as a torch tensor"]),
+    (check_dataset, _dataset(lambda X: torch.tensor(X, dtype=torch.float32),
+                             lambda y: torch.tensor(y, dtype=torch.int32)), ["int64"]),
+    (check_dataset, _dataset(lambda X: torch.tensor(X, dtype=torch.float32),
+                             lambda y: torch.tensor(y).reshape(-1, 1)), ["a single label"]),
+    (check_dataset, _dataset(lambda X: X, lambda y: y, base=object),
+     ["subclass of torch.utils.data.Dataset"]),
+    # SimpleMLP
+    (check_simple_mlp, _mlp(lambda self, x: self.fc2(self.fc1(x))), ["missing ReLU"]),
+    (check_simple_mlp, _mlp(lambda self, x: F.softmax(self.fc2(F.relu(self.fc1(x))), dim=1)),
+     ["without a softmax"]),
+    (check_simple_mlp, _mlp(lambda self, x: self.fc2(torch.sigmoid(self.fc1(x)))),
+     ["not a sigmoid"]),
+    (check_simple_mlp, OneLayer, ["two nn.Linear layers, 5 -> 7 and 7 -> 3", "[(5, 3)]"]),
+    # penalties
+    (check_l1_penalty, lambda m: sum(p.abs().sum() for p in m.parameters()),
+     ["the biases were included", "SimpleMLP(4, 3, 2)"]),
+    (check_l1_penalty,
+     lambda m: sum(p.abs().sum() for n, p in m.named_parameters() if n.endswith("weight")),
+     ["BatchNorm's weight is a vector", "ComplexMLP"]),
+    (check_l1_penalty, lambda m: float(l1_penalty(m)), ["not a Python number", "float"]),
+    (check_l1_penalty, lambda m: sum(p.sum() for p in m.parameters() if p.ndim >= 2),
+     ["absolute value"]),
+    (check_l1_penalty, l2_penalty, ["that is the L2 penalty"]),
+    (check_l2_penalty, lambda m: sum((p**2).sum() for p in m.parameters()),
+     ["the biases were included"]),
+    (check_l2_penalty, lambda m: sum(p.norm() for p in m.parameters() if p.ndim >= 2),
+     ["square root"]),
+    (check_l2_penalty, lambda m: sum((p.detach() ** 2).sum() for p in m.parameters() if p.ndim >= 2),
+     ["requires_grad", ".detach()"]),
+    # ComplexMLP
+    (check_complex_mlp,
+     _block_student(lambda n_in, n_out, p: [nn.Linear(n_in, n_out), nn.ReLU(), nn.Dropout(p)]),
+     ["Linear without BatchNorm", "no BatchNorm layer"]),
+    (check_complex_mlp,
+     _block_student(lambda n_in, n_out, p: [nn.Linear(n_in, n_out), nn.ReLU(), nn.BatchNorm1d(n_out),
+                                           nn.Dropout(p)]),
+     ["the order in each block is Linear, BatchNorm1d, ReLU, Dropout", "evaluation mode"]),
+    (check_complex_mlp,
+     _block_student(lambda n_in, n_out, p: [nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.Dropout(p)]),
+     ["missing ReLU"]),
+    (check_complex_mlp,
+     _block_student(lambda n_in, n_out, p: [nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU()]),
+     ["nn.Dropout(dropout)", "training mode"]),
+    (check_complex_mlp,
+     _block_student(lambda n_in, n_out, p: [nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU(),
+                                           nn.Dropout(0.2)]),
+     ["dropout argument"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("checker", "answer", "words"), WRONG,
+    ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(WRONG)],
+)
+def test_wrong_answers_fail_with_a_hint(checker, answer, words):
+    verdict = checker(answer, verbose=False)
+    assert verdict.status == "failed", verdict.message
+    assert not verdict.passed
+    message = verdict.message
+    assert message.startswith(f"✗ {verdict.name}: failed.")
+    for part in ("Input:", "Expected:", "Received:", "Hint:"):
+        assert part in message, message
+    for word in words:
+        assert word in message, (word, message)
+    assert message.count("labcode's reference") == 1
+    assert verdict.use() is verdict.reference is not answer
+
+
+def test_every_checker_has_at_least_two_wrong_answers():
+    counts = {c: 0 for c, _, _ in REFERENCES}
+    for checker, _, _ in WRONG:
+        counts[checker] += 1
+    assert min(counts.values()) >= 2, counts
+
+
+def test_a_wrong_answer_is_reported_the_same_way_every_time():
+    wrong = lambda dZ, c: (dZ @ c[1].T, dZ.T @ c[0])  # noqa: E731
+    first, second = (check_fc_backward(wrong, verbose=False) for _ in range(2))
+    assert first.message == second.message
+
+
+# --- not implemented, errors, and the student's line ------------------------------------
+
+
+def starter_fc_forward(X, W):
+    # TODO: compute Z and return it with the cache
+    raise NotImplementedError
+
+
+class StarterSimpleMLP(nn.Module):
+    def __init__(self, in_features, hidden_size, num_classes):
+        super().__init__()
+        # TODO: create the layers
+
+    def forward(self, x):
+        # TODO: compute the logits
+        raise NotImplementedError
+
+
+class StarterComplexMLP(nn.Module):
+    def __init__(self, in_features, hidden_sizes, num_classes, dropout):
+        super().__init__()
+        raise NotImplementedError
+
+
+class StarterDataset(Dataset):
+    def __init__(self, X, y):
+        pass
+
+    def __len__(self):
+        raise NotImplementedError
+
+    def __getitem__(self, i):
+        raise NotImplementedError
+
+
+def starter_l2_penalty(model):
+    raise NotImplementedError
+
+
+def helper_that_is_not_written_yet(Z):
+    raise NotImplementedError
+
+
+def sigmoid_forward_using_a_starter(Z):
+    return helper_that_is_not_written_yet(Z)
+
+
+@pytest.mark.parametrize(
+    ("checker", "starter", "name"),
+    [
+        (check_fc_forward, starter_fc_forward, "fc_forward"),
+        (check_simple_mlp, StarterSimpleMLP, "SimpleMLP"),
+        (check_sigmoid_forward, sigmoid_forward_using_a_starter, "sigmoid_forward"),
+        (check_complex_mlp, StarterComplexMLP, "ComplexMLP"),
+        (check_dataset, StarterDataset, "DigitsDataset"),
+        (check_l2_penalty, starter_l2_penalty, "l2_penalty"),
+    ],
+)
+def test_a_starter_is_not_implemented_and_the_reference_takes_over(checker, starter, name):
+    verdict = checker(starter, verbose=False)
+    assert verdict.status == "not implemented"
+    assert f"{name}: not implemented yet" in verdict.message
+    assert verdict.message.count("labcode's reference") == 1
+    assert verdict.use() is verdict.reference
+
+
+def fc_forward_that_divides_by_zero(X, W):
+    n_extra = X.shape[1] - W.shape[0]
+    scale = 1 / n_extra
+    return scale * (X @ W), (X, W)
+
+
+def fc_forward_calling_into_numpy(X, W):
+    inverse = np.linalg.inv(np.zeros((2, 2)))
+    return X @ W, inverse
+
+
+def _line_of(func, text):
+    lines, start = inspect.getsourcelines(func)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
+def test_an_exception_in_the_students_code_names_the_students_line():
+    verdict = check_fc_forward(fc_forward_that_divides_by_zero, verbose=False)
+    assert verdict.status == "error"
+    message = verdict.message
+    assert message.startswith("✗ fc_forward: error. Your code raised ZeroDivisionError: division by zero")
+    assert f'test_checks.py", line {_line_of(fc_forward_that_divides_by_zero, "1 / n_extra")}' in message
+    assert "in fc_forward_that_divides_by_zero" in message
+    assert "scale = 1 / n_extra" in message
+    assert "while running fc_forward(X, W); input: X of shape (4, 4)" in message
+    assert verdict.use() is numpy_net.fc_forward
+
+
+def test_an_exception_inside_a_library_names_the_students_line_that_called_it():
+    verdict = check_fc_forward(fc_forward_calling_into_numpy, verbose=False)
+    assert verdict.status == "error"
+    assert "LinAlgError: Singular matrix" in verdict.message
+    line = _line_of(fc_forward_calling_into_numpy, "np.linalg.inv")
+    assert f'test_checks.py", line {line}' in verdict.message
+    assert "inverse = np.linalg.inv(np.zeros((2, 2)))" in verdict.message
+    assert "site-packages" not in verdict.message  # not numpy's own line
+
+
+def test_an_exception_in_a_notebook_cell_shows_the_cell_line():
+    # a notebook cell: code compiled under a made-up file name whose source linecache knows
+    filename = "<student cell 7>"
+    source = "def one_hot(y, num_classes=10):\n    width = num_classes // 0\n    return width\n"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {}
+    exec(compile(source, filename, "exec"), namespace)
+    try:
+        verdict = check_one_hot(namespace["one_hot"], verbose=False)
+    finally:
+        del linecache.cache[filename]
+    assert verdict.status == "error"
+    assert 'File "<student cell 7>", line 2, in one_hot' in verdict.message
+    assert "width = num_classes // 0" in verdict.message
+    assert "ZeroDivisionError: integer division or modulo by zero" in verdict.message
+
+
+def test_an_error_in_a_class_is_reported_too():
+    class Broken(StudentDataset):
+        def __len__(self):
+            return len(self.y) // 0
+
+    verdict = check_dataset(Broken, verbose=False)
+    assert verdict.status == "error"
+    assert "ZeroDivisionError" in verdict.message and "return len(self.y) // 0" in verdict.message
+    assert verdict.use() is torch_data.DigitsDataset
+
+
+# --- the checker's own interface ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("checker", "argument", "match"),
+    [
+        (check_fc_forward, "fc_forward", r"check_fc_forward expects your function fc_forward, got str 'fc_forward'"),
+        (check_one_hot, None, r"expects your function one_hot, got None"),
+        (check_mse_loss, StudentDataset, r"expects your function mse_loss, got the class StudentDataset"),
+        (check_simple_mlp, StudentSimpleMLP(2, 3, 4),
+         r"check_simple_mlp expects your class SimpleMLP itself \(not an instance of it\)"),
+        (check_dataset, lambda X, y: None, r"check_dataset expects your class DigitsDataset itself"),
+    ],
+)
+def test_a_wrong_kind_of_argument_is_a_type_error(checker, argument, match):
+    with pytest.raises(TypeError, match=match):
+        checker(argument)
+
+
+def test_verbose_must_be_a_bool():
+    with pytest.raises(TypeError, match=r"verbose must be True or False, got str 'yes'"):
+        check_add_bias(add_bias, verbose="yes")
+
+
+def test_the_checker_prints_its_verdict_unless_told_not_to(capsys):
+    verdict = check_add_bias(add_bias)
+    assert capsys.readouterr().out == verdict.message + "\n"
+    check_add_bias(add_bias, verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_verdict_is_a_small_frozen_record():
+    verdict = check_gradient_step(gradient_step, verbose=False)
+    assert isinstance(verdict, Verdict)
+    assert str(verdict) == verdict.message
+    assert repr(verdict) == f"Verdict(name='gradient_step', status='passed', checks={verdict.checks})"
+    with pytest.raises(AttributeError):
+        verdict.status = "failed"
+    assert set(checks.STATUSES) == {"passed", "failed", "not implemented", "error"}
+
+
+def test_check_all_lists_the_latest_status_of_every_checker_run():
+    check_add_bias(lambda X: X, verbose=False)
+    check_add_bias(add_bias, verbose=False)  # the latest status counts
+    check_fc_forward(starter_fc_forward, verbose=False)
+    check_mse_loss(lambda A, Y: (np.sum((A - Y) ** 2), 2 * (A - Y)), verbose=False)
+    check_one_hot(lambda y, num_classes=10: 1 // 0, verbose=False)
+    summary = check_all()
+    statuses = summary.statuses
+    assert statuses["add_bias"] == "passed"
+    assert statuses["fc_forward"] == "not implemented"
+    assert statuses["mse_loss"] == "failed"
+    assert statuses["one_hot"] == "error"
+    assert len([v for v in summary.verdicts if v.name == "add_bias"]) == 1
+    table = str(summary)
+    assert table.startswith("Checks run so far:")
+    for line in ("add_bias", "✓ passed"), ("fc_forward", "○ not implemented"), ("mse_loss", "✗ failed"):
+        assert any(line[0] in row and row.endswith(line[1]) for row in table.splitlines()), table
+    assert repr(summary) == table
+
+
+def test_torch_checkers_leave_the_random_state_and_threads_alone():
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    threads = torch.get_num_threads()
+    check_complex_mlp(StudentComplexMLP, verbose=False)
+    check_simple_mlp(StudentSimpleMLP, verbose=False)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.get_num_threads() == threads
+
+
+def test_warnings_of_the_students_code_do_not_escape():
+    # the naive sigmoid overflows for z = -1000; the test suite turns warnings into errors
+    verdict = check_sigmoid_forward(sigmoid_forward, verbose=False)
+    assert verdict.passed
+
+
+def test_importing_the_checks_does_not_import_torch():
+    code = "import sys, labcode.checks; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
