@@ -8,7 +8,7 @@ STAMP := $(VENV)/.labcode-installed
 PORT ?= 8000
 CHAPTER ?=
 
-.PHONY: book test serve clean chapter setup chromium
+.PHONY: book test serve clean chapter setup chromium student
 
 setup: $(STAMP)
 
@@ -48,6 +48,11 @@ chapter: $(STAMP)
 	$(PY) book/_ext/labcode_book.py rerun $(CHAPTER)
 	$(JB) build . -W -n --keep-going
 	@echo "The site is at $(CURDIR)/_build/html/index.html"
+
+## make student: write the student edition (chapters as notebooks, no solutions) into _build/student
+student: $(STAMP)
+	$(PY) book/_ext/student_edition.py --out _build/student
+	@echo "The student notebooks are in $(CURDIR)/_build/student (make student overwrites them: work on a copy)"
 
 ## make serve: serve the built site on http://127.0.0.1:$(PORT)
 serve:

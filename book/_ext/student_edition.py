@@ -1,0 +1,436 @@
+"""The student edition: each chapter as a Jupyter notebook without the solutions.
+
+Every chapter with code cells becomes ``<out>/<chapter>.ipynb`` (``make student`` writes
+them to ``_build/student``). The notebook holds the chapter's cells in order, except:
+
+* code cells tagged ``solution`` (the ones that put labcode's reference in place) are
+  dropped;
+* ``{solution}`` directive blocks (``:::{solution}``, ``::::{solution}`` or
+  ```` ```{solution} ````, up to their closing fence) are cut out of the markdown cells,
+  and a markdown cell left empty is dropped;
+* a first markdown cell says which chapter the notebook comes from and how to work
+  through it.
+
+The ``starter`` cells and the checker cells stay. Until a student fills in a starter
+cell, its checker reports "not implemented yet" and hands the rest of the notebook
+labcode's reference (see :mod:`labcode.checks`), so the notebook runs from top to
+bottom either way.
+
+Run as a script::
+
+    python book/_ext/student_edition.py [--out _build/student] [chapter ...]
+
+With no chapter named, every chapter of ``_toc.yml`` that has code cells is written. A
+chapter is named by its path (``book/data.md``) or by its name (``data``). Errors in the
+chapters' markup (a ``solution`` cell with no ``starter`` cell before it, a
+``{solution}`` directive that is never closed, a missing chapter file) stop the script
+with a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses as dc
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository: ``_toc.yml`` and ``_config.yml`` live here, the chapters in ``book/``."""
+DEFAULT_OUT = ROOT / "_build" / "student"
+SOLUTION_TAG = "solution"
+STARTER_TAG = "starter"
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+_DEFAULT_EXTENSIONS = ("amsmath", "dollarmath", "colon_fence", "deflist", "substitution")
+_SOLUTION_INFO = re.compile(r"^\{solution\}(\s|$)")
+_HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+__all__ = [
+    "StudentEditionError",
+    "toc_chapters",
+    "student_notebook",
+    "write_student_edition",
+    "main",
+]
+
+
+class StudentEditionError(ValueError):
+    """A chapter cannot be turned into a student notebook (the message says why)."""
+
+
+def _myst_extensions(root: Path = ROOT) -> list[str]:
+    """The MyST extensions the book enables (``parse.myst_enable_extensions``)."""
+    config = root / "_config.yml"
+    if config.is_file():
+        data = yaml.safe_load(config.read_text(encoding="utf8")) or {}
+        extensions = (data.get("parse") or {}).get("myst_enable_extensions")
+        if extensions:
+            return list(extensions)
+    return list(_DEFAULT_EXTENSIONS)
+
+
+def _md_config(root: Path = ROOT):
+    """A MyST parser configuration with the book's extensions (colon fences included)."""
+    from myst_parser.config.main import MdParserConfig
+
+    extensions = set(_myst_extensions(root)) | {"colon_fence"}
+    return MdParserConfig(enable_extensions=extensions)
+
+
+def _block_parser(root: Path = ROOT):
+    """A markdown-it parser that stops at the block level, as myst-nb's reader does."""
+    from markdown_it.renderer import RendererHTML
+    from myst_parser.parsers.mdit import create_md_parser
+
+    config = _md_config(root)
+    config = dc.replace(config, disable_syntax=[*config.disable_syntax, "inline"])
+    return create_md_parser(config, RendererHTML)
+
+
+def _toc_files(entries: list | None) -> list[str]:
+    files = []
+    for entry in entries or []:
+        if not isinstance(entry, dict):
+            continue
+        if "file" in entry:
+            files.append(str(entry["file"]))
+        for key in ("chapters", "sections", "parts"):
+            files.extend(_toc_files(entry.get(key)))
+    return files
+
+
+def toc_chapters(root: str | Path = ROOT) -> list[Path]:
+    """The chapter files of a book's ``_toc.yml``, root first, in the order of the toc.
+
+    Parameters
+    ----------
+    root : path, default the repository
+        The folder holding ``_toc.yml``.
+
+    Returns
+    -------
+    list of Path
+        ``<root>/<entry>.md`` for every ``file`` entry (the entries have no suffix).
+
+    Raises
+    ------
+    StudentEditionError
+        When ``_toc.yml`` is missing or names no files.
+    """
+    toc_path = Path(root) / "_toc.yml"
+    if not toc_path.is_file():
+        raise StudentEditionError(f"no table of contents: {toc_path} does not exist")
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf8")) or {}
+    files = [str(toc["root"])] if "root" in toc else []
+    files += _toc_files(toc.get("chapters")) + _toc_files(toc.get("parts"))
+    if not files:
+        raise StudentEditionError(f"{toc_path} names no chapter files")
+    return [Path(root) / (name if name.endswith(".md") else f"{name}.md") for name in files]
+
+
+def _display(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it, else as given."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _line_of(text_lines: list[str], first_line: str, start: int) -> int:
+    """The 1-based line number of ``first_line`` at or after the 0-based ``start``."""
+    for index in range(max(start, 0), len(text_lines)):
+        if text_lines[index].strip() == first_line.strip():
+            return index + 1
+    return start + 1
+
+
+def _is_closing_fence(line: str, marker: str) -> bool:
+    """Whether ``line`` closes a fence opened with ``marker`` (same character, as long)."""
+    stripped = line.strip()
+    return (
+        len(line) - len(line.lstrip(" ")) < 4
+        and len(stripped) >= len(marker)
+        and set(stripped) == {marker[0]}
+    )
+
+
+def _opens_fence_as_long(line: str, marker: str) -> bool:
+    """Whether ``line`` opens a fence (with an info string) at least as long as ``marker``."""
+    if len(line) - len(line.lstrip(" ")) >= 4:
+        return False
+    stripped = line.strip()
+    run = len(stripped) - len(stripped.lstrip(marker[0]))
+    return run >= len(marker) and stripped[run:].strip() != ""
+
+
+def _solution_blocks(source: str, parser) -> list[tuple[int, int, str, bool]]:
+    """The ``{solution}`` directive blocks of a markdown cell.
+
+    A block counts as closed when it ends with its closing fence and no line inside
+    it opens another fence of the same character at least as long: such a line (for
+    example a ```` ```{code-cell} ```` after a ```` ```{solution} ```` that was never
+    closed) means the fence that ends the block belongs to that inner block.
+
+    Returns
+    -------
+    list of (start, end, fence, closed)
+        0-based line ranges ``[start, end)`` of the cell's source, the opening fence
+        (``::::`` or ```` ``` ````) and whether the block is properly closed.
+    """
+    lines = source.splitlines()
+    blocks = []
+    for token in parser.parse(source + "\n"):
+        if token.type not in ("fence", "colon_fence") or token.map is None:
+            continue
+        if not _SOLUTION_INFO.match(token.info.strip()):
+            continue
+        start, end = token.map
+        fence = token.markup
+        inner = lines[start + 1 : end - 1]
+        closed = (
+            end - 1 > start
+            and _is_closing_fence(lines[end - 1], fence)
+            and not any(_opens_fence_as_long(line, fence) for line in inner)
+        )
+        blocks.append((start, end, fence, closed))
+    return blocks
+
+
+def _collapse_blank_lines(lines: list[str]) -> str:
+    text = "\n".join(lines)
+    return re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", text).strip("\n")
+
+
+def _chapter_title(cells: list) -> str | None:
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            match = _HEADING.search(cell.source)
+            if match:
+                return match.group(1)
+    return None
+
+
+def _intro_cell(chapter: str, source_name: str, title: str | None, uses_run_cache: bool):
+    text = [
+        f"**Student edition.** This notebook is the student edition of the chapter "
+        f"`{chapter}`" + (f" (*{title}*)" if title else "") + f", generated from "
+        f"`{source_name}` by `make student`. It holds the chapter's text and code without "
+        "the solutions.",
+        "",
+        "How to use it:",
+        "",
+        "1. Open it in Jupyter with labcode installed (the repository's environment, "
+        "`make setup`) and run the cells from the top.",
+        "2. Each exercise has a *starter* cell (tagged `starter`) whose body raises "
+        "`NotImplementedError`. Replace that body with your own code and run the cell.",
+        "3. Run the check cell below it. It says `passed`, or which input went wrong, what "
+        "was expected and a hint.",
+        "4. A piece you have not done yet is reported as `not implemented yet` and replaced "
+        "by labcode's reference, so the rest of the notebook still runs.",
+    ]
+    if uses_run_cache:
+        text += [
+            "",
+            "The studies in this chapter keep finished training runs in a cache folder. "
+            "Set the environment variable `LABCODE_RUN_CACHE` to the repository's "
+            "`_build/.labcode_runs` before starting Jupyter to reuse the runs that "
+            "`make book` trained instead of training them again.",
+        ]
+    text += [
+        "",
+        "`make student` writes this file again from the chapter: work on a copy.",
+    ]
+    return nbformat.v4.new_markdown_cell("\n".join(text))
+
+
+def student_notebook(path: str | Path) -> nbformat.NotebookNode:
+    """The student edition of one MyST chapter.
+
+    Parameters
+    ----------
+    path : path
+        The chapter, a MyST markdown notebook (``book/<name>.md``).
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        An nbformat 4 notebook with the ``python3`` kernel, no outputs, no ``solution``
+        cells and no ``{solution}`` blocks, opened by a cell that explains its use.
+
+    Raises
+    ------
+    StudentEditionError
+        When the file does not exist, when a ``solution`` cell has no ``starter`` cell
+        before it (since the previous ``solution`` cell), or when a ``{solution}``
+        directive is not closed.
+    """
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    path = Path(path)
+    name = _display(path)
+    if not path.is_file():
+        raise StudentEditionError(f"chapter file not found: {name}")
+    text = path.read_text(encoding="utf8")
+    text_lines = text.splitlines()
+    source = read_myst_markdown_notebook(
+        text, config=_md_config(), add_source_map=True, path=str(path)
+    )
+    source_map = source.metadata.get("source_map", [])
+    parser = _block_parser()
+
+    cells = []
+    starter_pending = False
+    for index, cell in enumerate(source.cells):
+        start = source_map[index] if index < len(source_map) else 0
+        tags = _tags(cell)
+        if cell.cell_type == "code":
+            if SOLUTION_TAG in tags:
+                if not starter_pending:
+                    line = start  # myst-nb maps a code cell to its 1-based fence line
+                    raise StudentEditionError(
+                        f"{name}:{line}: a cell tagged '{SOLUTION_TAG}' has no "
+                        f"'{STARTER_TAG}' cell before it in its exercise"
+                    )
+                starter_pending = False
+                continue
+            if STARTER_TAG in tags:
+                starter_pending = True
+            cell = nbformat.v4.new_code_cell(cell.source, metadata=dict(cell.metadata))
+        elif cell.cell_type == "markdown":
+            lines = cell.source.splitlines()
+            blocks = _solution_blocks(cell.source, parser)
+            for block_start, _end, fence, closed in blocks:
+                if not closed:
+                    line = _line_of(text_lines, lines[block_start], start + block_start)
+                    raise StudentEditionError(
+                        f"{name}:{line}: the {{solution}} directive is not closed: end it "
+                        f"with a line '{fence}', and make its fence longer than any "
+                        "fence inside it"
+                    )
+            if blocks:
+                removed = {i for first, end, _, _ in blocks for i in range(first, end)}
+                kept = _collapse_blank_lines(
+                    [line for i, line in enumerate(lines) if i not in removed]
+                )
+                if not kept.strip():
+                    continue
+                cell = nbformat.v4.new_markdown_cell(kept, metadata=dict(cell.metadata))
+            else:
+                cell = nbformat.v4.new_markdown_cell(cell.source, metadata=dict(cell.metadata))
+        else:
+            cell = nbformat.v4.new_raw_cell(cell.source, metadata=dict(cell.metadata))
+        cells.append(cell)
+
+    chapter = path.stem
+    uses_run_cache = "run_cache_dir(" in text or "LABCODE_RUN_CACHE" in text
+    intro = _intro_cell(chapter, name, _chapter_title(cells), uses_run_cache)
+    notebook = nbformat.v4.new_notebook(
+        cells=[intro, *cells],
+        metadata={"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}},
+    )
+    prefix = re.sub(r"[^A-Za-z0-9_-]", "-", chapter)[:50]
+    for number, cell in enumerate(notebook.cells):  # stable ids: the same chapter, the same file
+        cell.id = f"{prefix}-{number:03d}"
+    nbformat.validate(notebook)
+    return notebook
+
+
+def _has_code_cells(path: Path) -> bool:
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    notebook = read_myst_markdown_notebook(
+        path.read_text(encoding="utf8"), config=_md_config(), path=str(path)
+    )
+    return any(cell.cell_type == "code" for cell in notebook.cells)
+
+
+def _resolve_chapter(name: str | Path) -> Path:
+    """A chapter named by path (``book/data.md``) or by name (``data``)."""
+    text = str(name)
+    if text.endswith(".md") or "/" in text or "\\" in text:
+        path = Path(text)
+        return path if path.is_absolute() or path.exists() else ROOT / path
+    return ROOT / "book" / f"{text}.md"
+
+
+def write_student_edition(
+    chapters: list[str | Path] | None = None, out: str | Path = DEFAULT_OUT
+) -> list[Path]:
+    """Write the student notebooks of the given chapters into ``out``.
+
+    Parameters
+    ----------
+    chapters : list of path or str, optional
+        Chapter files (``book/data.md``) or names (``data``). ``None`` or an empty list
+        means every chapter of ``_toc.yml`` that has code cells.
+    out : path, default ``_build/student``
+        The folder for the notebooks; created when missing.
+
+    Returns
+    -------
+    list of Path
+        The notebooks written, ``<out>/<chapter>.ipynb``, in the order of ``chapters``.
+
+    Raises
+    ------
+    StudentEditionError
+        When a chapter is missing or its markup is wrong (see :func:`student_notebook`).
+        Nothing is written in that case.
+    """
+    if chapters:
+        paths = [_resolve_chapter(chapter) for chapter in chapters]
+    else:
+        paths = []
+        for path in toc_chapters():
+            if not path.is_file():
+                raise StudentEditionError(
+                    f"chapter file not found: {_display(path)} (listed in _toc.yml)"
+                )
+            if _has_code_cells(path):
+                paths.append(path)
+    notebooks = [(path.stem, student_notebook(path)) for path in paths]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stem, notebook in notebooks:
+        target = out / f"{stem}.ipynb"
+        nbformat.write(notebook, target)
+        written.append(target)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: write the student edition; exit 2 with a message on a chapter error."""
+    parser = argparse.ArgumentParser(
+        description="Write the student edition of the book's chapters as notebooks."
+    )
+    parser.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        help="folder for the notebooks (default: _build/student)",
+    )
+    parser.add_argument(
+        "chapters",
+        nargs="*",
+        help="chapter files or names (default: every chapter of _toc.yml with code cells)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        written = write_student_edition(args.chapters, args.out)
+    except StudentEditionError as error:
+        print(f"student edition: error: {error}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""The student edition (book/_ext/student_edition.py): chapters as notebooks without solutions."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import MINI_FRONT_MATTER, REPO
+
+SCRIPT = REPO / "book" / "_ext" / "student_edition.py"
+
+_spec = importlib.util.spec_from_file_location("student_edition", SCRIPT)
+student_edition = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(student_edition)
+
+FENCE = "```"
+SOLUTION_BLOCK = re.compile(r"^\s*(:{3,}|`{3,}|~{3,})\s*\{solution\}", re.MULTILINE)
+CHECKER_CALL = re.compile(r"\bcheck_(?!all\b|summary\b)\w+\s*\(")
+
+STARTER = f"""{FENCE}{{code-cell}} ipython3
+:tags: [starter]
+def double(x):
+    \"\"\"Return 2 * x.\"\"\"
+    # TODO: double x
+    raise NotImplementedError
+{FENCE}
+"""
+
+SOLUTION_CELL = f"""{FENCE}{{code-cell}} ipython3
+:tags: [solution, remove-cell]
+from mathlib import double  # the reference solution
+{FENCE}
+"""
+
+SOLUTION_DROPDOWN = f""":::::{{solution}} ex-double
+:class: dropdown
+
+The reference, which the rest of this chapter uses:
+
+{FENCE}{{literalinclude}} ../mathlib.py
+:pyobject: double
+{FENCE}
+:::::
+"""
+
+CHAPTER = f"""{MINI_FRONT_MATTER}
+# Doubling
+
+Some theory first.
+
+:::{{exercise}}
+:label: ex-double
+
+Write `double(x)`. Fill in the starter cell below, run it, then run the check.
+:::
+
+{STARTER}
+{SOLUTION_CELL}
+{SOLUTION_DROPDOWN}
+Text after the solution, in the same cell.
+
+{FENCE}{{code-cell}} ipython3
+double = check_double(double).use()
+{FENCE}
+
+## A plain step
+
+{FENCE}{{code-cell}} ipython3
+print(double(21))
+{FENCE}
+"""
+
+
+def write_chapter(tmp_path: Path, text: str, name: str = "doubling") -> Path:
+    path = tmp_path / "book" / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf8")
+    return path
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def tagged(cell, tag: str) -> bool:
+    return tag in cell.get("metadata", {}).get("tags", [])
+
+
+def test_solution_cells_and_blocks_are_removed_and_the_rest_kept_in_order(tmp_path):
+    nb = student_edition.student_notebook(write_chapter(tmp_path, CHAPTER))
+
+    sources = [cell.source for cell in nb.cells]
+    text = "\n".join(sources)
+    assert not any(tagged(cell, "solution") for cell in nb.cells)
+    assert "the reference solution" not in text
+    assert "{solution}" not in text
+    assert "literalinclude" not in text
+    assert "The reference, which the rest" not in text
+
+    kinds = [cell.cell_type for cell in nb.cells]
+    assert kinds == ["markdown", "markdown", "code", "markdown", "code", "markdown", "code"]
+    intro, theory, starter, after, checker, plain_md, plain = nb.cells
+    assert theory.source.startswith("# Doubling\n\nSome theory first.")
+    assert ":::{exercise}" in theory.source and ":label: ex-double" in theory.source
+    assert tagged(starter, "starter") and "raise NotImplementedError" in starter.source
+    assert after.source == "Text after the solution, in the same cell."
+    assert checker.source == "double = check_double(double).use()"
+    assert plain_md.source == "## A plain step"
+    assert plain.source == "print(double(21))"
+
+
+def test_notebook_is_valid_v4_with_python3_kernel_and_no_outputs(tmp_path):
+    nb = student_edition.student_notebook(write_chapter(tmp_path, CHAPTER))
+
+    nbformat.validate(nb)
+    assert nb.nbformat == 4
+    assert nb.metadata.kernelspec.name == "python3"
+    assert nb.metadata.kernelspec.language == "python"
+    assert "source_map" not in nb.metadata and "file_format" not in nb.metadata
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_first_cell_explains_the_student_edition(tmp_path):
+    nb = student_edition.student_notebook(write_chapter(tmp_path, CHAPTER))
+
+    intro = nb.cells[0].source
+    assert nb.cells[0].cell_type == "markdown"
+    assert "student edition" in intro
+    assert "Doubling" in intro and "doubling.md" in intro
+    assert "starter" in intro and "not implemented yet" in intro
+    assert "labcode's reference" in intro
+
+
+def test_backtick_solution_block_is_removed_and_empty_cell_dropped(tmp_path):
+    text = CHAPTER.replace(
+        SOLUTION_DROPDOWN,
+        f"{FENCE}{{solution}} ex-double\n:class: dropdown\n\nUse `x + x`.\n{FENCE}\n",
+    ).replace("Text after the solution, in the same cell.\n", "")
+    nb = student_edition.student_notebook(write_chapter(tmp_path, text))
+
+    joined = "\n".join(cell.source for cell in nb.cells)
+    assert "{solution}" not in joined and "x + x" not in joined
+    assert all(cell.source.strip() for cell in nb.cells)
+    # the starter cell is followed directly by the checker cell
+    index = next(i for i, cell in enumerate(nb.cells) if tagged(cell, "starter"))
+    assert nb.cells[index + 1].source == "double = check_double(double).use()"
+
+
+def test_generation_is_deterministic_and_writes_one_notebook_per_chapter(tmp_path):
+    chapter = write_chapter(tmp_path, CHAPTER)
+    first = student_edition.write_student_edition([chapter], tmp_path / "a")
+    second = student_edition.write_student_edition([chapter], tmp_path / "b")
+
+    assert [path.name for path in first] == ["doubling.ipynb"]
+    assert first[0].read_bytes() == second[0].read_bytes()
+    nbformat.validate(nbformat.read(first[0], as_version=4))
+
+
+def test_script_writes_the_notebook_into_out(tmp_path):
+    chapter = write_chapter(tmp_path, CHAPTER)
+    proc = run_script("--out", str(tmp_path / "student"), str(chapter))
+
+    assert proc.returncode == 0, proc.stderr
+    notebook = tmp_path / "student" / "doubling.ipynb"
+    assert proc.stdout.strip() == str(notebook)
+    nb = nbformat.read(notebook, as_version=4)
+    assert not any(tagged(cell, "solution") for cell in nb.cells)
+
+
+def test_two_exercises_each_with_a_starter_are_accepted(tmp_path):
+    second = STARTER + "\n" + SOLUTION_CELL
+    text = CHAPTER + "\n" + second
+    nb = student_edition.student_notebook(write_chapter(tmp_path, text))
+    assert sum(tagged(cell, "starter") for cell in nb.cells) == 2
+
+
+def test_toc_chapters_reads_root_and_chapters_in_order(tmp_path):
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/a\n  - file: book/b\n"
+    )
+    assert student_edition.toc_chapters(tmp_path) == [
+        tmp_path / "book" / "intro.md",
+        tmp_path / "book" / "a.md",
+        tmp_path / "book" / "b.md",
+    ]
+
+
+def assert_fails_with_one_line(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_missing_chapter_exits_2(tmp_path):
+    missing = tmp_path / "book" / "nowhere.md"
+    proc = run_script("--out", str(tmp_path / "out"), str(missing))
+    assert_fails_with_one_line(proc, "chapter file not found", "nowhere.md")
+    assert not (tmp_path / "out").exists()
+
+
+def test_solution_cell_without_starter_exits_2(tmp_path):
+    text = CHAPTER.replace(STARTER, "")
+    chapter = write_chapter(tmp_path, text)
+    proc = run_script("--out", str(tmp_path / "out"), str(chapter))
+    assert_fails_with_one_line(proc, "doubling.md:", "'solution'", "'starter'")
+    assert not (tmp_path / "out").exists()
+
+
+def test_second_solution_cell_needs_its_own_starter(tmp_path):
+    text = CHAPTER + "\n" + SOLUTION_CELL
+    chapter = write_chapter(tmp_path, text)
+    proc = run_script("--out", str(tmp_path / "out"), str(chapter))
+    assert_fails_with_one_line(proc, "has no 'starter' cell")
+    line = int(re.search(r"doubling\.md:(\d+):", proc.stderr).group(1))
+    assert text.splitlines()[line - 1].startswith(f"{FENCE}{{code-cell}}")
+    assert line > CHAPTER.count("\n")
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        ":::::{solution} ex-double\n:class: dropdown\n\nThe body, never closed.\n",
+        # a shorter colon fence does not close a longer one
+        "::::{solution} ex-double\n:class: dropdown\n\nThe body.\n:::\n",
+        f"{FENCE}{{solution}} ex-double\nThe body, never closed.\n",
+    ],
+    ids=["colon", "colon-too-short", "backtick"],
+)
+def test_unclosed_solution_directive_exits_2(tmp_path, block):
+    text = CHAPTER.replace(SOLUTION_DROPDOWN, block)
+    chapter = write_chapter(tmp_path, text)
+    proc = run_script("--out", str(tmp_path / "out"), str(chapter))
+    assert_fails_with_one_line(proc, "{solution} directive is not closed")
+    line = int(re.search(r"doubling\.md:(\d+):", proc.stderr).group(1))
+    assert "{solution}" in text.splitlines()[line - 1]
+
+
+def test_errors_are_student_edition_errors_for_callers(tmp_path):
+    with pytest.raises(student_edition.StudentEditionError, match="chapter file not found"):
+        student_edition.student_notebook(tmp_path / "nowhere.md")
+    assert issubclass(student_edition.StudentEditionError, ValueError)
+
+
+def test_real_chapters_generate_without_solutions(tmp_path):
+    """Generation only (fast): every chapter with code cells, no solution left in it."""
+    written = student_edition.write_student_edition(None, tmp_path)
+    expected = [
+        path.stem
+        for path in student_edition.toc_chapters()
+        if re.search(r"^(```+|:::+)\{code-cell\}", path.read_text(encoding="utf8"), re.M)
+    ]
+    assert [path.stem for path in written] == expected
+    for path in written:
+        assert_no_solutions(nbformat.read(path, as_version=4), path.name)
+
+
+def assert_no_solutions(nb, name: str) -> None:
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        assert not tagged(cell, "solution"), (name, cell.source)
+        assert not SOLUTION_BLOCK.search(cell.source), (name, cell.source)
+        assert "the reference solution" not in cell.source, (name, cell.source)
+
+
+@pytest.mark.book
+def test_integration_student_notebooks_run_with_reference_fallbacks(
+    tmp_path, built_book, run_cache, monkeypatch
+):
+    """Every student notebook runs from top to bottom with no starter filled in.
+
+    Slow: the studies' chapters train models. The session's book build
+    (``built_book``) fills ``run_cache`` first, and the notebooks read their runs from
+    it through ``LABCODE_RUN_CACHE``, as the book build does.
+    """
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("LABCODE_RUN_CACHE", str(run_cache))
+    written = student_edition.write_student_edition(None, tmp_path / "student")
+    assert written
+    for path in written:
+        nb = nbformat.read(path, as_version=4)
+        assert_no_solutions(nb, path.name)
+        NotebookClient(
+            nb,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(REPO / "book")}},
+        ).execute()
+
+        for cell in nb.cells:
+            if cell.cell_type != "code" or tagged(cell, "raises-exception"):
+                continue
+            errors = [out for out in cell.outputs if out.output_type == "error"]
+            assert errors == [], (path.name, cell.source)
+        checkers = [
+            cell
+            for cell in nb.cells
+            if cell.cell_type == "code" and CHECKER_CALL.search(cell.source)
+        ]
+        if any(tagged(cell, "starter") for cell in nb.cells):
+            assert checkers, f"{path.name} has starter cells but no checker cell"
+        for cell in checkers:
+            text = "".join(
+                out.get("text", "") + "".join(out.get("data", {}).get("text/plain", ""))
+                for out in cell.outputs
+            )
+            assert cell.outputs, (path.name, cell.source)
+            assert "not implemented yet" in text, (path.name, cell.source, text)
