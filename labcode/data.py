@@ -10,6 +10,8 @@ per final model.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -398,10 +400,22 @@ def load_digits_split(
     >>> split.train.X.shape, split.train.y.dtype
     ((1077, 64), dtype('int64'))
     """
+    X, y = _digits()
+    return split_dataset(X, y, val_size=val_size, test_size=test_size, seed=seed)
+
+
+@functools.lru_cache(maxsize=1)
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    """The scaled digits, read once per process (each study run asks for them again).
+
+    Read-only: :func:`split_dataset` indexes them, so every split gets its own copies.
+    """
     digits = load_digits()
     X = digits.data.astype(np.float64) / _PIXEL_MAX
     y = digits.target.astype(np.int64)
-    return split_dataset(X, y, val_size=val_size, test_size=test_size, seed=seed)
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return X, y
 
 
 def add_bias(X: object) -> np.ndarray:

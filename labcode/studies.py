@@ -45,6 +45,7 @@ __all__ = [
     "STUDIES",
     "run_cache_dir",
     "run_study",
+    "ALL_STUDIES",
     "study_configs",
     "prepare_studies",
     "CHANCE_ACCURACY",
@@ -69,6 +70,7 @@ __all__ = [
     "penalty_config",
     "setting_label",
     "RegularizationStudy",
+    "regularization_configs",
     "run_regularization_study",
     "weight_values",
     "near_zero_share",
@@ -188,15 +190,21 @@ def run_study(
     )
 
 
+ALL_STUDIES = (*STUDIES, "regularization", "model")
+"""The names of every study of Steps 6 to 10, for :func:`study_configs` and
+:func:`prepare_studies`. They are those of :data:`STUDIES`, then Step 9's
+(:func:`run_regularization_study`) and Step 10's (:func:`run_model_study`)."""
+
+
 def study_configs(
     name: str, *, base: TrainConfig | None = None, seeds: Sequence[int] = SEEDS
 ) -> list[TrainConfig]:
-    """Every run of the study ``name``: one :class:`~labcode.training.TrainConfig` per value and seed.
+    """Every run of the study ``name``: one :class:`~labcode.training.TrainConfig` per setting and seed.
 
     Parameters
     ----------
     name : str
-        A key of :data:`STUDIES`.
+        One of :data:`ALL_STUDIES`.
     base : TrainConfig, optional
         The fixed settings; the Step 3 configuration by default.
     seeds : sequence of int, default :data:`SEEDS`
@@ -204,21 +212,24 @@ def study_configs(
     Returns
     -------
     list of TrainConfig
-        In the order :func:`run_study` trains them.
+        The runs the study trains (with :data:`PENALTY_STRENGTH` and both choices of
+        penalized parameters for ``"regularization"``).
     """
-    if name not in STUDIES:
-        raise ValueError(f"unknown study {name!r}; valid names are {sorted(STUDIES)}")
-    study = STUDIES[name]
+    if name not in ALL_STUDIES:
+        raise ValueError(f"unknown study {name!r}; valid names are {list(ALL_STUDIES)}")
     base = base if base is not None else TrainConfig()
-    return [
-        dataclasses.replace(base, **{study.param: value}, seed=seed)
-        for value in study.values
-        for seed in seeds
-    ]
+    if name == "regularization":
+        return regularization_configs(base=base, seeds=seeds)
+    if name == "model":
+        param, values = "model", MODEL_STUDY_VALUES
+    else:
+        param, values = STUDIES[name].param, STUDIES[name].values
+    return [dataclasses.replace(base, **{param: value}, seed=seed)
+            for value in values for seed in seeds]  # fmt: skip
 
 
 def prepare_studies(
-    names: Sequence[str] = tuple(STUDIES),
+    names: Sequence[str] = ALL_STUDIES,
     *,
     cache_dir: str | os.PathLike,
     base: TrainConfig | None = None,
@@ -228,13 +239,14 @@ def prepare_studies(
 ) -> list[TrainConfig]:
     """Train the runs of several studies together, into the run cache.
 
-    :func:`run_study` then reads each study from ``cache_dir``. Putting every run on the
-    executor at once keeps all workers busy until the last run; one study after the
-    other, a worker would wait at the end of each study.
+    :func:`run_study`, :func:`run_regularization_study` and :func:`run_model_study` then
+    read their runs from ``cache_dir``. Putting every run on the executor at once keeps
+    all workers busy until the last run; one study after the other, a worker would wait
+    at the end of each study.
 
     Parameters
     ----------
-    names : sequence of str, default every key of :data:`STUDIES`
+    names : sequence of str, default :data:`ALL_STUDIES`
     cache_dir : path
         The run cache.
     base, seeds
@@ -866,6 +878,23 @@ class RegularizationStudy:
         return out
 
 
+def regularization_configs(
+    *,
+    strength: float = PENALTY_STRENGTH,
+    penalize: Sequence[str] = ("weights", "all"),
+    base: TrainConfig | None = None,
+    seeds: Sequence[int] = SEEDS,
+) -> list[TrainConfig]:
+    """Every run of :func:`run_regularization_study`: no penalty, then L1 and L2 for each choice of ``penalize``, at every seed."""
+    if isinstance(penalize, str):
+        raise TypeError(f"penalize must be a sequence of choices, got the string {penalize!r}")
+    none = penalty_config("none", base=base)
+    return [dataclasses.replace(none, seed=s) for s in seeds] + [
+        dataclasses.replace(penalty_config(r, penalize=p, strength=strength, base=base), seed=s)
+        for r in ("L1", "L2") for p in penalize for s in seeds
+    ]  # fmt: skip
+
+
 def run_regularization_study(
     *,
     strength: float = PENALTY_STRENGTH,
@@ -911,10 +940,8 @@ def run_regularization_study(
     }
     if cache_dir is not None:
         # every run on the executor at once; the sweeps below read them from the cache
-        configs = [dataclasses.replace(none, seed=s) for s in seeds] + [
-            dataclasses.replace(config, penalize=p, seed=s)
-            for config in penalized.values() for p in penalize for s in seeds
-        ]  # fmt: skip
+        configs = regularization_configs(strength=strength, penalize=penalize, base=base,
+                                         seeds=seeds)
         trained = set(train_runs(configs, cache_dir=cache_dir, executor=executor,
                                  progress=progress, split=sweep_kwargs.get("split")))
     else:

@@ -512,6 +512,17 @@ def _progress_bar(total: int, initial: int, desc: str, show: bool | None):
     return tqdm(total=total, initial=initial, desc=desc, unit="run", disable=not show, leave=True)
 
 
+def _expected_cost(config: TrainConfig) -> float:
+    """A rough relative training time, only to order the runs (longest first)."""
+    width = config.hidden_size * (6 if config.model == "complex" else 1)  # ComplexMLP: 4x and 2x
+    cost = config.epochs * (1.0 + width / 512)
+    if config.model == "complex":
+        cost *= 1.5  # BatchNorm and Dropout
+    if config.l1 > 0 or config.l2 > 0:
+        cost *= 1.3  # the penalty's forward and backward
+    return cost
+
+
 def _run_all(
     configs: Sequence[TrainConfig],
     *,
@@ -555,7 +566,8 @@ def _run_all(
         executor = _default_executor()
     futures: dict[Future, int] = {}
     try:
-        for i in missing:
+        # the longest runs first, so that no worker is left with a long run at the end
+        for i in sorted(missing, key=lambda i: -_expected_cost(configs[i])):
             future = executor.submit(_train_task, configs[i], split)
             futures[future] = i
             future.add_done_callback(lambda f, i=i: on_done(i, f))

@@ -461,6 +461,20 @@ def test_prepare_studies_fills_the_cache_that_run_study_reads(tmp_path):
         prepare_studies("learning_rate", cache_dir=tmp_path)
 
 
+def test_study_configs_cover_steps_9_and_10():
+    from labcode.studies import ALL_STUDIES, MODEL_STUDY_VALUES, regularization_configs
+
+    assert ALL_STUDIES[-2:] == ("regularization", "model")
+    reg = study_configs("regularization", seeds=(0,))
+    assert reg == regularization_configs(seeds=(0,))
+    assert [(c.l1, c.l2, c.penalize) for c in reg] == [
+        (0.0, 0.0, "weights"), (1e-3, 0.0, "weights"), (1e-3, 0.0, "all"),
+        (0.0, 1e-3, "weights"), (0.0, 1e-3, "all")]  # fmt: skip
+    assert [c.model for c in study_configs("model", seeds=(0,))] == list(MODEL_STUDY_VALUES)
+    every = [c for name in ALL_STUDIES for c in study_configs(name)]
+    assert TrainConfig() in every and len(set(every)) < len(every)  # Step 3 is shared
+
+
 def test_study_configs_follow_the_study_values_and_seeds():
     configs = study_configs("hidden_size", seeds=(0, 1))
     assert [(c.hidden_size, c.seed) for c in configs[:3]] == [(16, 0), (16, 1), (32, 0)]
