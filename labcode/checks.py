@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -96,7 +96,7 @@ __all__ = [
 ]
 
 STATUSES = ("passed", "failed", "not implemented", "error")
-"""The possible values of :attr:`Verdict.status`."""
+"""The possible values of ``Verdict.status``."""
 
 REFERENCE_TOLERANCE = 1e-10
 """Relative error (:func:`labcode.gradcheck.relative_error`) allowed between a student's
@@ -179,7 +179,7 @@ class Verdict:
     message: str
     checks: int
     student: object = field(repr=False, compare=False)
-    _reference: _Reference = field(repr=False, compare=False)
+    _reference: Any = field(repr=False, compare=False)  # a _Reference
 
     @property
     def passed(self) -> bool:
@@ -1329,6 +1329,19 @@ def _dataset_body(run: _Run, cls: type) -> None:
         if value != y0[i]:
             run.fail(where, f"label {y0[i]}", f"label {value}", "dataset[i] returns y[i].")
         run.ok()
+    # a list of indices gives a whole batch at once, as the chapter uses it
+    where = f"{case}; dataset[[1, 4]]"
+    item = run.call(lambda: ds[[1, 4]], case=case, expr="dataset[[1, 4]]")
+    xs, labels = _pair(run, item, ("features", "labels"), where,
+                       "index the tensors with the index as it comes: return self.X[i], self.y[i].")
+    hint = ("keep X and y as tensors and index them with what __getitem__ receives, so that "
+            "a list of indices gives rows [1, 4] at once.")
+    if not isinstance(xs, torch.Tensor) or tuple(xs.shape) != (2, 4) or not torch.equal(
+            xs.cpu(), torch.as_tensor(X0[[1, 4]], dtype=torch.float32)):
+        run.fail(where, "features of shape (2, 4): rows 1 and 4 of X", _describe(xs), hint)
+    if not isinstance(labels, torch.Tensor) or labels.tolist() != y0[[1, 4]].tolist():
+        run.fail(where, f"labels {y0[[1, 4]].tolist()}", _describe(labels), hint)
+    run.ok()
     loader = DataLoader(ds, batch_size=4)
     batch = run.call(lambda: next(iter(loader)), case=case,
                      expr="next(iter(DataLoader(dataset, batch_size=4)))")
@@ -1433,7 +1446,8 @@ def _simple_mlp_body(run: _Run, cls: type) -> None:
 
     case = "SimpleMLP(5, 7, 3): in_features=5, hidden_size=7, num_classes=3"
     _module_check(run, cls, case)
-    model = run.call(cls, 5, 7, 3, case=case, expr="SimpleMLP(5, 7, 3)")
+    model = run.call(lambda: cls(in_features=5, hidden_size=7, num_classes=3), case=case,
+                     expr="SimpleMLP(in_features=5, hidden_size=7, num_classes=3)")
     with torch.no_grad():
         run.probe(model, torch.randn(2, 5))  # a starter's forward: "not implemented" first
     linears = _in_order(_linears(model), lambda m: (m.in_features, m.out_features),
@@ -1443,6 +1457,14 @@ def _simple_mlp_body(run: _Run, cls: type) -> None:
                  f"nn.Linear layers {_layer_sizes(linears)}" if linears else "no nn.Linear layer",
                  "fc1 = nn.Linear(in_features, hidden_size) and "
                  "fc2 = nn.Linear(hidden_size, num_classes).")
+    run.ok()
+    named = [getattr(model, name, None) for name in ("fc1", "fc2")]
+    if [id(m) for m in named] != [id(m) for m in linears]:
+        run.fail(case, "the layers as attributes fc1 (5 -> 7) and fc2 (7 -> 3)",
+                 f"fc1 = {_describe(named[0])}, fc2 = {_describe(named[1])}",
+                 "name the layers as the task does: self.fc1 = nn.Linear(...), "
+                 "self.relu = nn.ReLU(), self.fc2 = nn.Linear(...); the chapter reads "
+                 "model.fc1 and model.fc2.")
     run.ok()
     n_params = sum(p.numel() for p in model.parameters())
     if n_params != 6 * 7 + 8 * 3:
@@ -1473,7 +1495,8 @@ def _simple_mlp_body(run: _Run, cls: type) -> None:
                          f"logits that differ by up to {float((out - want).abs().max()):.3g}", hint)
         run.ok()
     case = "SimpleMLP(64, 32, 10), the lab's sizes"
-    big = run.call(cls, 64, 32, 10, case=case, expr="SimpleMLP(64, 32, 10)")
+    big = run.call(lambda: cls(in_features=64, hidden_size=32, num_classes=10), case=case,
+                   expr="SimpleMLP(in_features=64, hidden_size=32, num_classes=10)")
     n_params = sum(p.numel() for p in big.parameters())
     if n_params != 2410:
         run.fail(case, "2410 parameters (65 * 32 + 33 * 10)", f"{n_params} parameters",
@@ -1594,7 +1617,7 @@ def _penalty_body(run: _Run, func: Callable, kind: str) -> None:
         run.ok()
 
 
-def l1_penalty(model: nn.Module) -> torch.Tensor:
+def l1_penalty(model: torch.nn.Module) -> torch.Tensor:
     """labcode's answer to the L1 exercise: ``weight_penalty(model, l1=1.0)``.
 
     The sum of ``|w|`` over the entries of every weight matrix (parameters with two or
@@ -1606,7 +1629,7 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
     return weight_penalty(model, l1=1.0)
 
 
-def l2_penalty(model: nn.Module) -> torch.Tensor:
+def l2_penalty(model: torch.nn.Module) -> torch.Tensor:
     """labcode's answer to the L2 exercise: ``weight_penalty(model, l2=1.0)``.
 
     The sum of ``w ** 2`` over the entries of every weight matrix (parameters with two
@@ -1708,11 +1731,14 @@ def _complex_mlp_body(run: _Run, cls: type) -> None:
     import torch
     from torch import nn
 
-    _module_check(run, cls, "ComplexMLP(6, (8, 5), 3, 0.5)")
-    for hidden, p, expr in [((8, 5), 0.5, "ComplexMLP(6, (8, 5), 3, 0.5)"),
-                            ([4], 0.0, "ComplexMLP(6, [4], 3, 0.0)")]:
-        case = (f"{expr}: in_features=6, hidden_sizes={hidden!r}, num_classes=3, dropout={p}")
-        model = run.call(cls, 6, hidden, 3, p, case=case, expr=expr)
+    from .models import ComplexMLP
+
+    _module_check(run, cls, "ComplexMLP(in_features=6, hidden_sizes=(8, 5), num_classes=3, dropout=0.5)")
+    for hidden, p in [((8, 5), 0.5), ([4], 0.0)]:
+        expr = f"ComplexMLP(in_features=6, hidden_sizes={hidden!r}, num_classes=3, dropout={p})"
+        case = expr
+        model = run.call(lambda: cls(in_features=6, hidden_sizes=hidden, num_classes=3, dropout=p),
+                         case=case, expr=expr)
         with torch.no_grad():
             run.probe(model.eval(), torch.randn(4, 6))  # a starter: "not implemented" first
         sizes = [6, *hidden, 3]
@@ -1803,3 +1829,29 @@ def _complex_mlp_body(run: _Run, cls: type) -> None:
             run.fail(where, "the same output twice (dropout = 0)", "two different outputs",
                      "with dropout = 0 nothing is random: use nn.Dropout(dropout).")
         run.ok()
+    # what the chapter reads from the model: the arguments, and the parameter count
+    hidden, p = (8, 5), 0.5
+    case = f"ComplexMLP(in_features=6, hidden_sizes={hidden!r}, num_classes=3, dropout={p})"
+    model = run.call(lambda: cls(in_features=6, hidden_sizes=hidden, num_classes=3, dropout=p),
+                     case=case, expr=case)
+    stored = {name: getattr(model, name, None)
+              for name in ("in_features", "hidden_sizes", "num_classes", "dropout")}
+    want_stored = {"in_features": 6, "hidden_sizes": tuple(hidden), "num_classes": 3,
+                   "dropout": p}
+    got = dict(stored, hidden_sizes=tuple(stored["hidden_sizes"])
+               if isinstance(stored["hidden_sizes"], (list, tuple)) else stored["hidden_sizes"])
+    if got != want_stored:
+        run.fail(case, f"the arguments kept as attributes: {want_stored}", f"{got}",
+                 "keep the lines of the starter that store in_features, "
+                 "tuple(hidden_sizes), num_classes and dropout on self; the chapter reads them.")
+    run.ok()
+    n_params = sum(q.numel() for q in model.parameters())
+    want_params = sum(q.numel() for q in ComplexMLP(
+        in_features=6, hidden_sizes=tuple(hidden), num_classes=3, dropout=p).parameters())
+    if n_params != want_params:
+        run.fail(case, f"{want_params} parameters (Linear layers with biases, BatchNorm "
+                 "with its scale and shift)", f"{n_params} parameters",
+                 "keep the Linear layers' biases and BatchNorm1d's learnable scale and "
+                 "shift (the defaults), and add no other layers.")
+    run.ok()
+

@@ -87,6 +87,19 @@ class StudentDataset(Dataset):
 class StudentSimpleMLP(nn.Module):
     def __init__(self, in_features, hidden_size, num_classes):
         super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden_size)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, x):
+        return self.fc2(self.relu(self.fc1(x)))
+
+
+class SequentialSimpleMLP(nn.Module):
+    """Right outputs, but without the fc1 / fc2 the chapter reads."""
+
+    def __init__(self, in_features, hidden_size, num_classes):
+        super().__init__()
         self.layers = nn.Sequential(
             nn.Linear(in_features, hidden_size), nn.ReLU(), nn.Linear(hidden_size, num_classes)
         )
@@ -104,16 +117,30 @@ def l2_penalty(model):
 
 
 class StudentComplexMLP(nn.Module):
-    def __init__(self, in_features, hidden_sizes, num_classes, dropout):
+    def __init__(self, in_features, hidden_sizes, num_classes, dropout, bias=True, keep=True):
         super().__init__()
+        if keep:
+            self.in_features, self.hidden_sizes = in_features, tuple(hidden_sizes)
+            self.num_classes, self.dropout = num_classes, dropout
         self.out = nn.Linear(hidden_sizes[-1], num_classes)  # registered first on purpose
         blocks = []
         for n_in, n_out in zip([in_features, *hidden_sizes[:-1]], hidden_sizes):
-            blocks += [nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU(), nn.Dropout(dropout)]
+            blocks += [nn.Linear(n_in, n_out, bias=bias), nn.BatchNorm1d(n_out), nn.ReLU(),
+                       nn.Dropout(dropout)]
         self.hidden = nn.Sequential(*blocks)
 
     def forward(self, x):
         return self.out(self.hidden(x))
+
+
+def _complex_variant(**options):
+    """StudentComplexMLP with some of its options changed, as a class."""
+
+    class Variant(StudentComplexMLP):
+        def __init__(self, in_features, hidden_sizes, num_classes, dropout):
+            super().__init__(in_features, hidden_sizes, num_classes, dropout, **options)
+
+    return Variant
 
 
 REFERENCES = [
@@ -180,6 +207,22 @@ def _block_student(order):
             return self.net(x)
 
     return Model
+
+
+class _PerRowDataset(Dataset):
+    """Right sample by sample, but a list of indices gives a list of rows, not a batch."""
+
+    def __init__(self, X, y):
+        self.rows = [torch.tensor(x, dtype=torch.float32) for x in X]
+        self.labels = [torch.tensor(v, dtype=torch.int64) for v in y]
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        if isinstance(i, list):
+            return [self.rows[k] for k in i], [self.labels[k] for k in i]
+        return self.rows[i], self.labels[i]
 
 
 def _dataset(features, labels, base=Dataset):
@@ -331,6 +374,7 @@ WRONG = [
                              lambda y: torch.tensor(y).reshape(-1, 1)), ["a single label"]),
     (check_dataset, _dataset(lambda X: X, lambda y: y, base=object),
      ["subclass of torch.utils.data.Dataset"]),
+    (check_dataset, _PerRowDataset, ["dataset[[1, 4]]", "rows 1 and 4 of X"]),
     # SimpleMLP
     (check_simple_mlp, _mlp(lambda self, x: self.fc2(self.fc1(x))), ["missing ReLU"]),
     (check_simple_mlp, _mlp(lambda self, x: F.softmax(self.fc2(F.relu(self.fc1(x))), dim=1)),
@@ -354,7 +398,10 @@ WRONG = [
      ["square root"]),
     (check_l2_penalty, lambda m: sum((p.detach() ** 2).sum() for p in m.parameters() if p.ndim >= 2),
      ["requires_grad", ".detach()"]),
+    (check_simple_mlp, SequentialSimpleMLP, ["fc1", "the chapter reads model.fc1"]),
     # ComplexMLP
+    (check_complex_mlp, _complex_variant(keep=False), ["kept as attributes", "hidden_sizes"]),
+    (check_complex_mlp, _complex_variant(bias=False), ["parameters", "biases"]),
     (check_complex_mlp,
      _block_student(lambda n_in, n_out, p: [nn.Linear(n_in, n_out), nn.ReLU(), nn.Dropout(p)]),
      ["Linear without BatchNorm", "no BatchNorm layer"]),
