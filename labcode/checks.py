@@ -1415,10 +1415,12 @@ def _forward_output(run: _Run, model: nn.Module, x: torch.Tensor, shape: tuple[i
 def check_simple_mlp(cls: type, *, verbose: bool = True) -> Verdict:
     """Check ``class SimpleMLP(nn.Module)``: Linear, ReLU, Linear, returning logits.
 
-    Builds ``cls(5, 7, 3)`` (``in_features``, ``hidden_size``, ``num_classes``) and
-    ``cls(64, 32, 10)``; checks the two Linear layers and the parameter count, and that
-    the forward pass of a batch and of one sample equals ``fc2(relu(fc1(x)))`` computed
-    with the model's own layers (so a missing ReLU or a softmax at the end shows).
+    Builds ``cls(in_features=5, hidden_size=7, num_classes=3)`` and the book's
+    ``cls(in_features=64, hidden_size=32, num_classes=10)``; checks the two Linear
+    layers, that they are the attributes ``fc1`` and ``fc2`` (the chapter reads them),
+    the parameter count, and that the forward pass of a batch and of one sample equals
+    ``fc2(relu(fc1(x)))`` computed with the model's own layers (so a missing ReLU or a
+    softmax at the end shows).
     Reference: :class:`labcode.models.SimpleMLP`.
 
     Parameters
@@ -1699,12 +1701,14 @@ def check_l2_penalty(func: Callable, *, verbose: bool = True) -> Verdict:
 def check_complex_mlp(cls: type, *, verbose: bool = True) -> Verdict:
     """Check ``class ComplexMLP(nn.Module)``: hidden blocks of Linear, BatchNorm1d, ReLU, Dropout.
 
-    Builds ``cls(6, (8, 5), 3, 0.5)`` (``in_features``, ``hidden_sizes``,
-    ``num_classes``, ``dropout``) and ``cls(6, [4], 3, 0.0)``. Checks the Linear and
-    BatchNorm1d layers; in evaluation mode, with random BatchNorm statistics, that the
-    output equals the blocks computed from the model's own layers in the order Linear,
-    BatchNorm1d, ReLU (Dropout passes everything through) and a last Linear; and in
-    training mode that Dropout makes two passes differ (and, with ``dropout=0``, not).
+    Builds ``cls(in_features=6, hidden_sizes=(8, 5), num_classes=3, dropout=0.5)`` and
+    ``cls(in_features=6, hidden_sizes=[4], num_classes=3, dropout=0.0)``. Checks the
+    Linear and BatchNorm1d layers; in evaluation mode, with random BatchNorm statistics,
+    that the output equals the blocks computed from the model's own layers in the order
+    Linear, BatchNorm1d, ReLU (Dropout passes everything through) and a last Linear; in
+    training mode that Dropout makes two passes differ (and, with ``dropout=0``, not);
+    and that the model keeps its four arguments as attributes and has the reference's
+    number of parameters (the chapter reads both).
     Reference: :class:`labcode.models.ComplexMLP`.
 
     Parameters
