@@ -47,6 +47,62 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     return ax
 
 
+def _images(X: object) -> np.ndarray:
+    """``X`` checked as a matrix of 8 x 8 images, one per row."""
+    X = check_features(X)
+    h, w = IMAGE_SHAPE
+    if X.shape[1] != h * w:
+        raise ValueError(f"X must have {h * w} columns (8 x 8 images), got shape {X.shape}")
+    return X
+
+
+def _images_and_predictions(
+    X: object, y_true: object, y_pred: object, num_classes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Images with their true and predicted labels, checked and of the same length."""
+    X = _images(X)
+    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
+    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
+    if not X.shape[0] == y_true.shape[0] == y_pred.shape[0]:
+        raise ValueError(
+            f"X of shape {X.shape}, y_true of shape {y_true.shape} and y_pred of shape "
+            f"{y_pred.shape} must have the same number of samples"
+        )
+    return X, y_true, y_pred
+
+
+def _labelled_tiles(
+    X: np.ndarray, indices: Sequence[int], *, n_cols: int, pad_x: int,
+    inches: tuple[float, float, float], ax: Axes | None,
+) -> tuple[Axes, np.ndarray, list[tuple[int, int]]]:
+    """The images ``X[indices]`` in rows of ``n_cols`` tiles, with room above each for a label.
+
+    Returns the axes (sized ``inches`` = (width per column, height per row, extra
+    width)), the mosaic to hand to :func:`_show_mosaic` once the labels are drawn, and
+    the (top, left) corner of each tile.
+    """
+    h, w = IMAGE_SHAPE
+    pad_y = 4  # room above each tile for its label
+    n = len(indices)
+    cols = min(n_cols, max(1, n))
+    rows = max(1, -(-n // cols))
+    mosaic = np.full((rows * (h + pad_y), cols * (w + pad_x) - pad_x), np.nan)
+    col_inches, row_inches, extra = inches
+    ax = _new_axes(ax, (cols * col_inches + extra, rows * row_inches + 0.6))
+    corners = []
+    for k, i in enumerate(indices):
+        top, left = (k // cols) * (h + pad_y) + pad_y, (k % cols) * (w + pad_x)
+        mosaic[top : top + h, left : left + w] = X[i].reshape(h, w)
+        corners.append((top, left))
+    return ax, mosaic, corners
+
+
+def _show_mosaic(ax: Axes, mosaic: np.ndarray) -> None:
+    """Draw a mosaic of images (NaN cells white)."""
+    cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
+    ax.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+
+
 # --- Data (Step 1) -----------------------------------------------------------------
 
 
@@ -78,13 +134,8 @@ def plot_digit_grid(
     Axes
         The axes holding the mosaic; a class with fewer images leaves blank cells.
     """
-    X = check_features(X)
+    X = _images(X)
     y = check_labels(y, num_classes=num_classes)
-    if X.shape[1] != IMAGE_SHAPE[0] * IMAGE_SHAPE[1]:
-        raise ValueError(
-            f"X must have {IMAGE_SHAPE[0] * IMAGE_SHAPE[1]} columns (8 x 8 images), "
-            f"got shape {X.shape}"
-        )
     if per_class < 1:
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     h, w = IMAGE_SHAPE
@@ -95,8 +146,7 @@ def plot_digit_grid(
             top, left = c * (h + pad), j * (w + pad)
             mosaic[top : top + h, left : left + w] = X[i].reshape(h, w)
     ax = _new_axes(ax, (per_class * 0.6 + 1, num_classes * 0.6 + 0.6))
-    cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
-    ax.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    _show_mosaic(ax, mosaic)
     ax.set_yticks([c * (h + pad) + h / 2 - 0.5 for c in range(num_classes)])
     ax.set_yticklabels([str(c) for c in range(num_classes)])
     ax.set_xticks([])
@@ -286,33 +336,18 @@ def plot_misclassified(
     Axes
         A mosaic of the misclassified images.
     """
-    X = check_features(X)
-    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
-    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
-    h, w = IMAGE_SHAPE
-    if X.shape[1] != h * w:
-        raise ValueError(f"X must have {h * w} columns (8 x 8 images), got shape {X.shape}")
-    if not X.shape[0] == y_true.shape[0] == y_pred.shape[0]:
-        raise ValueError(
-            f"X of shape {X.shape}, y_true of shape {y_true.shape} and y_pred of shape "
-            f"{y_pred.shape} must have the same number of samples"
-        )
+    X, y_true, y_pred = _images_and_predictions(X, y_true, y_pred, num_classes)
     if max_images < 1 or n_cols < 1:
         raise ValueError(f"max_images and n_cols must be at least 1, got {max_images} and {n_cols}")
     wrong = np.flatnonzero(y_true != y_pred)
     shown = wrong[:max_images]
-    n_rows = max(1, -(-shown.size // n_cols))
-    cols = min(n_cols, max(1, shown.size))
-    pad_x, pad_y = 1, 4  # room between tiles, and above each for its label
-    mosaic = np.full((n_rows * (h + pad_y), cols * (w + pad_x) - pad_x), np.nan)
-    ax = _new_axes(ax, (cols * 0.9 + 0.6, n_rows * 1.25 + 0.6))
-    for k, i in enumerate(shown):
-        top, left = (k // cols) * (h + pad_y) + pad_y, (k % cols) * (w + pad_x)
-        mosaic[top : top + h, left : left + w] = X[i].reshape(h, w)
+    ax, mosaic, corners = _labelled_tiles(X, shown, n_cols=n_cols, pad_x=1,
+                                          inches=(0.9, 1.25, 0.6), ax=ax)
+    w = IMAGE_SHAPE[1]
+    for i, (top, left) in zip(shown, corners):
         ax.text(left + w / 2 - 0.5, top - 0.7, f"{y_true[i]}\u2192{y_pred[i]}",
                 ha="center", va="bottom", fontsize="small")
-    cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
-    ax.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    _show_mosaic(ax, mosaic)
     ax.set_xticks([])
     ax.set_yticks([])
     if shown.size == 0:
@@ -514,29 +549,15 @@ def plot_prediction_grid(
         A mosaic; above each tile "predicted (true)" for a mistake, the predicted label
         alone when it is right. Mistakes get a red frame and a red label.
     """
-    X = check_features(X)
-    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
-    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
-    h, w = IMAGE_SHAPE
-    if X.shape[1] != h * w:
-        raise ValueError(f"X must have {h * w} columns (8 x 8 images), got shape {X.shape}")
-    if not X.shape[0] == y_true.shape[0] == y_pred.shape[0]:
-        raise ValueError(
-            f"X of shape {X.shape}, y_true of shape {y_true.shape} and y_pred of shape "
-            f"{y_pred.shape} must have the same number of samples"
-        )
+    X, y_true, y_pred = _images_and_predictions(X, y_true, y_pred, num_classes)
     if n_images < 1 or n_cols < 1:
         raise ValueError(f"n_images and n_cols must be at least 1, got {n_images} and {n_cols}")
     n = min(n_images, X.shape[0])
-    cols = min(n_cols, n)
-    rows = -(-n // cols)
-    pad_x, pad_y = 2, 4  # room between tiles, and above each for its label
-    mosaic = np.full((rows * (h + pad_y), cols * (w + pad_x) - pad_x), np.nan)
-    ax = _new_axes(ax, (cols * 0.85 + 0.4, rows * 1.15 + 0.6))
+    ax, mosaic, corners = _labelled_tiles(X, range(n), n_cols=n_cols, pad_x=2,
+                                          inches=(0.85, 1.15, 0.4), ax=ax)
+    h, w = IMAGE_SHAPE
     wrong = 0
-    for k in range(n):
-        top, left = (k // cols) * (h + pad_y) + pad_y, (k % cols) * (w + pad_x)
-        mosaic[top : top + h, left : left + w] = X[k].reshape(h, w)
+    for k, (top, left) in enumerate(corners):
         ok = y_true[k] == y_pred[k]
         wrong += not ok
         label = f"{y_pred[k]}" if ok else f"{y_pred[k]} ({y_true[k]})"
@@ -546,8 +567,7 @@ def plot_prediction_grid(
         if not ok:
             ax.add_patch(Rectangle((left - 0.9, top - 0.9), w + 0.8, h + 0.8, fill=False,
                                    edgecolor="tab:red", linewidth=2))
-    cmap = plt.get_cmap("gray_r").with_extremes(bad="white")
-    ax.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    _show_mosaic(ax, mosaic)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"{title}: {wrong} of {n} wrong, in red as \"predicted (true)\"")
