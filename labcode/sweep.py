@@ -375,7 +375,11 @@ def load_run(
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     cache = _check_cache_dir(cache_dir)
-    identity = _identity(split)
+    return _load(cache, config, _identity(split), split)
+
+
+def _load(cache: Path, config: TrainConfig, identity: dict[str, str],
+          split: DigitsSplit | None) -> ExperimentResult | None:
     json_path, weights_path = _run_paths(cache, config, identity)
     record = _read_cached(json_path, config, identity)
     if record is None or not weights_path.is_file():
@@ -418,13 +422,16 @@ def cached_experiment(
     -------
     ExperimentResult
     """
-    cached = load_run(config, cache_dir, split)
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    cache = _check_cache_dir(cache_dir)
+    identity = _identity(split)
+    cached = _load(cache, config, identity, split)
     if cached is not None:
         return cached
     result = run_experiment(config, split)
-    cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
-    _store(cache, config, _identity(split), _record_of(result), _weights_bytes(result.model))
+    _store(cache, config, identity, _record_of(result), _weights_bytes(result.model))
     return result
 
 
@@ -623,14 +630,12 @@ def train_runs(
     list of TrainConfig
         The configurations that were trained (the others were in the cache).
     """
-    unique: list[TrainConfig] = []
     for k, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
             raise TypeError(
                 f"configs[{k}] must be a labcode.training.TrainConfig, got {type(config).__name__}"
             )
-        if config not in unique:
-            unique.append(config)
+    unique = list(dict.fromkeys(configs))  # each run once, in the given order
     if split is not None and not isinstance(split, DigitsSplit):
         raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
     _, cached = _run_all(
