@@ -26,12 +26,13 @@ here: :data:`LAB_SETUP`, :data:`HIDDEN_SETUP` and the learning-rate grid
 from __future__ import annotations
 
 from collections.abc import Sequence
+import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 
-from .data import _describe, add_bias, check_features, check_labels, one_hot
+from .data import _describe, check_features, check_labels, one_hot
 
 __all__ = [
     "fc_forward",
@@ -42,6 +43,9 @@ __all__ = [
     "gradient_step",
     "NumpyNetwork",
     "TrainingDiverged",
+    "TrainingSaturated",
+    "FitHistory",
+    "STALL_WINDOW",
     "TrainingSetup",
     "LAB_SETUP",
     "HIDDEN_SETUP",
@@ -61,6 +65,11 @@ def _check_matrix(M: object, name: str) -> np.ndarray:
     if M.dtype != np.float64:
         raise TypeError(f"{name} must be float64, got {_describe(M)}")
     return M
+
+
+def _append_ones(A: np.ndarray) -> np.ndarray:
+    """``A`` with a last column of ones, unchecked: :func:`labcode.data.add_bias` inside loops."""
+    return np.hstack([A, np.ones((A.shape[0], 1))])
 
 
 # --- Fully connected layer -------------------------------------------------------------
@@ -322,20 +331,23 @@ def gradient_step(
 class TrainingDiverged(RuntimeError):
     """Raised by :meth:`NumpyNetwork.fit` when training produces NaN or infinity.
 
-    Training stops at the first iteration whose loss or forward pass is not
-    finite, or whose update would make a weight non-finite; the network keeps the
-    last finite weights, which are never overwritten with NaN or infinity. The
-    causes are a learning rate so large that an update overflows, or weights so
-    large that ``X @ W`` overflows. Short of that, a large learning rate does not
-    make the loss non-finite: the sigmoid keeps every output in [0, 1].
+    Every iteration checks, in this order, each layer's pre-activation ``Z``, the
+    loss, the gradients and the updated weights, and stops at the first that is not
+    finite. ``Z`` is checked itself, not only the loss: how ``X @ W`` overflows
+    depends on the BLAS kernel (``inf - inf`` gives NaN on one machine, and a fused
+    multiply-add gives ``+inf`` on another), and the sigmoid turns ``+inf`` into a
+    finite 1, so a loss check alone would miss it. The network keeps its last finite
+    weights, which are never overwritten with NaN or infinity.
 
     Attributes
     ----------
     iteration : int
         The iteration (counted from 1) at which training stopped.
+    quantity : str
+        What was not finite: ``"pre-activation"``, ``"loss"``, ``"gradient"`` or
+        ``"weight"``.
     loss : float
-        That iteration's loss: NaN or infinity, or the finite loss of an iteration
-        whose update overflowed.
+        That iteration's loss (NaN when the forward pass already failed).
     history : ndarray of shape (iteration - 1,)
         The finite losses of the iterations before.
     lr : float
@@ -344,8 +356,11 @@ class TrainingDiverged(RuntimeError):
         What went wrong, in words.
     """
 
-    def __init__(self, iteration: int, loss: float, history: np.ndarray, lr: float, reason: str):
+    def __init__(
+        self, iteration: int, quantity: str, loss: float, history: np.ndarray, lr: float, reason: str
+    ):
         self.iteration = iteration
+        self.quantity = quantity
         self.loss = loss
         self.history = history
         self.lr = lr
@@ -358,7 +373,49 @@ class TrainingDiverged(RuntimeError):
 
     def __reduce__(self):
         # rebuild from the attributes, so the exception survives pickling (process pools)
-        return type(self), (self.iteration, self.loss, self.history, self.lr, self.reason)
+        args = (self.iteration, self.quantity, self.loss, self.history, self.lr, self.reason)
+        return type(self), args
+
+
+class TrainingSaturated(RuntimeWarning):
+    """Warned by :meth:`NumpyNetwork.fit`, once per call, when training stalled.
+
+    The sigmoid's derivative ``A * (1 - A)`` is exactly 0 once ``|Z|`` is above about
+    37 (``A`` rounds to 0 or 1), so a network whose units all saturated gets a zero
+    gradient and never moves again, while its loss stays finite. The same
+    ``message`` is in the :class:`FitHistory` that :meth:`NumpyNetwork.fit` returns.
+    """
+
+
+STALL_WINDOW = 50
+"""Iterations over which an unchanged loss at chance accuracy counts as a stall."""
+
+
+@dataclass(frozen=True)
+class FitHistory:
+    """What :meth:`NumpyNetwork.fit` returns: the loss per iteration and how training ended.
+
+    Attributes
+    ----------
+    loss : ndarray of shape (epochs,)
+        The training loss at each iteration, computed before its update.
+    saturated_at : int or None
+        The first iteration (counted from 1) whose gradient was exactly zero in every
+        entry, or, when that never happened, the first of the last
+        :data:`STALL_WINDOW` iterations if the loss did not change over them while the
+        training accuracy stayed at chance; ``None`` when training did not stall.
+    message : str
+        One sentence on how training ended.
+    """
+
+    loss: np.ndarray
+    saturated_at: int | None
+    message: str
+
+    @property
+    def saturated(self) -> bool:
+        """Whether training stalled (see ``saturated_at``)."""
+        return self.saturated_at is not None
 
 
 def _check_positive_int(value: object, name: str, minimum: int = 1) -> int:
@@ -478,20 +535,21 @@ class NumpyNetwork:
     # -- forward and backward -------------------------------------------------------
 
     def _forward(self, X: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
-        """Forward pass without input checks; returns the output and every block's cache."""
+        """Forward pass without input checks; returns the output and every layer's
+        ``(fc_cache, sigmoid_cache, Z)``."""
         caches = []
         A = X
         for l in range(1, self.n_layers + 1):
-            Z, fc_cache = fc_forward(add_bias(A), self.params[f"W{l}"])
+            Z, fc_cache = fc_forward(_append_ones(A), self.params[f"W{l}"])
             A, sig_cache = sigmoid_forward(Z)
-            caches.append((fc_cache, sig_cache))
+            caches.append((fc_cache, sig_cache, Z))
         return A, caches
 
     def _backward(self, dA: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
         """Backpropagation: from dLoss/dOutput to the gradient of every weight matrix."""
         grads = {}
         for l in range(self.n_layers, 0, -1):
-            fc_cache, sig_cache = caches[l - 1]
+            fc_cache, sig_cache, _ = caches[l - 1]
             dZ = sigmoid_backward(dA, sig_cache)
             dX, grads[f"W{l}"] = fc_backward(dZ, fc_cache, input_grad=l > 1)
             if l > 1:
@@ -538,7 +596,7 @@ class NumpyNetwork:
         loss, dA = mse_loss(A, Y)
         return loss, self._backward(dA, caches)
 
-    def fit(self, X: object, Y: object, *, lr: float, epochs: int) -> np.ndarray:
+    def fit(self, X: object, Y: object, *, lr: float, epochs: int) -> FitHistory:
         """Train by batch gradient descent, updating ``params`` in place.
 
         Each iteration is one forward pass over all of ``X``, one loss, one
@@ -558,8 +616,9 @@ class NumpyNetwork:
 
         Returns
         -------
-        history : ndarray of shape (epochs,)
-            The training loss at each iteration, computed before its update.
+        FitHistory
+            The loss per iteration (``history.loss``) and whether training stalled
+            because every unit saturated (``history.saturated_at``, ``history.message``).
 
         Raises
         ------
@@ -567,43 +626,82 @@ class NumpyNetwork:
             For bad inputs: shapes that do not fit the network, NaN or infinity in
             ``X``, ``Y`` or the weights, ``lr <= 0``, ``epochs < 1``.
         TrainingDiverged
-            If the loss or the forward pass becomes NaN or infinite, or an update
-            would make a weight non-finite; the weights keep their last finite values.
+            As soon as a pre-activation, the loss, a gradient or an updated weight is
+            not finite; the weights keep their last finite values.
+
+        Warns
+        -----
+        TrainingSaturated
+            Once, when training stalled (see :class:`FitHistory`).
         """
         self._check_params()
         X, Y = self._check_XY(X, Y)
         lr = _check_lr(lr)
         epochs = _check_positive_int(epochs, "epochs")
         history = np.empty(epochs)
+        zero_grad_at = None
+
+        def diverged(it: int, quantity: str, loss: float, reason: str) -> TrainingDiverged:
+            return TrainingDiverged(it + 1, quantity, loss, history[:it].copy(), lr, reason)
+
         # Overflow and NaN are detected below and reported as TrainingDiverged,
         # so NumPy's own floating-point warnings would only repeat them.
         with np.errstate(over="ignore", invalid="ignore"):
             for it in range(epochs):
-                try:
-                    A, caches = self._forward(X)
-                except ValueError as err:
-                    # add_bias refuses a hidden layer's NaN activations: the weights overflowed
-                    raise TrainingDiverged(
-                        it + 1, float("nan"), history[:it].copy(), lr,
-                        "the forward pass produced non-finite activations",
-                    ) from err
+                A, caches = self._forward(X)
+                for l, (_, _, Z) in enumerate(caches, start=1):
+                    if not np.isfinite(Z).all():
+                        raise diverged(it, "pre-activation", float("nan"),
+                                       f"the pre-activation Z{l} of layer {l} is not finite")
                 loss, dA = mse_loss(A, Y)
                 if not np.isfinite(loss):
-                    raise TrainingDiverged(
-                        it + 1, loss, history[:it].copy(), lr, f"the loss became {loss}"
-                    )
+                    raise diverged(it, "loss", loss, f"the loss became {loss}")
                 history[it] = loss
                 grads = self._backward(dA, caches)
+                for key, dW in grads.items():
+                    if not np.isfinite(dW).all():
+                        raise diverged(it, "gradient", loss, f"the gradient d{key} is not finite")
+                if zero_grad_at is None and not any(dW.any() for dW in grads.values()):
+                    zero_grad_at = it + 1
                 new_params = gradient_step(self.params, grads, lr)
                 for key, new_W in new_params.items():
                     if not np.isfinite(new_W).all():
-                        raise TrainingDiverged(
-                            it + 1, loss, history[:it].copy(), lr,
-                            f"the update of {key} overflowed",
-                        )
+                        raise diverged(it, "weight", loss, f"the update of {key} overflowed")
                 for key, new_W in new_params.items():
                     self.params[key][...] = new_W
-        return history
+        result = self._how_it_ended(history, zero_grad_at, A, Y, lr)
+        if result.saturated:
+            warnings.warn(result.message, TrainingSaturated, stacklevel=2)
+        return result
+
+    def _how_it_ended(
+        self, history: np.ndarray, zero_grad_at: int | None, A: np.ndarray, Y: np.ndarray, lr: float
+    ) -> FitHistory:
+        """The :class:`FitHistory` of a finished run; ``A`` is the last forward pass."""
+        n_classes = Y.shape[1]
+        accuracy = float(np.mean(A.argmax(axis=1) == Y.argmax(axis=1)))
+        window = history[-STALL_WINDOW:]
+        stalled = (
+            len(history) >= STALL_WINDOW
+            and np.ptp(window) <= 1e-12 * np.abs(window).max()
+            and accuracy <= 1.5 / n_classes
+        )
+        if zero_grad_at is not None:
+            at = zero_grad_at
+            why = f"from iteration {at} on, the gradient was exactly zero in every entry"
+        elif stalled:
+            at = len(history) - STALL_WINDOW + 1
+            why = (f"the loss did not change over the last {STALL_WINDOW} iterations "
+                   f"while the training accuracy stayed at chance")
+        else:
+            return FitHistory(history, None, f"trained {len(history)} iterations at lr={lr:g}")
+        message = (
+            f"training stalled at lr={lr:g}: {why} (loss {history[-1]:.4g}, training "
+            f"accuracy {accuracy:.3f}, chance is {1 / n_classes:.3f}). Every sigmoid unit "
+            "saturated: its output rounded to 0 or 1, where its derivative A * (1 - A) is 0, "
+            "so no update can move it back. Use a smaller learning rate."
+        )
+        return FitHistory(history, at, message)
 
     def predict(self, X: object) -> np.ndarray:
         """Predicted classes: the index of the largest output of each row.
@@ -743,7 +841,7 @@ def compare_learning_rates(
     for lr in lrs:
         net = setup.build()
         try:
-            history = net.fit(X_train, Y_train, lr=lr, epochs=setup.epochs)
+            history = net.fit(X_train, Y_train, lr=lr, epochs=setup.epochs).loss
         except TrainingDiverged as err:
             trials.append(LearningRateTrial(float(lr), err.history, np.nan, np.nan, True))
             continue

@@ -17,7 +17,9 @@ from labcode.numpy_net import (
     LAB_SETUP,
     LEARNING_RATES,
     NumpyNetwork,
+    STALL_WINDOW,
     TrainingDiverged,
+    TrainingSaturated,
     TrainingSetup,
     best_learning_rate,
     compare_learning_rates,
@@ -203,7 +205,8 @@ def test_one_gradient_step_worked_by_hand():
     assert loss == 0.25
     np.testing.assert_array_equal(grads["W1"], [[-0.25, 0.25], [-0.125, 0.125]])
     history = net.fit(X, Y, lr=0.4, epochs=1)
-    np.testing.assert_array_equal(history, [0.25])
+    np.testing.assert_array_equal(history.loss, [0.25])
+    assert not history.saturated and history.saturated_at is None
     np.testing.assert_allclose(net.params["W1"], [[0.6, -0.1], [-0.95, -0.05]], rtol=1e-15)
 
 
@@ -245,7 +248,7 @@ def test_fit_updates_params_in_place_and_returns_the_history(batch):
     W1 = net.params["W1"]
     before = W1.copy()
     first_loss, grads = net.loss_and_grads(X, Y)
-    history = net.fit(X, Y, lr=2.0, epochs=5)
+    history = net.fit(X, Y, lr=2.0, epochs=5).loss
     assert net.params["W1"] is W1  # same array, updated in place
     assert history.shape == (5,) and history[0] == first_loss
     # batch gradient descent: the first update is exactly W - lr * dW
@@ -370,14 +373,16 @@ def test_too_small_and_too_large_learning_rates(split, lab_trials):
 def lab_net(split):
     net = LAB_SETUP.build()
     history = net.fit(split.train.X, one_hot(split.train.y), lr=LAB_SETUP.lr, epochs=LAB_SETUP.epochs)
-    return net, history
+    assert not history.saturated
+    return net, history.loss
 
 
 @pytest.fixture(scope="module")
 def hidden_net(split):
     net = HIDDEN_SETUP.build()
     history = net.fit(split.train.X, one_hot(split.train.y), lr=HIDDEN_SETUP.lr, epochs=HIDDEN_SETUP.epochs)
-    return net, history
+    assert not history.saturated
+    return net, history.loss
 
 
 def test_lab_network_reaches_the_target_accuracy(split, lab_net, lab_trials):
@@ -514,7 +519,7 @@ def test_an_overflowing_update_stops_training_with_the_iteration():
     # lr * 25 overflows for lr = 1e308
     with pytest.raises(TrainingDiverged, match=r"diverged at iteration 1: the update of W1 overflowed \(lr=1e\+308\)") as info:
         net.fit([[100.0]], [[1.0]], lr=1e308, epochs=10)
-    assert info.value.iteration == 1 and info.value.lr == 1e308
+    assert info.value.iteration == 1 and info.value.lr == 1e308 and info.value.quantity == "weight"
     assert np.isfinite(info.value.loss) and info.value.history.shape == (0,)
     np.testing.assert_array_equal(net.params["W1"], before)  # never NaN: left as they were
     assert isinstance(info.value, RuntimeError)
@@ -523,31 +528,105 @@ def test_an_overflowing_update_stops_training_with_the_iteration():
 
     again = pickle.loads(pickle.dumps(info.value))
     assert str(again) == str(info.value) and again.iteration == 1 and again.reason == info.value.reason
+    assert again.quantity == "weight"
 
 
-def test_weights_that_overflow_x_at_w_stop_training():
-    # 4 * 1e308 = inf and 4 * -1e308 = -inf, so Z = inf - inf = NaN and the loss is NaN
-    net = NumpyNetwork((2, 1), seed=0)
-    net.params["W1"][...] = [[1e308], [-1e308], [0.0]]
-    with pytest.raises(TrainingDiverged, match=r"iteration 1: the loss became nan") as info:
+# How X @ W overflows depends on the BLAS kernel: with W = [1e308, -1e308, 0] and
+# X = [4, 4, 1], one kernel computes inf - inf = NaN, another (fused multiply-add) +inf.
+# These tests therefore only use overflows that come out the same on every kernel
+# (same-sign terms: +inf everywhere), or accept either outcome of the mixed-sign case.
+
+
+@pytest.mark.parametrize("sizes", [(2, 1), (2, 1, 1)], ids=["output layer", "hidden layer"])
+def test_a_pre_activation_of_plus_inf_stops_training(sizes):
+    # 4 * 1e308 overflows to +inf in both terms, and inf + inf = inf on every kernel:
+    # Z = +inf, which the sigmoid turns into a finite 1 and the loss would not see
+    net = NumpyNetwork(sizes, seed=0)
+    net.params["W1"][...] = [[1e308], [1e308], [0.0]]
+    before = {k: W.copy() for k, W in net.params.items()}
+    with np.errstate(over="ignore"):
+        assert np.isposinf(np.array([[4.0, 4.0, 1.0]]) @ net.params["W1"]).all()
+    with pytest.raises(
+        TrainingDiverged, match=r"iteration 1: the pre-activation Z1 of layer 1 is not finite"
+    ) as info:
         net.fit([[4.0, 4.0]], [[1.0]], lr=0.1, epochs=3)
-    assert np.isnan(info.value.loss)
+    assert info.value.quantity == "pre-activation" and info.value.iteration == 1
+    assert np.isnan(info.value.loss) and info.value.history.shape == (0,)
+    for key, W in before.items():
+        np.testing.assert_array_equal(net.params[key], W)
+
+
+@pytest.mark.parametrize("sizes", [(2, 1), (2, 1, 1)], ids=["output layer", "hidden layer"])
+def test_weights_whose_overflow_depends_on_the_kernel_stop_training_on_every_kernel(sizes):
+    # Z is NaN on some kernels and +inf on others; either way training stops at Z1
+    net = NumpyNetwork(sizes, seed=0)
+    net.params["W1"][...] = [[1e308], [-1e308], [0.0]]
+    with pytest.raises(TrainingDiverged, match=r"iteration 1: the pre-activation Z1") as info:
+        net.fit([[4.0, 4.0]], [[1.0]], lr=0.1, epochs=3)
+    assert info.value.quantity == "pre-activation"
     np.testing.assert_array_equal(net.params["W1"], [[1e308], [-1e308], [0.0]])
-    # the same in a hidden layer: its NaN activations are refused before the loss
-    deep = NumpyNetwork((2, 1, 1), seed=0)
-    deep.params["W1"][...] = [[1e308], [-1e308], [0.0]]
-    with pytest.raises(TrainingDiverged, match=r"iteration 1: the forward pass produced non-finite activations") as info:
-        deep.fit([[4.0, 4.0]], [[1.0]], lr=0.1, epochs=3)
-    assert isinstance(info.value.__cause__, ValueError)
 
 
-def test_a_huge_learning_rate_saturates_instead_of_diverging(batch):
-    # the sigmoid keeps outputs in [0, 1], so even lr = 1e6 leaves a finite loss
-    X, Y = batch
-    net = NumpyNetwork((64, 10), seed=0)
-    history = net.fit(X, Y, lr=1e6, epochs=20)
-    assert np.all(np.isfinite(history))
+def test_an_overflow_in_a_later_layer_names_that_layer():
+    # A1 = sigmoid(0) = 0.5 exactly; Z2 = 0.5 * 1e308 + 1.7e308 overflows to +inf
+    net = NumpyNetwork((1, 1, 1), seed=0)
+    net.params["W1"][...] = [[0.0], [0.0]]
+    net.params["W2"][...] = [[1e308], [1.7e308]]
+    with pytest.raises(TrainingDiverged, match=r"the pre-activation Z2 of layer 2 is not finite"):
+        net.fit([[1.0]], [[1.0]], lr=0.1, epochs=2)
+
+
+def test_a_loss_that_overflows_stops_training():
+    # targets of 1e200 are finite, but (A - Y)^2 = 1e400 is not
+    net = NumpyNetwork((1, 1), seed=0)
+    with pytest.raises(TrainingDiverged, match=r"iteration 1: the loss became inf") as info:
+        net.fit([[1.0]], [[1e200]], lr=0.1, epochs=2)
+    assert info.value.quantity == "loss" and np.isposinf(info.value.loss)
+
+
+def test_a_gradient_that_overflows_stops_training():
+    # Z = 0, A = 0.5; loss = (0.5 - 1e154)^2 = 1e308 is finite; dA = 2 (A - Y) = -2e154,
+    # dZ = dA / 4 = -5e153, dW = x * dZ = 1e160 * -5e153: the gradient overflows
+    net = NumpyNetwork((1, 1), seed=0)
+    net.params["W1"][...] = 0.0
+    with pytest.raises(TrainingDiverged, match=r"iteration 1: the gradient dW1 is not finite") as info:
+        net.fit([[1e160]], [[1e154]], lr=0.1, epochs=2)
+    assert info.value.quantity == "gradient" and np.isfinite(info.value.loss)
+    np.testing.assert_array_equal(net.params["W1"], 0.0)
+
+
+@pytest.mark.parametrize("lr", [1e6, 1e12])
+@pytest.mark.parametrize("sizes", [(64, 10), (64, 32, 10)], ids=["lab", "hidden layer"])
+def test_a_huge_learning_rate_on_the_digits_says_that_training_stalled(split, sizes, lr):
+    # the first update pushes every output unit so far that A rounds to exactly 0 or 1:
+    # the loss stays finite, the gradient is exactly zero, and fit says so
+    net = NumpyNetwork(sizes, seed=0)
+    with pytest.warns(TrainingSaturated, match=r"training stalled at lr=1e\+(06|12)") as record:
+        history = net.fit(split.train.X, one_hot(split.train.y), lr=lr, epochs=60)
+    assert len(record) == 1  # once per call, not once per iteration
+    assert history.saturated and history.saturated_at == 2
+    assert "gradient was exactly zero" in history.message and "smaller learning rate" in history.message
+    assert np.all(np.isfinite(history.loss)) and history.loss.shape == (60,)
     assert all(np.isfinite(W).all() for W in net.params.values())
+    assert net.accuracy(split.val.X, split.val.y) < 0.2
+
+
+def test_a_loss_that_stops_changing_at_chance_is_called_a_stall():
+    # a gradient that is tiny but not zero: caught by the unchanged loss at chance accuracy
+    X, Y = np.eye(10)[:, :4].copy(), np.eye(10)
+    net = NumpyNetwork((4, 10), seed=0)
+    net.params["W1"][...] = -800.0  # every output rounds to exactly 0 ...
+    net.params["W1"][-1, 0] = 770.0  # ... but unit 0's on rows 0 to 3: sigmoid(-30) = 9e-14
+    with pytest.warns(TrainingSaturated, match="did not change over the last") as record:
+        history = net.fit(X, Y, lr=1e-3, epochs=STALL_WINDOW)
+    assert len(record) == 1 and history.saturated_at == 1
+
+
+def test_a_run_that_learns_is_not_called_a_stall(batch):
+    X, Y = batch
+    history = NumpyNetwork((64, 10), seed=0).fit(X, Y, lr=1.0, epochs=STALL_WINDOW + 10)
+    assert not history.saturated and history.saturated_at is None
+    assert history.message == f"trained {STALL_WINDOW + 10} iterations at lr=1"
 
 
 def test_training_setup_is_a_plain_record():
