@@ -47,7 +47,10 @@ def seeds(values: object, name: str = "seeds") -> tuple[int, ...]:
     values = tuple(values)
     if not values:
         raise ValueError(f"{name} must name at least one seed, got none")
-    out = tuple(seed(v, f"each of {name}") for v in values)
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, Integral) or v < 0:
+            raise ValueError(f"{name} must be ints >= 0, got {v!r} in {values}")
+    out = tuple(int(v) for v in values)
     if len(set(out)) != len(out):
         raise ValueError(f"{name} must not repeat, got {out}")
     return out
@@ -66,8 +69,11 @@ def real(
 
     ``low_open`` / ``high_open`` exclude the end points; the message states the interval.
     """
-    left, right = "(" if low_open else "[", ")" if high_open else "]"
-    where = f"a finite number in {left}{low:g}, {high:g}{right}"
+    if high == math.inf:
+        where = f"a finite number {'above' if low_open else '>='} {low:g}"
+    else:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        where = f"a finite number in {left}{low:g}, {high:g}{right}"
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be {where}, got {describe(value)}")
     value = float(value)
@@ -99,17 +105,18 @@ def one_of(value: object, name: str, options: Iterable[object]) -> object:
 # --- arrays -----------------------------------------------------------------------------
 
 
-def _numeric(x: object, name: str, what: str) -> np.ndarray:
+def _numeric(x: object, name: str, must: str) -> np.ndarray:
     arr = np.asarray(x)
-    numeric = np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-    if arr.dtype == object or not numeric or np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be {what}, got {describe(x if arr.dtype == object else arr)}")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"{name} must {must}, got {describe(x)}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real-valued, got {describe(arr)}")
     return arr
 
 
 def features(X: object, name: str = "X") -> np.ndarray:
     """A 2-D, non-empty, finite, real feature matrix, returned as float64."""
-    arr = _numeric(X, name, "a real-valued numeric array")
+    arr = _numeric(X, name, "be a numeric array")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D with shape (n_samples, n_features), got shape {arr.shape}")
     if 0 in arr.shape:
@@ -128,7 +135,7 @@ def features(X: object, name: str = "X") -> np.ndarray:
 def labels(y: object, num_classes: int, name: str = "y") -> np.ndarray:
     """1-D integer class labels in ``0 .. num_classes - 1`` (``3.0`` is fine, ``2.5`` is not), as int64."""
     num_classes = integer(num_classes, "num_classes")
-    arr = _numeric(y, name, "integer class labels")
+    arr = _numeric(y, name, "hold integer class labels")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D with shape (n_samples,), got shape {arr.shape}")
     if not np.issubdtype(arr.dtype, np.integer):
@@ -172,7 +179,7 @@ def float_matrices(**arrays: object) -> None:
             raise ValueError(f"{name} must be 2-D, got shape {M.shape}")
 
 
-def shape(M: np.ndarray, expected: tuple[int, ...], name: str, why: str) -> None:
-    """``M.shape == expected``, or a ValueError that says why that shape is expected."""
+def shape(M: np.ndarray, expected: tuple[int, ...], name: str, of: str) -> None:
+    """``M.shape == expected``, the shape of ``of``, or a ValueError naming both shapes."""
     if M.shape != expected:
-        raise ValueError(f"{name} of shape {M.shape} does not match {why}: expected shape {expected}")
+        raise ValueError(f"{name} of shape {M.shape} does not match {of} of shape {expected}")

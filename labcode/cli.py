@@ -95,7 +95,7 @@ def _add_config_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m labcode``."""
-    from .sweep import SWEEPABLE
+    from .engine.sweep import SWEEPABLE
 
     parser = _Parser(
         prog="python -m labcode",
@@ -174,7 +174,8 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 def _run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from concurrent.futures import ProcessPoolExecutor
 
-    from .sweep import process_pool, sweep
+    from .engine.pool import process_pool
+    from .engine.sweep import sweep
 
     read = _FIELD_TYPES[args.param]
     values = []

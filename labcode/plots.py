@@ -14,12 +14,11 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
+from . import _validate
 from .data import (
     IMAGE_SHAPE,
     NUM_CLASSES,
     Partition,
-    check_features,
-    check_labels,
     confusion_matrix,
 )
 
@@ -49,7 +48,7 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
 
 def _images(X: object) -> np.ndarray:
     """``X`` checked as a matrix of 8 x 8 images, one per row."""
-    X = check_features(X)
+    X = _validate.features(X)
     h, w = IMAGE_SHAPE
     if X.shape[1] != h * w:
         raise ValueError(f"X must have {h * w} columns (8 x 8 images), got shape {X.shape}")
@@ -61,8 +60,8 @@ def _images_and_predictions(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Images with their true and predicted labels, checked and of the same length."""
     X = _images(X)
-    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
-    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
+    y_true = _validate.labels(y_true, num_classes, "y_true")
+    y_pred = _validate.labels(y_pred, num_classes, "y_pred")
     if not X.shape[0] == y_true.shape[0] == y_pred.shape[0]:
         raise ValueError(
             f"X of shape {X.shape}, y_true of shape {y_true.shape} and y_pred of shape "
@@ -135,7 +134,7 @@ def plot_digit_grid(
         The axes holding the mosaic; a class with fewer images leaves blank cells.
     """
     X = _images(X)
-    y = check_labels(y, num_classes=num_classes)
+    y = _validate.labels(y, num_classes)
     if per_class < 1:
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     h, w = IMAGE_SHAPE
@@ -386,7 +385,7 @@ def plot_digit_image(
     arr = np.asarray(x, dtype=np.float64)
     if arr.shape not in ((h * w,), (h, w)):
         raise ValueError(f"x must have shape ({h * w},) or ({h}, {w}), got {arr.shape}")
-    check_features(arr.reshape(1, -1), name="x")
+    _validate.features(arr.reshape(1, -1), "x")
     ax = _new_axes(ax, (3.6, 3.0))
     image = ax.imshow(arr.reshape(h, w), cmap="gray_r", vmin=0.0, vmax=1.0,
                       interpolation="nearest")
@@ -594,7 +593,7 @@ def plot_sweep_curves(
     Parameters
     ----------
     table : pandas.DataFrame
-        The per-epoch table of a :class:`labcode.sweep.SweepResult` (``result.table``),
+        The per-epoch table of a :class:`labcode.engine.sweep.SweepResult` (``result.table``),
         with columns ``param, value, seed, epoch`` and ``metric``.
     metric : str, default "val_accuracy"
         The column to draw, e.g. ``"train_loss"``.
@@ -647,7 +646,7 @@ def plot_sweep_final(
     Parameters
     ----------
     runs : pandas.DataFrame
-        The per-run table of a :class:`labcode.sweep.SweepResult` (``result.runs``).
+        The per-run table of a :class:`labcode.engine.sweep.SweepResult` (``result.runs``).
     metric : str, default "val_accuracy"
         The column to draw.
     logx : bool, optional
@@ -726,7 +725,7 @@ def plot_weight_histograms(
     ----------
     weights : mapping of str to array_like
         A label and the weights of each model (any shape; flattened), for example
-        :func:`labcode.studies.weight_values` of each trained model.
+        :func:`labcode.engine.model_findings.weight_values` of each trained model.
     near_zero : float, optional
         Give each model's share of weights with ``|w| < near_zero`` in the legend (the
         interval is far narrower than one bin).

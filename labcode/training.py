@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -32,11 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _validate
 from .data import (
     NUM_CLASSES,
     DigitsSplit,
-    check_features,
-    check_positive_int,
     confusion_matrix,
     load_digits_split,
 )
@@ -197,20 +196,10 @@ def make_optimizer(
     """
     if not isinstance(name, str) or name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; valid names are {sorted(OPTIMIZERS)}")
-    lr = _check_lr(lr)
+    lr = _validate.positive(lr, "lr")
     spec = OPTIMIZERS[name]
     return spec.cls(params, lr=lr, **spec.hyperparameters, **spec.implementation)
 
-
-def _check_lr(lr: object, name: str = "lr") -> float:
-    if isinstance(lr, bool) or not isinstance(lr, Real):
-        raise TypeError(f"{name} must be a positive float, got {type(lr).__name__} {lr!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"{name} must be positive and finite, got {lr}")
-    return float(lr)
-
-
-# --- The L1 / L2 penalty ------------------------------------------------------------
 
 PENALIZE = ("weights", "all")
 """Which parameters :func:`weight_penalty` includes.
@@ -219,14 +208,6 @@ PENALIZE = ("weights", "all")
 leaving out biases and BatchNorm's scale and shift. ``"all"``: every trainable
 parameter, biases included (the handout's version).
 """
-
-
-def _check_strength(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a float >= 0, got {type(value).__name__} {value!r}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be finite and >= 0, got {value}")
-    return float(value)
 
 
 def _check_penalize(penalize: object) -> str:
@@ -280,8 +261,8 @@ def weight_penalty(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    l1 = _check_strength(l1, "l1")
-    l2 = _check_strength(l2, "l2")
+    l1 = _validate.non_negative(l1, "l1")
+    l2 = _validate.non_negative(l2, "l2")
     params = penalized_parameters(model, penalize)
     if not params:
         return torch.zeros(())
@@ -434,9 +415,9 @@ def fit(
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
-    epochs = check_positive_int(epochs, "epochs")
-    l1 = _check_strength(l1, "l1")
-    l2 = _check_strength(l2, "l2")
+    epochs = _validate.integer(epochs, "epochs")
+    l1 = _validate.non_negative(l1, "l1")
+    l2 = _validate.non_negative(l2, "l2")
     penalize = _check_penalize(penalize)
     use_penalty = l1 > 0 or l2 > 0
     device = _model_device(model)
@@ -581,7 +562,7 @@ def predict(model: nn.Module, X: object) -> np.ndarray:
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
-    X = check_features(X)
+    X = _validate.features(X)
     expected = getattr(model, "in_features", None)
     if expected is not None and X.shape[1] != expected:
         raise ValueError(f"X must have {expected} columns for this model, got shape {X.shape}")
@@ -683,7 +664,7 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
     if num_threads is None:
         yield
         return
-    num_threads = check_positive_int(num_threads, "num_threads")
+    num_threads = _validate.integer(num_threads, "num_threads")
     previous = torch.get_num_threads()
     torch.set_num_threads(num_threads)
     try:
@@ -781,10 +762,10 @@ class TrainConfig:
                 f"TrainConfig.penalize must be one of {list(PENALIZE)}, got {self.penalize!r}"
             )
         for name in ("hidden_size", "epochs", "batch_size"):
-            put(name, check_positive_int(getattr(self, name), f"TrainConfig.{name}"))
-        put("lr", _check_lr(self.lr, "TrainConfig.lr"))
+            put(name, _validate.integer(getattr(self, name), f"TrainConfig.{name}"))
+        put("lr", _validate.positive(self.lr, "TrainConfig.lr"))
         for name in ("l1", "l2"):
-            put(name, _check_strength(getattr(self, name), f"TrainConfig.{name}"))
+            put(name, _validate.non_negative(getattr(self, name), f"TrainConfig.{name}"))
         seed = self.seed
         if isinstance(seed, bool) or not isinstance(seed, Integral):
             raise TypeError(
@@ -795,7 +776,7 @@ class TrainConfig:
         put("seed", int(seed))
         put("device", _check_device_name(self.device))
         if self.num_threads is not None:
-            put("num_threads", check_positive_int(self.num_threads, "TrainConfig.num_threads"))
+            put("num_threads", _validate.integer(self.num_threads, "TrainConfig.num_threads"))
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (and checked again)."""

@@ -63,10 +63,10 @@ def test_logistic_regression_is_a_strong_linear_baseline(split):
 @pytest.mark.parametrize(
     ("call", "exc", "match"),
     [
-        (lambda: full_batch_mlp((0,), n_train=10, epochs=5, seed=0), ValueError, r"hidden_layer_sizes\[0\] must be at least 1"),
-        (lambda: full_batch_mlp((), n_train=10, epochs=0, seed=0), ValueError, r"epochs must be at least 1, got 0"),
+        (lambda: full_batch_mlp((0,), n_train=10, epochs=5, seed=0), ValueError, r"hidden_layer_sizes\[0\] must be an int >= 1"),
+        (lambda: full_batch_mlp((), n_train=10, epochs=0, seed=0), ValueError, r"epochs must be an int >= 1, got 0"),
         (lambda: full_batch_mlp((), n_train=10, epochs=5, seed=0, lr=0.0), ValueError, r"lr must be a finite number above 0"),
-        (lambda: logistic_regression(seed=-2), ValueError, r"seed must be at least 0, got -2"),
+        (lambda: logistic_regression(seed=-2), ValueError, r"seed must be an int >= 0, got -2"),
         (lambda: fit_and_score(logistic_regression(seed=0), "split"), TypeError, r"split must be a DigitsSplit, got str"),
     ],
 )
