@@ -33,8 +33,8 @@ check_mse_loss              ``mse_loss(A, Y) -> (loss, dA)``
 check_gradient_step         ``gradient_step(params, grads, lr) -> new params``
 check_dataset               ``class DigitsDataset(Dataset)``
 check_simple_mlp            ``class SimpleMLP(nn.Module)``
-check_l1_penalty            ``l1_penalty(model)``, :func:`l1_penalty`
-check_l2_penalty            ``l2_penalty(model)``, :func:`l2_penalty`
+check_l1_penalty            ``l1_penalty(model)``, :func:`labcode.training.l1_penalty`
+check_l2_penalty            ``l2_penalty(model)``, :func:`labcode.training.l2_penalty`
 check_complex_mlp           ``class ComplexMLP(nn.Module)``
 ==========================  ============================================================
 
@@ -91,8 +91,6 @@ __all__ = [
     "check_l1_penalty",
     "check_l2_penalty",
     "check_complex_mlp",
-    "l1_penalty",
-    "l2_penalty",
 ]
 
 STATUSES = ("passed", "failed", "not implemented", "error")
@@ -143,10 +141,10 @@ _REFERENCES = {
     ),
     "SimpleMLP": _Reference("labcode.models", "SimpleMLP", "labcode.models.SimpleMLP"),
     "l1_penalty": _Reference(
-        "labcode.checks", "l1_penalty", "labcode.training.weight_penalty(model, l1=1.0)"
+        "labcode.training", "l1_penalty", "labcode.training.weight_penalty(model, l1=1.0)"
     ),
     "l2_penalty": _Reference(
-        "labcode.checks", "l2_penalty", "labcode.training.weight_penalty(model, l2=1.0)"
+        "labcode.training", "l2_penalty", "labcode.training.weight_penalty(model, l2=1.0)"
     ),
     "ComplexMLP": _Reference("labcode.models", "ComplexMLP", "labcode.models.ComplexMLP"),
 }
@@ -1617,30 +1615,6 @@ def _penalty_body(run: _Run, func: Callable, kind: str) -> None:
                          "parameters changed by your code",
                          "the penalty only reads the parameters; do not modify them.")
         run.ok()
-
-
-def l1_penalty(model: torch.nn.Module) -> torch.Tensor:
-    """labcode's answer to the L1 exercise: ``weight_penalty(model, l1=1.0)``.
-
-    The sum of ``|w|`` over the entries of every weight matrix (parameters with two or
-    more dimensions); biases and BatchNorm's scale and shift are not penalized. See
-    :func:`labcode.training.weight_penalty`.
-    """
-    from .training import weight_penalty
-
-    return weight_penalty(model, l1=1.0)
-
-
-def l2_penalty(model: torch.nn.Module) -> torch.Tensor:
-    """labcode's answer to the L2 exercise: ``weight_penalty(model, l2=1.0)``.
-
-    The sum of ``w ** 2`` over the entries of every weight matrix (parameters with two
-    or more dimensions); biases and BatchNorm's scale and shift are not penalized. See
-    :func:`labcode.training.weight_penalty`.
-    """
-    from .training import weight_penalty
-
-    return weight_penalty(model, l2=1.0)
 
 
 def check_l1_penalty(func: Callable, *, verbose: bool = True) -> Verdict:

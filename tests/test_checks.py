@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from labcode import checks, data, models, numpy_net, torch_data
+from labcode import checks, data, models, numpy_net, torch_data, training
 from labcode.checks import (
     Verdict,
     check_add_bias,
@@ -154,8 +154,8 @@ REFERENCES = [
     (check_gradient_step, numpy_net.gradient_step, gradient_step),
     (check_dataset, torch_data.DigitsDataset, StudentDataset),
     (check_simple_mlp, models.SimpleMLP, StudentSimpleMLP),
-    (check_l1_penalty, checks.l1_penalty, l1_penalty),
-    (check_l2_penalty, checks.l2_penalty, l2_penalty),
+    (check_l1_penalty, training.l1_penalty, l1_penalty),
+    (check_l2_penalty, training.l2_penalty, l2_penalty),
     (check_complex_mlp, models.ComplexMLP, StudentComplexMLP),
 ]
 IDS = [c.__name__ for c, _, _ in REFERENCES]
@@ -176,8 +176,8 @@ def test_the_torch_references_use_labcode_penalty():
     model = models.SimpleMLP(4, 3, 2)
     from labcode.training import weight_penalty
 
-    assert checks.l1_penalty(model).item() == weight_penalty(model, l1=1.0).item()
-    assert checks.l2_penalty(model).item() == weight_penalty(model, l2=1.0).item()
+    assert training.l1_penalty(model).item() == weight_penalty(model, l1=1.0).item()
+    assert training.l2_penalty(model).item() == weight_penalty(model, l2=1.0).item()
 
 
 @pytest.mark.parametrize(("checker", "reference", "student"), REFERENCES, ids=IDS)
