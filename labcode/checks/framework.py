@@ -5,12 +5,15 @@ a body, ``body(run, student)``, that calls the student's piece through ``run.cal
 counts each check that passes with ``run.ok()`` and reports a wrong answer with
 ``run.fail(case, expected, received, hint)``. ``_run`` turns what happened (a pass,
 a failure, ``NotImplementedError``, another exception) into a :class:`Verdict`, prints
-it and records it for :func:`check_all`.
+it and records it for :func:`check_all`. ``_checker_docstring`` gives every public
+checker the docstring sections they all share, so that each one's own docstring says
+only what it checks.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import linecache
 import site
 import sys
@@ -21,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -440,3 +443,60 @@ def _pair(run: _Run, out: object, names: tuple[str, str], case: str, hint: str) 
         run.fail(case, f"a tuple ({names[0]}, {names[1]})", _describe(out), hint)
     return tuple(out)
 
+
+# --- The checkers' docstrings ---------------------------------------------------------------
+
+_ARGUMENTS = {
+    # a checker's first parameter: its type, the kind of piece passed in it, and when it is refused
+    "func": ("callable", "function", "``func`` is not a function"),
+    "cls": ("type", "class", "``cls`` is not a class"),
+}
+
+_RETURNS = """Returns
+-------
+Verdict
+    Also printed, unless ``verbose=False``; ``.use()`` gives the piece the rest of the
+    notebook should use: the student's when it passed, otherwise labcode's reference."""
+
+_Checker = TypeVar("_Checker", bound=Callable[..., Verdict])
+
+
+def _shared_sections(argument: str, piece: str) -> str:
+    """The Parameters, Returns and Raises sections, the same for every checker."""
+    kind, what, refused = _ARGUMENTS[argument]
+    return f"""Parameters
+----------
+{argument} : {kind}
+    The student's {what} ``{piece}``.
+verbose : bool, default True
+    Print the verdict.
+
+{_RETURNS}
+
+Raises
+------
+TypeError
+    If {refused}, or ``verbose`` is not a bool."""
+
+
+def _checker_docstring(piece: str) -> Callable[[_Checker], _Checker]:
+    """Decorator: complete a checker's docstring with the sections every checker shares.
+
+    The checker's own docstring is what is particular to it: a summary line (the piece,
+    and what it must compute) and a paragraph on the inputs it runs and what it checks.
+    The Parameters, Returns and Raises sections are appended, in numpydoc style; they
+    name the checker's first parameter (``func`` for a function, ``cls`` for a class,
+    read from its signature) and ``piece``, the name of what the student writes.
+    """
+
+    def decorate(checker: _Checker) -> _Checker:
+        if checker.__doc__ is None:  # python -OO: no docstrings to complete
+            return checker
+        own = inspect.cleandoc(checker.__doc__)
+        if "\n---" in own:
+            raise ValueError(f"{checker.__name__}'s docstring must hold no sections of its own")
+        argument = next(iter(inspect.signature(checker).parameters))
+        checker.__doc__ = f"{own}\n\n{_shared_sections(argument, piece)}\n"
+        return checker
+
+    return decorate

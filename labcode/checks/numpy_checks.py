@@ -17,7 +17,7 @@ from ..gradcheck import TOLERANCE, numerical_gradient, relative_error
 from ..numpy_net import fc_forward as _fc_forward
 from ..numpy_net import mse_loss as _mse_loss
 from ..numpy_net import sigmoid_forward as _sigmoid_forward
-from .framework import Verdict, _describe, _pair, _Run, _run, _unchanged
+from .framework import Verdict, _checker_docstring, _describe, _pair, _Run, _run, _unchanged
 
 __all__ = [
     "check_add_bias",
@@ -168,28 +168,13 @@ def _gradient_value(
 # --- Step 1: add_bias and one_hot ------------------------------------------------------------
 
 
+@_checker_docstring("add_bias")
 def check_add_bias(func: Callable, *, verbose: bool = True) -> Verdict:
     """Check ``add_bias(X)``: ``X`` with a column of ones appended as its last column.
 
     Inputs: a (5, 3) random matrix, one sample of shape (1, 4) and a single
     feature of shape (6, 1). Checks the shape, the values, that the ones are the last
     column, and that ``X`` is left unchanged. Reference: :func:`labcode.data.add_bias`.
-
-    Parameters
-    ----------
-    func : callable
-        The student's ``add_bias``.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``func`` is not callable.
     """
     return _run("add_bias", func, _add_bias_body, verbose=verbose)
 
@@ -232,6 +217,7 @@ def _add_bias_body(run: _Run, func: Callable) -> None:
                  hint)
 
 
+@_checker_docstring("one_hot")
 def check_one_hot(func: Callable, *, verbose: bool = True) -> Verdict:
     """Check ``one_hot(y, num_classes=10)``: one row per label, a 1 in column ``y[i]``.
 
@@ -239,22 +225,6 @@ def check_one_hot(func: Callable, *, verbose: bool = True) -> Verdict:
     do not reach ``num_classes - 1`` (``num_classes=4``), and one sample. Checks shape,
     values, float dtype and that ``y`` is left unchanged. Reference:
     :func:`labcode.data.one_hot`.
-
-    Parameters
-    ----------
-    func : callable
-        The student's ``one_hot``.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``func`` is not callable.
     """
     return _run("one_hot", func, _one_hot_body, verbose=verbose)
 
@@ -334,6 +304,7 @@ def _fc_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     return cases
 
 
+@_checker_docstring("fc_forward")
 def check_fc_forward(func: Callable, *, verbose: bool = True) -> Verdict:
     """Check ``fc_forward(X, W) -> (Z, cache)``: ``Z = X @ W`` and ``cache = (X, W)``.
 
@@ -341,22 +312,6 @@ def check_fc_forward(func: Callable, *, verbose: bool = True) -> Verdict:
     case and one sample; ``X`` has its column of ones. Checks the tuple, ``Z``'s shape
     and values, the cache, and that the inputs are left unchanged. Reference:
     :func:`labcode.numpy_net.fc_forward`.
-
-    Parameters
-    ----------
-    func : callable
-        The student's ``fc_forward``.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``func`` is not callable.
     """
     return _run("fc_forward", func, _fc_forward_body, verbose=verbose)
 
@@ -392,6 +347,7 @@ def _fc_forward_body(run: _Run, func: Callable) -> None:
         run.ok()
 
 
+@_checker_docstring("fc_backward")
 def check_fc_backward(func: Callable, *, verbose: bool = True) -> Verdict:
     """Check ``fc_backward(dZ, cache) -> (dX, dW)`` with ``cache = (X, W)``.
 
@@ -400,22 +356,6 @@ def check_fc_backward(func: Callable, *, verbose: bool = True) -> Verdict:
     (:func:`labcode.gradcheck.numerical_gradient`, tolerance
     :data:`labcode.gradcheck.TOLERANCE`). Inputs: a square ``W``, a general case and one
     sample. Also checks that ``dZ`` and the cache are left unchanged.
-
-    Parameters
-    ----------
-    func : callable
-        The student's ``fc_backward``.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``func`` is not callable.
     """
     return _run("fc_backward", func, _fc_backward_body, verbose=verbose)
 
@@ -469,6 +409,7 @@ def _sigmoid(Z: np.ndarray) -> np.ndarray:
     return _sigmoid_forward(np.asarray(Z, dtype=np.float64))[0]
 
 
+@_checker_docstring("sigmoid_forward")
 def check_sigmoid_forward(func: Callable, *, verbose: bool = True) -> Verdict:
     """Check ``sigmoid_forward(Z) -> (A, cache)``: ``A = 1 / (1 + exp(-Z))``, ``cache = A``.
 
@@ -476,22 +417,6 @@ def check_sigmoid_forward(func: Callable, *, verbose: bool = True) -> Verdict:
     where a careless formula overflows. Checks the tuple, ``A`` (finite, to rounding),
     the cache and that ``Z`` is left unchanged. Reference:
     :func:`labcode.numpy_net.sigmoid_forward`.
-
-    Parameters
-    ----------
-    func : callable
-        The student's ``sigmoid_forward``.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``func`` is not callable.
     """
     return _run("sigmoid_forward", func, _sigmoid_forward_body, verbose=verbose)
 
@@ -544,6 +469,7 @@ def _sigmoid_forward_body(run: _Run, func: Callable) -> None:
         run.ok()
 
 
+@_checker_docstring("sigmoid_backward")
 def check_sigmoid_backward(func: Callable, *, verbose: bool = True) -> Verdict:
     """Check ``sigmoid_backward(dA, cache) -> dZ`` with ``cache = A = sigmoid(Z)``.
 
@@ -551,22 +477,6 @@ def check_sigmoid_backward(func: Callable, *, verbose: bool = True) -> Verdict:
     with central finite differences of ``sum(dA * sigmoid(Z))`` with respect to ``Z``.
     Inputs: a random (4, 3) case and one saturated sample (``|z|`` up to 30). Also
     checks that ``dA`` and the cache are left unchanged.
-
-    Parameters
-    ----------
-    func : callable
-        The student's ``sigmoid_backward``.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``func`` is not callable.
     """
     return _run("sigmoid_backward", func, _sigmoid_backward_body, verbose=verbose)
 
@@ -605,6 +515,7 @@ def _sigmoid_backward_body(run: _Run, func: Callable) -> None:
         _gradient_value(run, got, want, num, what="dZ", case=case, hint=hint)
 
 
+@_checker_docstring("mse_loss")
 def check_mse_loss(func: Callable, *, verbose: bool = True) -> Verdict:
     """Check ``mse_loss(A, Y) -> (loss, dA)``: ``loss = mean((A - Y) ** 2)`` over all entries.
 
@@ -612,22 +523,6 @@ def check_mse_loss(func: Callable, *, verbose: bool = True) -> Verdict:
     with labcode's and with central finite differences of the loss. Inputs: a random
     (5, 3) case with one-hot targets, one sample with 10 outputs, and ``A == Y`` (loss
     0). Also checks that ``A`` and ``Y`` are left unchanged.
-
-    Parameters
-    ----------
-    func : callable
-        The student's ``mse_loss``.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``func`` is not callable.
     """
     return _run("mse_loss", func, _mse_loss_body, verbose=verbose)
 
@@ -693,6 +588,7 @@ def _mse_loss_body(run: _Run, func: Callable) -> None:
         _gradient_value(run, got_dA, want_dA, num, what="dA", case=case, factor_hints=factors)
 
 
+@_checker_docstring("gradient_step")
 def check_gradient_step(func: Callable, *, verbose: bool = True) -> Verdict:
     """Check ``gradient_step(params, grads, lr)``: a new dict of ``W - lr * dW``.
 
@@ -700,22 +596,6 @@ def check_gradient_step(func: Callable, *, verbose: bool = True) -> Verdict:
     that a dict with the keys of ``params`` comes back, its values, and that
     ``params`` and ``grads`` are left unchanged. Reference:
     :func:`labcode.numpy_net.gradient_step`.
-
-    Parameters
-    ----------
-    func : callable
-        The student's ``gradient_step``.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``func`` is not callable.
     """
     return _run("gradient_step", func, _gradient_step_body, verbose=verbose)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .framework import Verdict, _describe, _pair, _Run, _run, _unchanged
+from .framework import Verdict, _checker_docstring, _describe, _pair, _Run, _run, _unchanged
 
 if TYPE_CHECKING:
     import torch
@@ -36,6 +36,7 @@ TORCH_RTOL, TORCH_ATOL = 1e-5, 1e-6
 # --- Exercise 2: PyTorch ----------------------------------------------------------------------
 
 
+@_checker_docstring("DigitsDataset")
 def check_dataset(cls: type, *, verbose: bool = True) -> Verdict:
     """Check ``class DigitsDataset(Dataset)``: ``(X, y)`` in, ``(float32 x, int64 label)`` out.
 
@@ -45,22 +46,6 @@ def check_dataset(cls: type, *, verbose: bool = True) -> Verdict:
     int64 label), one batch of a ``DataLoader`` (``(4, 4)`` float32, ``(4,)`` int64),
     and that ``X`` and ``y`` are left unchanged. Reference:
     :class:`labcode.torch_data.DigitsDataset`.
-
-    Parameters
-    ----------
-    cls : type
-        The student's dataset class.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``cls`` is not a class.
     """
     return _run("DigitsDataset", cls, _dataset_body, verbose=verbose, kind="class",
                 torch_rng=True)
@@ -208,6 +193,7 @@ def _forward_output(run: _Run, model: nn.Module, x: torch.Tensor, shape: tuple[i
     return out.detach()
 
 
+@_checker_docstring("SimpleMLP")
 def check_simple_mlp(cls: type, *, verbose: bool = True) -> Verdict:
     """Check ``class SimpleMLP(nn.Module)``: Linear, ReLU, Linear, returning logits.
 
@@ -218,22 +204,6 @@ def check_simple_mlp(cls: type, *, verbose: bool = True) -> Verdict:
     ``fc2(relu(fc1(x)))`` computed with the model's own layers (so a missing ReLU or a
     softmax at the end shows).
     Reference: :class:`labcode.models.SimpleMLP`.
-
-    Parameters
-    ----------
-    cls : type
-        The student's model class.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``cls`` is not a class.
     """
     return _run("SimpleMLP", cls, _simple_mlp_body, verbose=verbose, kind="class",
                 torch_rng=True)
@@ -415,6 +385,7 @@ def _penalty_body(run: _Run, func: Callable, kind: str) -> None:
         run.ok()
 
 
+@_checker_docstring("l1_penalty")
 def check_l1_penalty(func: Callable, *, verbose: bool = True) -> Verdict:
     """Check ``l1_penalty(model)``: the sum of ``|w|`` over the weight matrices.
 
@@ -423,53 +394,23 @@ def check_l1_penalty(func: Callable, *, verbose: bool = True) -> Verdict:
     too) are random; compares the value and its gradient with
     ``labcode.training.weight_penalty(model, l1=1.0)``, which leaves biases and
     BatchNorm's parameters out, and checks that the model is left unchanged.
-
-    Parameters
-    ----------
-    func : callable
-        The student's ``l1_penalty``.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``func`` is not callable.
     """
     return _run("l1_penalty", func, lambda run, f: _penalty_body(run, f, "l1"),
                 verbose=verbose, torch_rng=True)
 
 
+@_checker_docstring("l2_penalty")
 def check_l2_penalty(func: Callable, *, verbose: bool = True) -> Verdict:
     """Check ``l2_penalty(model)``: the sum of ``w ** 2`` over the weight matrices.
 
     As :func:`check_l1_penalty`, against ``labcode.training.weight_penalty(model,
     l2=1.0)``.
-
-    Parameters
-    ----------
-    func : callable
-        The student's ``l2_penalty``.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``func`` is not callable.
     """
     return _run("l2_penalty", func, lambda run, f: _penalty_body(run, f, "l2"),
                 verbose=verbose, torch_rng=True)
 
 
+@_checker_docstring("ComplexMLP")
 def check_complex_mlp(cls: type, *, verbose: bool = True) -> Verdict:
     """Check ``class ComplexMLP(nn.Module)``: hidden blocks of Linear, BatchNorm1d, ReLU, Dropout.
 
@@ -482,22 +423,6 @@ def check_complex_mlp(cls: type, *, verbose: bool = True) -> Verdict:
     and that the model keeps its four arguments as attributes and has the reference's
     number of parameters (the chapter reads both).
     Reference: :class:`labcode.models.ComplexMLP`.
-
-    Parameters
-    ----------
-    cls : type
-        The student's model class.
-    verbose : bool, default True
-        Print the verdict.
-
-    Returns
-    -------
-    Verdict
-
-    Raises
-    ------
-    TypeError
-        If ``cls`` is not a class.
     """
     return _run("ComplexMLP", cls, _complex_mlp_body, verbose=verbose, kind="class",
                 torch_rng=True)
