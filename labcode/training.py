@@ -51,6 +51,8 @@ __all__ = [
     "PENALIZE",
     "penalized_parameters",
     "weight_penalty",
+    "l1_penalty",
+    "l2_penalty",
     "History",
     "fit",
     "evaluate",
@@ -272,6 +274,26 @@ def weight_penalty(
     if l2 > 0:
         total = total + l2 * torch.stack([p.square().sum() for p in params]).sum()
     return total
+
+
+def l1_penalty(model: nn.Module) -> torch.Tensor:
+    """labcode's answer to the L1 exercise: ``weight_penalty(model, l1=1.0)``.
+
+    The sum of ``|w|`` over the entries of every weight matrix (parameters with two or
+    more dimensions); biases and BatchNorm's scale and shift are not penalized. See
+    :func:`weight_penalty`.
+    """
+    return weight_penalty(model, l1=1.0)
+
+
+def l2_penalty(model: nn.Module) -> torch.Tensor:
+    """labcode's answer to the L2 exercise: ``weight_penalty(model, l2=1.0)``.
+
+    The sum of ``w ** 2`` over the entries of every weight matrix (parameters with two
+    or more dimensions); biases and BatchNorm's scale and shift are not penalized. See
+    :func:`weight_penalty`.
+    """
+    return weight_penalty(model, l2=1.0)
 
 
 # --- The training loop --------------------------------------------------------------
