@@ -46,7 +46,7 @@ from labcode.engine.studies import (
     train_models,
 )
 from labcode.engine.pool import SerialExecutor, default_workers
-from labcode.training import TrainConfig
+from labcode.experiment import TrainConfig
 
 CHAPTERS = ("studies.md", "regularization.md", "complex_mlp.md")
 

@@ -20,11 +20,13 @@ torch_data
     Exercise 2, Step 3: ``DigitsDataset`` and the data loaders (``make_loaders``).
 training
     Exercise 2, Steps 3 to 5 and 9: ``OPTIMIZERS``, ``fit``, ``evaluate``, ``predict``,
-    ``weight_penalty``, ``TrainConfig``, ``run_experiment``.
+    ``weight_penalty``.
+experiment
+    One run from one configuration: ``TrainConfig``, ``run_experiment``.
 checks
     One checker per piece a student writes, with verdicts and hints.
-plots
-    Every figure the book shows (``ax=None`` in, axes out).
+plots, study_plots
+    Every figure the book shows (``ax=None`` in, axes out): the data and one run; the studies.
 baselines
     scikit-learn on the same split, to judge the NumPy network.
 
@@ -61,10 +63,10 @@ _LAZY = {
     "DigitsDataset": "torch_data",
     "make_loaders": "torch_data",
     "OPTIMIZERS": "training",
-    "TrainConfig": "training",
-    "ExperimentResult": "training",
+    "TrainConfig": "experiment",
+    "ExperimentResult": "experiment",
     "History": "training",
-    "run_experiment": "training",
+    "run_experiment": "experiment",
     "fit": "training",
     "evaluate": "training",
     "predict": "training",
@@ -72,8 +74,8 @@ _LAZY = {
     "sweep": "engine.sweep",
 }
 _LAZY_MODULES = (
-    "models", "torch_data", "training", "checks", "plots", "baselines", "engine", "cli",
-    "notebook", "provenance",
+    "models", "torch_data", "training", "experiment", "checks", "plots", "study_plots",
+    "baselines", "engine", "cli", "notebook", "provenance",
 )
 
 
@@ -103,6 +105,7 @@ __all__ = [
     "models",
     "torch_data",
     "training",
+    "experiment",
     "checks",
     "plots",
     # Step 1: the data

@@ -10,7 +10,6 @@ wrong one (a missing factor, a transposed matrix) is off by 1e-2 or more.
 from __future__ import annotations
 
 from collections.abc import Callable
-from numbers import Real
 
 import numpy as np
 
@@ -73,8 +72,7 @@ def numerical_gradient(
         raise TypeError(f"x must be a float64 NumPy array, got {_validate.describe(x)}")
     if not x.flags.writeable:
         raise ValueError("x must be writable: its entries are nudged in place and restored")
-    if isinstance(h, bool) or not isinstance(h, Real) or not np.isfinite(h) or h <= 0:
-        raise ValueError(f"h must be a finite number above 0, got {h!r}")
+    h = _validate.positive(h, "h")
     grad = np.empty_like(x)
     for i in np.ndindex(x.shape):
         old = x[i]

@@ -8,8 +8,8 @@ returning logits (the softmax lives in the loss, see
 BatchNorm1d, ReLU and Dropout.
 
 Models are looked up by name in :data:`MODELS`, so that
-:class:`labcode.training.TrainConfig` can say ``model="simple"`` and
-:func:`labcode.training.run_experiment` builds the module from that table. Every
+:class:`labcode.experiment.TrainConfig` can say ``model="simple"`` and
+:func:`labcode.experiment.run_experiment` builds the module from that table. Every
 entry is called as ``MODELS[name](in_features=..., hidden_size=..., num_classes=...)``.
 """
 
@@ -281,7 +281,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "simple": SimpleMLP,
     "complex": complex_from_table,
 }
-"""The models :class:`labcode.training.TrainConfig` can name, keyed by name.
+"""The models :class:`labcode.experiment.TrainConfig` can name, keyed by name.
 
 Each value is called with the keyword arguments ``in_features``, ``hidden_size`` and
 ``num_classes`` and returns a fresh :class:`torch.nn.Module` that maps a batch of shape
@@ -300,7 +300,7 @@ def build_model(
     """Build a fresh model from :data:`MODELS` by name.
 
     The weights are drawn from torch's global random generator; seed it (or use
-    :func:`labcode.training.run_experiment`, which does) for reproducible weights.
+    :func:`labcode.experiment.run_experiment`, which does) for reproducible weights.
 
     Parameters
     ----------

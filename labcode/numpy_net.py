@@ -18,9 +18,8 @@ the gradients with respect to its inputs. :class:`NumpyNetwork` chains the block
 float64, so that the gradients can be checked against finite differences
 (:mod:`labcode.gradcheck`) to a relative error below 1e-7.
 
-The configurations the book trains, chosen on the validation part, are defined once
-here: :data:`LAB_SETUP`, :data:`HIDDEN_SETUP` and the learning-rate grid
-:data:`LEARNING_RATES`.
+The configurations the book trains (:data:`labcode.engine.setups.LAB_SETUP`, ...) are
+the book's choices, not part of the lab, and live in :mod:`labcode.engine.setups`.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate
-from .data import one_hot
 
 __all__ = [
     "fc_forward",
@@ -46,13 +44,6 @@ __all__ = [
     "TrainingSaturated",
     "FitHistory",
     "STALL_WINDOW",
-    "TrainingSetup",
-    "LAB_SETUP",
-    "HIDDEN_SETUP",
-    "LEARNING_RATES",
-    "LearningRateTrial",
-    "compare_learning_rates",
-    "best_learning_rate",
 ]
 
 
@@ -69,6 +60,14 @@ def _check_like(M: object, name: str, shape: tuple[int, ...], of: str) -> None:
     """``M`` is a float64 matrix of ``shape``, the shape of ``of``."""
     _validate.float_matrices(**{name: M})
     _validate.shape(M, shape, name, of)
+
+
+def _check_same_shape(**arrays: object) -> None:
+    """Float64 matrices of one shape; the message names the first that differs."""
+    _validate.float_matrices(**arrays)
+    (first, A), *rest = arrays.items()
+    for name, M in rest:
+        _validate.shape(M, A.shape, name, first)
 
 
 def _check_step(params: object, grads: object, lr: object) -> float:
@@ -154,8 +153,7 @@ def mse_loss(A: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
     ``loss = mean((A - Y) ** 2)``, as ``torch.nn.functional.mse_loss``; the gradient
     with respect to ``A`` is ``dA = 2 * (A - Y) / A.size``, of the shape of ``A``.
     """
-    _validate.float_matrices(A=A)
-    _check_like(Y, "Y", A.shape, "A")
+    _check_same_shape(A=A, Y=Y)
     diff = A - Y
     loss = np.mean(diff**2)
     dA = 2 * diff / diff.size
@@ -237,9 +235,10 @@ class TrainingDiverged(RuntimeError):
 class TrainingSaturated(RuntimeWarning):
     """Warned by :meth:`NumpyNetwork.fit`, once per call, when training stalled.
 
-    The sigmoid's derivative ``A * (1 - A)`` is exactly 0 once ``|Z|`` is above about
-    37 (``A`` rounds to 0 or 1), so a network whose units all saturated gets a zero
-    gradient and never moves again, while its loss stays finite. The same
+    The sigmoid's derivative ``A * (1 - A)`` is exactly 0 where ``A`` rounds to exactly
+    1 (``Z`` above about 37) or to exactly 0 (``Z`` below about -745, where ``exp(Z)``
+    underflows), so a network whose units all saturated gets a zero gradient and never
+    moves again, while its loss stays finite. The same
     ``message`` is in the :class:`FitHistory` that :meth:`NumpyNetwork.fit` returns.
     """
 
@@ -528,17 +527,20 @@ class NumpyNetwork:
         if zero_grad_at is not None:
             at = zero_grad_at
             why = f"from iteration {at} on, the gradient was exactly zero in every entry"
+            cause = ("Every sigmoid unit saturated: its output rounded to exactly 0 or 1, where "
+                     "its derivative A * (1 - A) is 0, so no update can move it back.")
         elif stalled:
             at = len(history) - STALL_WINDOW + 1
             why = (f"the loss did not change over the last {STALL_WINDOW} iterations "
                    f"while the training accuracy stayed at chance")
+            cause = ("The sigmoid units saturated: their outputs are so close to 0 or 1 that "
+                     "the derivative A * (1 - A), and with it every update, is almost 0.")
         else:
             return FitHistory(history, None, f"trained {len(history)} iterations at lr={lr:g}")
         message = (
             f"training stalled at lr={lr:g}: {why} (loss {history[-1]:.4g}, training "
-            f"accuracy {accuracy:.3f}, chance is {1 / n_classes:.3f}). Every sigmoid unit "
-            "saturated: its output rounded to 0 or 1, where its derivative A * (1 - A) is 0, "
-            "so no update can move it back. Use a smaller learning rate."
+            f"accuracy {accuracy:.3f}, chance is {1 / n_classes:.3f}). {cause} "
+            "Use a smaller learning rate."
         )
         return FitHistory(history, at, message)
 
@@ -579,133 +581,3 @@ class NumpyNetwork:
                 f"X of shape {X.shape} and y of shape {y.shape} must have the same number of samples"
             )
         return float(np.mean(self.predict(X) == y))
-
-
-# --- The configurations the book trains --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainingSetup:
-    """One network and how to train it: architecture, learning rate, iterations, seed.
-
-    Attributes
-    ----------
-    layer_sizes : tuple of int
-        Passed to :class:`NumpyNetwork`.
-    lr : float
-        Learning rate of :meth:`NumpyNetwork.fit`.
-    epochs : int
-        Number of full-batch iterations.
-    seed : int
-        Seed of the weight initialization.
-    """
-
-    layer_sizes: tuple[int, ...]
-    lr: float
-    epochs: int
-    seed: int = 0
-
-    def build(self) -> NumpyNetwork:
-        """A freshly initialized network of this setup."""
-        return NumpyNetwork(self.layer_sizes, seed=self.seed)
-
-
-LEARNING_RATES: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0)
-"""The learning rates compared on the validation part, about a factor 3 apart."""
-
-LAB_SETUP = TrainingSetup(layer_sizes=(64, 10), lr=30.0, epochs=500, seed=0)
-"""The lab's network (no hidden layer), with the learning rate from :data:`LEARNING_RATES`
-that has the best validation accuracy after 500 iterations."""
-
-HIDDEN_SETUP = TrainingSetup(layer_sizes=(64, 32, 10), lr=30.0, epochs=1000, seed=0)
-"""One hidden layer of 32 sigmoid units, its learning rate chosen the same way."""
-
-
-@dataclass(frozen=True)
-class LearningRateTrial:
-    """The result of training one fresh network at one learning rate.
-
-    Attributes
-    ----------
-    lr : float
-        The learning rate.
-    history : ndarray of shape (epochs,)
-        Training loss per iteration (shorter if training diverged).
-    train_accuracy, val_accuracy : float
-        Accuracy after training; NaN if training diverged.
-    diverged : bool
-        Whether :class:`TrainingDiverged` stopped the run.
-    """
-
-    lr: float
-    history: np.ndarray
-    train_accuracy: float
-    val_accuracy: float
-    diverged: bool
-
-
-def compare_learning_rates(
-    setup: TrainingSetup,
-    lrs: Sequence[float],
-    X_train: object,
-    y_train: object,
-    X_val: object,
-    y_val: object,
-) -> list[LearningRateTrial]:
-    """Train a fresh network of ``setup`` at each learning rate; score it on validation data.
-
-    ``setup.lr`` is ignored; ``setup.layer_sizes``, ``setup.epochs`` and
-    ``setup.seed`` are used for every run, so the runs differ only in the rate.
-
-    Parameters
-    ----------
-    setup : TrainingSetup
-        Architecture, number of iterations and seed.
-    lrs : sequence of float
-        Learning rates to try.
-    X_train, X_val : array_like of shape (n_samples, setup.layer_sizes[0])
-        Features without the bias column.
-    y_train, y_val : array_like of shape (n_samples,)
-        Integer labels; the training labels are one-hot encoded for the loss.
-
-    Returns
-    -------
-    list of LearningRateTrial
-        One per learning rate, in the order of ``lrs``.
-    """
-    if len(lrs) == 0:
-        raise ValueError("lrs must hold at least one learning rate, got none")
-    Y_train = one_hot(y_train, num_classes=setup.layer_sizes[-1])
-    trials = []
-    for lr in lrs:
-        net = setup.build()
-        try:
-            history = net.fit(X_train, Y_train, lr=lr, epochs=setup.epochs).loss
-        except TrainingDiverged as err:
-            trials.append(LearningRateTrial(float(lr), err.history, np.nan, np.nan, True))
-            continue
-        trials.append(
-            LearningRateTrial(
-                float(lr), history, net.accuracy(X_train, y_train), net.accuracy(X_val, y_val), False
-            )
-        )
-    return trials
-
-
-def best_learning_rate(trials: Sequence[LearningRateTrial]) -> float:
-    """The learning rate with the highest validation accuracy (the smaller one on a tie).
-
-    Parameters
-    ----------
-    trials : sequence of LearningRateTrial
-        From :func:`compare_learning_rates`.
-
-    Returns
-    -------
-    float
-        The chosen learning rate.
-    """
-    finished = [t for t in trials if not t.diverged]
-    if not finished:
-        raise ValueError("every learning rate diverged; there is nothing to choose from")
-    return min(finished, key=lambda t: (-t.val_accuracy, t.lr)).lr

@@ -24,7 +24,6 @@ epoch, cut into batches), a fraction of the time (see
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from numbers import Integral
 from typing import NamedTuple
 
 import torch
@@ -304,8 +303,7 @@ def make_loaders(
     """
     if not isinstance(split, DigitsSplit):
         raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = _validate.seed(seed)
     batch_size = _validate.integer(batch_size, "batch_size")
     if eval_batch_size is not None:
         eval_batch_size = _validate.integer(eval_batch_size, "eval_batch_size")

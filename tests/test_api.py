@@ -7,7 +7,8 @@ import labcode
 
 PUBLIC = [
     "__version__",
-    "data", "numpy_net", "gradcheck", "models", "torch_data", "training", "checks", "plots",
+    "data", "numpy_net", "gradcheck", "models", "torch_data", "training", "experiment", "checks",
+    "plots",
     "NUM_CLASSES", "DigitsSplit", "Partition", "load_digits_split", "add_bias", "one_hot",
     "fc_forward", "fc_backward", "sigmoid_forward", "sigmoid_backward", "mse_loss",
     "gradient_step", "NumpyNetwork", "FitHistory", "TrainingDiverged", "TrainingSaturated",
@@ -53,7 +54,7 @@ def test_the_teaching_core_never_imports_the_engine():
     # layer rule: data, numpy_net, gradcheck, models, torch_data, training, checks, plots
     # work without labcode.engine
     code = (
-        "import sys, labcode.training, labcode.models, labcode.torch_data, labcode.plots, "
+        "import sys, labcode.training, labcode.experiment, labcode.models, labcode.torch_data, labcode.plots, "
         "labcode.gradcheck, labcode.numpy_net, labcode.data, labcode.checks; "
         "print(sorted(m for m in sys.modules if m.startswith('labcode.engine')))"
     )

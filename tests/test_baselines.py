@@ -8,7 +8,7 @@ from threadpoolctl import threadpool_limits
 
 from labcode.baselines import SKLEARN_GD_LR, fit_and_score, full_batch_mlp, logistic_regression
 from labcode.data import load_digits_split
-from labcode.numpy_net import LAB_SETUP
+from labcode.engine.setups import LAB_SETUP
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -84,7 +84,7 @@ def test_same_iteration_budget_as_the_lab_network():
 def test_numpy_networks_are_in_the_same_league_as_scikit_learn(split):
     # the chapter's comparison: all five test accuracies within a few percentage points
     from labcode.data import one_hot
-    from labcode.numpy_net import HIDDEN_SETUP
+    from labcode.engine.setups import HIDDEN_SETUP
 
     accuracies = []
     for setup in (LAB_SETUP, HIDDEN_SETUP):

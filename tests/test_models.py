@@ -197,7 +197,7 @@ def test_complex_entry_of_the_model_table_scales_with_hidden_size():
     assert isinstance(model, ComplexMLP)
     assert model.hidden_sizes == (128, 64) == tuple(f * 32 for f in COMPLEX_WIDTH_FACTORS)
     assert build_model("complex", hidden_size=8).hidden_sizes == (32, 16)
-    from labcode.training import TrainConfig
+    from labcode.experiment import TrainConfig
 
     assert TrainConfig(model="complex").model == "complex"
 

@@ -13,22 +13,24 @@ from threadpoolctl import threadpool_limits
 from labcode.data import add_bias, load_digits_split, one_hot
 from labcode.gradcheck import TOLERANCE, numerical_gradient, relative_error
 from labcode.numpy_net import (
-    HIDDEN_SETUP,
-    LAB_SETUP,
-    LEARNING_RATES,
     NumpyNetwork,
     STALL_WINDOW,
     TrainingDiverged,
     TrainingSaturated,
-    TrainingSetup,
-    best_learning_rate,
-    compare_learning_rates,
     fc_backward,
     fc_forward,
     gradient_step,
     mse_loss,
     sigmoid_backward,
     sigmoid_forward,
+)
+from labcode.engine.setups import (
+    HIDDEN_SETUP,
+    LAB_SETUP,
+    LEARNING_RATES,
+    TrainingSetup,
+    best_learning_rate,
+    compare_learning_rates,
 )
 
 TOL = TOLERANCE  # 1e-7: relative error of every analytic gradient against finite differences
@@ -408,7 +410,7 @@ def test_setups_are_what_the_book_describes():
 
 
 def test_best_learning_rate_prefers_the_smaller_on_a_tie_and_skips_diverged_runs():
-    from labcode.numpy_net import LearningRateTrial
+    from labcode.engine.setups import LearningRateTrial
 
     t = lambda lr, acc, div=False: LearningRateTrial(lr, np.zeros(1), acc, acc, div)  # noqa: E731
     assert best_learning_rate([t(3.0, 0.9), t(1.0, 0.9), t(10.0, 0.8)]) == 1.0

@@ -44,7 +44,8 @@ from labcode.engine.studies import (
 )
 from labcode.engine.pool import SerialExecutor
 from labcode.engine.sweep import EPOCH_COLUMNS, RUN_COLUMNS, SweepResult
-from labcode.training import TrainConfig, penalized_parameters
+from labcode.experiment import TrainConfig
+from labcode.training import penalized_parameters
 
 SEEDS = (0, 1, 2)
 
@@ -94,7 +95,7 @@ def test_train_models_returns_the_trained_models_in_order():
     results = train_models(configs, executor=SerialExecutor())
     assert [r.config for r in results] == configs
     assert [r.model.hidden_size for r in results] == [4, 6]
-    with pytest.raises(TypeError, match=r"configs\[0\] must be a labcode.training.TrainConfig"):
+    with pytest.raises(TypeError, match=r"configs\[0\] must be a labcode.experiment.TrainConfig"):
         train_models([{"lr": 0.1}])
     assert train_models([]) == []
 

@@ -32,7 +32,7 @@ from labcode.engine.findings import (
 from labcode.engine.studies import STUDIES, prepare_studies, run_study, study_configs
 from labcode.engine.pool import SerialExecutor
 from labcode.engine.sweep import EPOCH_COLUMNS, RUN_COLUMNS, SweepResult
-from labcode.training import TrainConfig
+from labcode.experiment import TrainConfig
 
 EPOCHS = 30
 SEEDS = (0, 1, 2)

@@ -12,10 +12,11 @@ import pytest
 import torch
 
 import labcode.engine.pool as pool_module
+import labcode.engine.runcache as runcache_module
 from labcode.engine.pool import SerialExecutor, process_pool
 from labcode.engine.runcache import cached_experiment, load_run
 from labcode.engine.sweep import SWEEPABLE, SweepResult, sweep, train_runs
-from labcode.training import TrainConfig, run_experiment
+from labcode.experiment import TrainConfig, run_experiment
 
 # small runs: 2 epochs each, so the whole module stays fast
 BASE = TrainConfig(epochs=2)
@@ -63,7 +64,7 @@ def test_table_has_one_row_per_run_and_epoch(reference):
 
 
 def test_sweep_equals_individual_runs(reference):
-    from labcode.training import run_experiment
+    from labcode.experiment import run_experiment
 
     one = run_experiment(BASE.replace(lr=1e-3, seed=1))
     rows = reference.table[(reference.table["value"] == 1e-3) & (reference.table["seed"] == 1)]
@@ -109,8 +110,6 @@ def test_cache_never_mixes_other_configs_or_code(tmp_path, monkeypatch):
     sweep(BASE.replace(batch_size=64), "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
     assert ex.submitted == 1
     # other labcode source: nothing is reused
-    import labcode.engine.runcache as runcache_module
-
     monkeypatch.setattr(runcache_module, "source_fingerprint", lambda: "0" * 16)
     ex = CountingExecutor()
     sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
@@ -250,7 +249,7 @@ def test_cached_experiment_trains_once_then_reads(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("trained again instead of reading the cache")
 
-    monkeypatch.setattr(sweep_module, "run_experiment", no_training)
+    monkeypatch.setattr(runcache_module, "run_experiment", no_training)
     again = cached_experiment(BASE, cache_dir=tmp_path)
     assert again.history == first.history
     X = torch.randn(3, 64, generator=torch.Generator().manual_seed(1))

@@ -13,13 +13,18 @@ from torch import nn
 from labcode.data import DigitsSplit, load_digits_split
 from labcode.models import SimpleMLP
 from labcode.torch_data import DigitsDataset, make_loader, make_loaders
+from labcode.experiment import (
+    TARGET_TEST_ACCURACY,
+    ExperimentResult,
+    TrainConfig,
+    resolve_device,
+    run_experiment,
+    torch_threads,
+)
 from labcode.training import (
     OPTIMIZERS,
     PENALIZE,
-    TARGET_TEST_ACCURACY,
-    ExperimentResult,
     History,
-    TrainConfig,
     confusion_matrix,
     evaluate,
     fit,
@@ -28,9 +33,6 @@ from labcode.training import (
     naive_cross_entropy,
     per_class_accuracy,
     predict,
-    resolve_device,
-    run_experiment,
-    torch_threads,
     weight_penalty,
 )
 
@@ -353,7 +355,7 @@ def test_default_config_is_the_handouts_step_3():
         ("model", "huge", r"TrainConfig.model: unknown model 'huge'; valid names are \[.*'simple'"),
         ("optimizer", "adamx", r"unknown optimizer 'adamx'; valid names are \['adadelta'"),
         ("penalize", "bias", "TrainConfig.penalize must be one of"),
-        ("seed", -1, "TrainConfig.seed must be >= 0, got -1"),
+        ("seed", -1, "TrainConfig.seed must be an int >= 0, got -1"),
         ("device", "tpu", "device must be 'cpu', 'cuda' or 'cuda:<index>', got 'tpu'"),
         ("device", "mps", "got 'mps'"),
         ("num_threads", 0, "TrainConfig.num_threads must be an int >= 1, got 0"),

@@ -4,6 +4,8 @@ Nothing here is part of the lab a student writes, and the teaching core
 (:mod:`labcode.data`, :mod:`labcode.numpy_net`, :mod:`labcode.models`,
 :mod:`labcode.torch_data`, :mod:`labcode.training`, ...) never imports this package.
 
+setups
+    The NumPy networks of Exercise 1 the book trains, and its learning-rate grid.
 sweep
     One hyperparameter over several seeds on any :class:`concurrent.futures.Executor`
     (:func:`~labcode.engine.sweep.sweep`, :class:`~labcode.engine.sweep.SweepResult`).

@@ -205,7 +205,7 @@ def learning_rate_findings(result: SweepResult) -> dict[str, Any]:
     Parameters
     ----------
     result : SweepResult
-        The study over ``lr`` (:func:`run_study` ``("learning_rate")``).
+        The study over ``lr`` (:func:`~labcode.engine.studies.run_study` ``("learning_rate")``).
 
     Returns
     -------
@@ -332,7 +332,7 @@ def hidden_size_findings(result: SweepResult) -> dict[str, Any]:
     Parameters
     ----------
     result : SweepResult
-        The study over ``hidden_size`` (:func:`run_study` ``("hidden_size")``).
+        The study over ``hidden_size`` (:func:`~labcode.engine.studies.run_study` ``("hidden_size")``).
 
     Returns
     -------
@@ -421,7 +421,7 @@ def optimizer_findings(result: SweepResult) -> dict[str, Any]:
     Parameters
     ----------
     result : SweepResult
-        The study over ``optimizer`` (:func:`run_study` ``("optimizer")``).
+        The study over ``optimizer`` (:func:`~labcode.engine.studies.run_study` ``("optimizer")``).
 
     Returns
     -------

@@ -20,10 +20,8 @@ import pandas as pd
 import torch
 
 from .. import _validate
-from ..training import (
-    TrainConfig,
-    penalized_parameters,
-)
+from ..experiment import TrainConfig
+from ..training import penalized_parameters
 from .findings import REACH_LEVEL, TIE_MARGIN, _check_result, epochs_to_reach
 from .studies import RegularizationStudy
 from .sweep import SweepResult
@@ -96,7 +94,7 @@ def regularization_findings(
     Parameters
     ----------
     study : RegularizationStudy
-        From :func:`run_regularization_study`, with the settings ``"none"``,
+        From :func:`~labcode.engine.studies.run_regularization_study`, with the settings ``"none"``,
         ``"L1 (weights)"`` and ``"L2 (weights)"`` (and optionally the ``(all)`` ones).
     weights : dict of str to ndarray
         For ``"none"``, ``"L1 (weights)"`` and ``"L2 (weights)"``: the weight-matrix
@@ -112,21 +110,21 @@ def regularization_findings(
         ``all`` of one penalty, ``nan`` without ``all``) and ``claims``:
 
         ``l1_costs_accuracy``
-            L1 on the weights ends more than :data:`TIE_MARGIN` below no penalty.
+            L1 on the weights ends more than :data:`~labcode.engine.findings.TIE_MARGIN` below no penalty.
         ``l2_ties_none``
-            L2 on the weights ends less than :data:`TIE_MARGIN` from no penalty.
+            L2 on the weights ends less than :data:`~labcode.engine.findings.TIE_MARGIN` from no penalty.
         ``no_penalty_helps``
-            No penalized setting ends more than :data:`TIE_MARGIN` above no penalty.
+            No penalized setting ends more than :data:`~labcode.engine.findings.TIE_MARGIN` above no penalty.
         ``penalize_choice_tied``
             For L1 and for L2, penalizing all parameters and only the weights end less
-            than :data:`TIE_MARGIN` apart (false when the ``all`` settings were not run).
+            than :data:`~labcode.engine.findings.TIE_MARGIN` apart (false when the ``all`` settings were not run).
         ``l1_most_near_zero``
             L1 leaves more than twice the share of near-zero weights that L2 leaves, and
             L2 more than no penalty.
         ``penalties_shrink``
             Both penalties give a smaller mean ``|w|`` than no penalty.
         ``margin_exceeds_noise``
-            Every setting's standard deviation over seeds is below :data:`TIE_MARGIN`.
+            Every setting's standard deviation over seeds is below :data:`~labcode.engine.findings.TIE_MARGIN`.
     """
     if not isinstance(study, RegularizationStudy):
         raise TypeError(
@@ -243,7 +241,7 @@ def complex_findings(result: SweepResult, modes: dict[str, Any]) -> dict[str, An
     Parameters
     ----------
     result : SweepResult
-        :func:`run_model_study`'s sweep over ``model`` (``"simple"`` and ``"complex"``).
+        :func:`~labcode.engine.studies.run_model_study`'s sweep over ``model`` (``"simple"`` and ``"complex"``).
     modes : dict
         :func:`mode_behaviour` of a trained ComplexMLP.
 
@@ -251,13 +249,13 @@ def complex_findings(result: SweepResult, modes: dict[str, Any]) -> dict[str, An
     -------
     dict
         Numbers: ``summary``, ``mean``, ``std``, ``gap`` (complex minus simple),
-        ``epochs_to_reach`` (of :data:`REACH_LEVEL`, by model) and ``claims``:
+        ``epochs_to_reach`` (of :data:`~labcode.engine.findings.REACH_LEVEL`, by model) and ``claims``:
 
         ``complex_not_worse``
             The ComplexMLP's mean final validation accuracy is at least the
             SimpleMLP's.
         ``complex_learns_faster``
-            The ComplexMLP's mean curve reaches :data:`REACH_LEVEL` in at most half the
+            The ComplexMLP's mean curve reaches :data:`~labcode.engine.findings.REACH_LEVEL` in at most half the
             epochs the SimpleMLP's needs (which reaches it).
         ``eval_deterministic``
             Two evaluation-mode passes give identical logits.
@@ -270,7 +268,7 @@ def complex_findings(result: SweepResult, modes: dict[str, Any]) -> dict[str, An
         ``batchnorm_batch_dependent``
             With BatchNorm in training mode they do (more than 1000 times that).
         ``margin_exceeds_noise``
-            Both models' standard deviations over seeds are below :data:`TIE_MARGIN`.
+            Both models' standard deviations over seeds are below :data:`~labcode.engine.findings.TIE_MARGIN`.
     """
     result = _check_result(result, "model", ("simple", "complex"))
     needed = ("eval_repeat", "train_repeat", "train_changed", "eval_batch", "batchnorm_batch")
@@ -323,8 +321,8 @@ def best_configuration(results: Sequence[SweepResult]) -> dict[str, Any]:
     Parameters
     ----------
     results : sequence of SweepResult
-        The studies, for example those of :func:`run_study`, the ``results`` of a
-        :class:`RegularizationStudy` and :func:`run_model_study`.
+        The studies, for example those of :func:`~labcode.engine.studies.run_study`, the ``results`` of a
+        :class:`~labcode.engine.studies.RegularizationStudy` and :func:`~labcode.engine.studies.run_model_study`.
 
     Returns
     -------
@@ -332,7 +330,7 @@ def best_configuration(results: Sequence[SweepResult]) -> dict[str, Any]:
         ``candidates`` (a DataFrame, best first: ``description``, ``val_mean``,
         ``val_std``, ``runs``, and the ``config`` of each), ``best`` (its TrainConfig),
         ``description``, ``val_mean``, ``val_std``, ``n_candidates``, ``n_tied`` (other
-        configurations within :data:`TIE_MARGIN` of the best), ``test_accuracy`` (of
+        configurations within :data:`~labcode.engine.findings.TIE_MARGIN` of the best), ``test_accuracy`` (of
         the best configuration's runs, by seed) and ``test_mean``.
     """
     results = list(results)

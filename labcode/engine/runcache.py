@@ -23,7 +23,8 @@ import torch
 from ..data import NUM_CLASSES, DigitsSplit
 from ..models import build_model
 from ..provenance import source_fingerprint
-from ..training import ExperimentResult, History, TrainConfig, run_experiment
+from ..experiment import ExperimentResult, TrainConfig, run_experiment
+from ..training import History
 
 __all__ = ["cached_experiment", "load_run"]
 
@@ -150,7 +151,7 @@ def load_run(
     Returns
     -------
     ExperimentResult or None
-        As :func:`~labcode.training.run_experiment` returned it (the model on the CPU,
+        As :func:`~labcode.experiment.run_experiment` returned it (the model on the CPU,
         in training mode), or None when the cache holds no such run from this version
         of labcode, or not its weights.
     """
@@ -180,7 +181,7 @@ def _load(cache: Path, config: TrainConfig, identity: dict[str, str],
 def cached_experiment(
     config: TrainConfig, *, cache_dir: str | os.PathLike, split: DigitsSplit | None = None
 ) -> ExperimentResult:
-    """:func:`~labcode.training.run_experiment` through the run cache of :func:`~labcode.engine.sweep.sweep`.
+    """:func:`~labcode.experiment.run_experiment` through the run cache of :func:`~labcode.engine.sweep.sweep`.
 
     Reads the run from ``cache_dir`` when it is there (see :func:`load_run`); otherwise
     trains it in this process and stores it, so that a later sweep reads it too.

@@ -24,12 +24,8 @@ from typing import Any
 import pandas as pd
 
 from .. import _validate
-from ..training import (
-    OPTIMIZERS,
-    ExperimentResult,
-    TrainConfig,
-    run_experiment,
-)
+from ..experiment import ExperimentResult, TrainConfig, run_experiment
+from ..training import OPTIMIZERS
 from .pool import SerialExecutor
 from .runcache import load_run
 from .sweep import SweepResult, sweep, train_runs
@@ -72,7 +68,7 @@ class Study:
     step : int
         The handout's step number.
     param : str
-        The :class:`~labcode.training.TrainConfig` field that varies.
+        The :class:`~labcode.experiment.TrainConfig` field that varies.
     values : tuple
         Its values, in the order the book shows them.
     title : str
@@ -165,7 +161,7 @@ ALL_STUDIES = (*STUDIES, "regularization", "model")
 def study_configs(
     name: str, *, base: TrainConfig | None = None, seeds: Sequence[int] = SEEDS
 ) -> list[TrainConfig]:
-    """Every run of the study ``name``: one :class:`~labcode.training.TrainConfig` per setting and seed.
+    """Every run of the study ``name``: one :class:`~labcode.experiment.TrainConfig` per setting and seed.
 
     Parameters
     ----------
@@ -262,11 +258,10 @@ def penalty_config(
     TrainConfig
         ``base`` with ``l1``, ``l2`` and ``penalize`` set.
     """
-    if regularizer not in REGULARIZERS:
-        raise ValueError(f"regularizer must be one of {list(REGULARIZERS)}, got {regularizer!r}")
+    _validate.one_of(regularizer, "regularizer", REGULARIZERS)
     base = TrainConfig() if base is None else base
     if not isinstance(base, TrainConfig):
-        raise TypeError(f"base must be a labcode.training.TrainConfig, got {type(base).__name__}")
+        raise TypeError(f"base must be a labcode.experiment.TrainConfig, got {type(base).__name__}")
     if regularizer == "none":
         return base.replace(l1=0.0, l2=0.0, penalize="weights")
     strength = _validate.positive(strength, f"strength for {regularizer}")
@@ -408,7 +403,7 @@ def train_models(
     """Train several configurations and keep the trained models.
 
     Where a chapter needs the weights themselves (a histogram, the modes of a model),
-    this gives the :class:`~labcode.training.ExperimentResult` of each run, model
+    this gives the :class:`~labcode.experiment.ExperimentResult` of each run, model
     included. With ``cache_dir`` it reads the runs a :func:`~labcode.engine.sweep.sweep`
     already trained there (numbers and weights) and stores the ones it trains.
 
@@ -432,7 +427,7 @@ def train_models(
     for k, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
             raise TypeError(
-                f"configs[{k}] must be a labcode.training.TrainConfig, got {type(config).__name__}"
+                f"configs[{k}] must be a labcode.experiment.TrainConfig, got {type(config).__name__}"
             )
     if cache_dir is not None:
         train_runs(configs, cache_dir=cache_dir,

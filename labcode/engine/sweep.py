@@ -1,6 +1,6 @@
 """Exercise 2, Steps 6 to 10: one-parameter studies over several seeds.
 
-A study changes one field of a :class:`~labcode.training.TrainConfig` at a time, keeps
+A study changes one field of a :class:`~labcode.experiment.TrainConfig` at a time, keeps
 every other field at the base configuration, and trains each value with several seeds,
 so that an effect can be told apart from the noise of one run. :func:`sweep` runs the
 ``values x seeds`` grid on any :class:`concurrent.futures.Executor`:
@@ -42,7 +42,8 @@ import pandas as pd
 from .. import _validate
 from ..data import DigitsSplit
 from ..models import COMPLEX_WIDTH_FACTORS
-from ..training import History, TrainConfig, run_experiment
+from ..experiment import TrainConfig, run_experiment
+from ..training import History
 from .pool import _default_executor, _discard_default_executor
 from .runcache import (
     _check_cache_dir,
@@ -72,7 +73,7 @@ SWEEPABLE = (
     "l2",
     "penalize",
 )
-"""The :class:`~labcode.training.TrainConfig` fields a study can vary (``seed`` is
+"""The :class:`~labcode.experiment.TrainConfig` fields a study can vary (``seed`` is
 varied by the ``seeds`` argument of :func:`sweep`)."""
 
 EPOCH_COLUMNS = (
@@ -159,9 +160,8 @@ def _train_task(config: TrainConfig, split: DigitsSplit | None) -> tuple[dict[st
 
 def _check_param_values(base: object, param: object, values: object) -> tuple[str, tuple]:
     if not isinstance(base, TrainConfig):
-        raise TypeError(f"base must be a labcode.training.TrainConfig, got {type(base).__name__}")
-    if not isinstance(param, str) or param not in SWEEPABLE:
-        raise ValueError(f"param must be one of {list(SWEEPABLE)}, got {param!r}")
+        raise TypeError(f"base must be a labcode.experiment.TrainConfig, got {type(base).__name__}")
+    _validate.one_of(param, "param", SWEEPABLE)
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(f"values must be a sequence of values for {param}, got {values!r}")
     values = tuple(values)
@@ -296,7 +296,7 @@ def train_runs(
     for k, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
             raise TypeError(
-                f"configs[{k}] must be a labcode.training.TrainConfig, got {type(config).__name__}"
+                f"configs[{k}] must be a labcode.experiment.TrainConfig, got {type(config).__name__}"
             )
     unique = list(dict.fromkeys(configs))  # each run once, in the given order
     if split is not None and not isinstance(split, DigitsSplit):
@@ -327,7 +327,7 @@ def sweep(
     param : str
         The field to vary, one of :data:`SWEEPABLE`.
     values : sequence
-        Its values, each checked by :class:`~labcode.training.TrainConfig` before any
+        Its values, each checked by :class:`~labcode.experiment.TrainConfig` before any
         run starts.
     seeds : sequence of int, default (0, 1, 2)
         The seeds every value is trained with.
