@@ -37,7 +37,7 @@ from threadpoolctl import threadpool_info  # noqa: E402
 
 from labcode.baselines import fit_and_score, full_batch_mlp, logistic_regression  # noqa: E402
 from labcode.data import DigitsSplit, load_digits_split, one_hot  # noqa: E402
-from labcode.numpy_net import HIDDEN_SETUP, LAB_SETUP, TrainingSetup  # noqa: E402
+from labcode.engine.setups import HIDDEN_SETUP, LAB_SETUP, TrainingSetup  # noqa: E402
 
 
 def time_numpy(setup: TrainingSetup, split: DigitsSplit) -> tuple[float, float]:

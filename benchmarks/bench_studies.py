@@ -3,18 +3,18 @@
 The script does what the three chapters do, in the same order and with the same calls,
 twice, each time with a new, empty run cache (so every run is trained):
 
-* ``studies.md``: :func:`labcode.studies.prepare_studies` trains every run of Steps 6
-  to 10 together (:data:`labcode.studies.ALL_STUDIES`), then each study of Steps 6 to 8
-  is read with :func:`labcode.studies.run_study`;
-* ``regularization.md`` (Step 9): :func:`labcode.studies.run_regularization_study`, then
-  the models of the weight histograms with :func:`labcode.studies.train_models`;
+* ``studies.md``: :func:`labcode.engine.studies.prepare_studies` trains every run of Steps 6
+  to 10 together (:data:`labcode.engine.studies.ALL_STUDIES`), then each study of Steps 6 to 8
+  is read with :func:`labcode.engine.studies.run_study`;
+* ``regularization.md`` (Step 9): :func:`labcode.engine.studies.run_regularization_study`, then
+  the models of the weight histograms with :func:`labcode.engine.studies.train_models`;
 * ``complex_mlp.md`` (Step 10): the ``ComplexMLP`` of seed 0 with ``train_models``, then
-  :func:`labcode.studies.run_model_study`.
+  :func:`labcode.engine.studies.run_model_study`.
 
 (a) **pool**: the studies' default executor, this process's shared pool of one worker
     per core, each run on one torch thread (what the book build does). Its time includes
     starting the pool.
-(b) **serial**: :class:`labcode.sweep.SerialExecutor`, every run in this process, one
+(b) **serial**: :class:`labcode.engine.pool.SerialExecutor`, every run in this process, one
     after the other, also on one torch thread.
 
 It prints each step's time both ways, the number of runs trained, and the speed-up
@@ -35,7 +35,7 @@ import tempfile
 import time
 from concurrent.futures import Executor
 
-from labcode.studies import (
+from labcode.engine.studies import (
     REGULARIZERS,
     STUDIES,
     penalty_config,
@@ -45,8 +45,8 @@ from labcode.studies import (
     run_study,
     train_models,
 )
-from labcode.sweep import SerialExecutor, default_workers
-from labcode.training import TrainConfig
+from labcode.engine.pool import SerialExecutor, default_workers
+from labcode.experiment import TrainConfig
 
 CHAPTERS = ("studies.md", "regularization.md", "complex_mlp.md")
 

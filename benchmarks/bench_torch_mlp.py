@@ -44,7 +44,8 @@ from torch.utils.data import DataLoader, Dataset
 from labcode.data import DigitsSplit, load_digits_split
 from labcode.models import SimpleMLP
 from labcode.torch_data import make_loaders
-from labcode.training import TrainConfig, evaluate, fit, run_experiment, torch_threads
+from labcode.experiment import TrainConfig, run_experiment, torch_threads
+from labcode.training import evaluate, fit
 
 EPOCHS, BATCH, HIDDEN, LR = 50, 32, 32, 1e-3
 

@@ -25,8 +25,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
+from . import _validate
 from .data import DigitsSplit
-from .numpy_net import _check_lr, _check_positive_int
 
 __all__ = ["SKLEARN_GD_LR", "logistic_regression", "full_batch_mlp", "fit_and_score"]
 
@@ -53,7 +53,7 @@ def logistic_regression(*, seed: int) -> LogisticRegression:
     LogisticRegression
         Unfitted, with ``max_iter=2000`` so that L-BFGS converges on the digits.
     """
-    seed = _check_positive_int(seed, "seed", minimum=0)
+    seed = _validate.seed(seed, "seed")
     return LogisticRegression(max_iter=2000, random_state=seed)
 
 
@@ -87,23 +87,23 @@ def full_batch_mlp(
         Unfitted; sigmoid ("logistic") hidden units, softmax output, cross-entropy.
     """
     hidden = tuple(
-        _check_positive_int(n, f"hidden_layer_sizes[{i}]") for i, n in enumerate(hidden_layer_sizes)
+        _validate.integer(n, f"hidden_layer_sizes[{i}]") for i, n in enumerate(hidden_layer_sizes)
     )
     return MLPClassifier(
         hidden_layer_sizes=hidden,
         activation="logistic",
         solver="sgd",
         learning_rate="constant",
-        learning_rate_init=_check_lr(lr),
+        learning_rate_init=_validate.positive(lr, "lr"),
         momentum=0.0,
         nesterovs_momentum=False,
-        batch_size=_check_positive_int(n_train, "n_train"),
-        max_iter=_check_positive_int(epochs, "epochs"),
-        n_iter_no_change=_check_positive_int(epochs, "epochs"),
+        batch_size=_validate.integer(n_train, "n_train"),
+        max_iter=_validate.integer(epochs, "epochs"),
+        n_iter_no_change=_validate.integer(epochs, "epochs"),
         tol=0.0,
         alpha=0.0,
         shuffle=False,
-        random_state=_check_positive_int(seed, "seed", minimum=0),
+        random_state=_validate.seed(seed, "seed"),
     )
 
 

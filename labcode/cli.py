@@ -63,7 +63,8 @@ _FIELD_TYPES: dict[str, Callable[[str], Any]] = {
 
 def _add_config_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
     from .models import MODELS
-    from .training import OPTIMIZERS, PENALIZE, TrainConfig
+    from .experiment import TrainConfig
+    from .training import OPTIMIZERS, PENALIZE
 
     d = TrainConfig()
     g = parser.add_argument_group(
@@ -95,7 +96,7 @@ def _add_config_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m labcode``."""
-    from .sweep import SWEEPABLE
+    from .engine.sweep import SWEEPABLE
 
     parser = _Parser(
         prog="python -m labcode",
@@ -140,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser):
-    from .training import TrainConfig
+    from .experiment import TrainConfig
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     kwargs = {k: v for k, v in vars(args).items() if k in fields}
@@ -151,7 +152,7 @@ def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser):
 
 
 def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .training import run_experiment
+    from .experiment import run_experiment
 
     if args.every < 1:
         parser.error(f"--every must be at least 1, got {args.every}")
@@ -174,7 +175,8 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 def _run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from concurrent.futures import ProcessPoolExecutor
 
-    from .sweep import process_pool, sweep
+    from .engine.pool import process_pool
+    from .engine.sweep import sweep
 
     read = _FIELD_TYPES[args.param]
     values = []
@@ -211,11 +213,11 @@ def _run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from . import plots
+        from . import study_plots
 
         fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
-        plots.plot_sweep_curves(result.table, ax=left)
-        plots.plot_sweep_final(result.runs, ax=right)
+        study_plots.plot_sweep_curves(result.table, ax=left)
+        study_plots.plot_sweep_final(result.runs, ax=right)
         fig.savefig(args.plot, dpi=120)
         print(f"wrote {args.plot}")
     return 0

@@ -13,11 +13,12 @@ from __future__ import annotations
 import functools
 
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+
+from . import _validate
 
 __all__ = [
     "NUM_CLASSES",
@@ -28,10 +29,6 @@ __all__ = [
     "split_dataset",
     "add_bias",
     "one_hot",
-    "check_features",
-    "check_labels",
-    "check_positive_int",
-    "check_features_labels",
     "confusion_matrix",
 ]
 
@@ -100,160 +97,6 @@ class DigitsSplit:
         return {"train": self.train, "val": self.val, "test": self.test}
 
 
-def _describe(x: object) -> str:
-    """Short description of an argument for error messages."""
-    if isinstance(x, np.ndarray):
-        return f"array of shape {x.shape} and dtype {x.dtype}"
-    return f"{type(x).__name__} {x!r}"[:120]
-
-
-def check_features(X: object, *, name: str = "X") -> np.ndarray:
-    """Check a feature matrix and return it as a float64 array.
-
-    Parameters
-    ----------
-    X : array_like of shape (n_samples, n_features)
-        Real-valued features, all finite.
-    name : str, default "X"
-        The argument's name, used in error messages.
-
-    Returns
-    -------
-    ndarray of shape (n_samples, n_features)
-        ``X`` as float64 (a view when it already was one).
-
-    Raises
-    ------
-    TypeError
-        If ``X`` is not numeric.
-    ValueError
-        If ``X`` is not 2-D, has no rows or no columns, or holds NaN or infinity.
-    """
-    arr = np.asarray(X)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-    ):
-        raise TypeError(f"{name} must be a numeric array, got {_describe(X)}")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real-valued, got {_describe(arr)}")
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D with shape (n_samples, n_features), got shape {arr.shape}"
-        )
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one row and one column, got shape {arr.shape}")
-    arr = arr.astype(np.float64, copy=False)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise ValueError(
-            f"{name} must be finite, but {name}[{row}, {col}] = {arr[row, col]} "
-            f"({int(bad.sum())} non-finite entries in all)"
-        )
-    return arr
-
-
-def check_labels(y: object, *, num_classes: int = NUM_CLASSES, name: str = "y") -> np.ndarray:
-    """Check integer class labels and return them as an int64 array.
-
-    Parameters
-    ----------
-    y : array_like of shape (n_samples,)
-        Class labels, integers in ``0 .. num_classes - 1``. Floats that hold
-        whole numbers (``3.0``) are accepted; ``2.5`` is not.
-    num_classes : int, default 10
-        Number of classes.
-    name : str, default "y"
-        The argument's name, used in error messages.
-
-    Returns
-    -------
-    ndarray of shape (n_samples,)
-        The labels as int64.
-
-    Raises
-    ------
-    TypeError
-        If ``y`` is not numeric or ``num_classes`` is not an integer.
-    ValueError
-        If ``y`` is not 1-D, holds a non-integer value, or a label outside
-        ``0 .. num_classes - 1``.
-    """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, Integral):
-        raise TypeError(f"num_classes must be an int, got {_describe(num_classes)}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be at least 1, got {num_classes}")
-    arr = np.asarray(y)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(f"{name} must hold integer class labels, got {_describe(y)}")
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D with shape (n_samples,), got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        if np.iscomplexobj(arr):
-            raise TypeError(f"{name} must hold integer class labels, got {_describe(arr)}")
-        finite = np.isfinite(arr)
-        whole = finite & (arr == np.round(np.where(finite, arr, 0)))
-        if not whole.all():
-            i = int(np.flatnonzero(~whole)[0])
-            raise ValueError(
-                f"{name} must hold integer class labels, but {name}[{i}] = {arr[i]}"
-            )
-    out = arr.astype(np.int64)
-    outside = (out < 0) | (out >= num_classes)
-    if outside.any():
-        i = int(np.flatnonzero(outside)[0])
-        raise ValueError(
-            f"{name} must hold labels in 0..{num_classes - 1} (num_classes={num_classes}), "
-            f"but {name}[{i}] = {out[i]}"
-        )
-    return out
-
-
-def check_positive_int(value: object, name: str) -> int:
-    """Check a count or a size: a positive int (``True`` is refused), returned as int.
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is not an integer; the message names ``name`` and the value.
-    ValueError
-        If ``value`` is below 1.
-    """
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
-
-
-def check_features_labels(
-    X: object, y: object, *, num_classes: int = NUM_CLASSES
-) -> tuple[np.ndarray, np.ndarray]:
-    """Check features and their labels together (see :func:`check_features`, :func:`check_labels`).
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features)
-        float64.
-    y : ndarray of shape (n_samples,)
-        int64.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As the two checks do, and a ValueError naming both shapes when ``X`` and ``y``
-        hold different numbers of samples.
-    """
-    X = check_features(X)
-    y = check_labels(y, num_classes=num_classes)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"X and y must have the same number of samples, got X of shape {X.shape} "
-            f"and y of shape {y.shape}"
-        )
-    return X, y
-
-
 def confusion_matrix(
     y_true: object, y_pred: object, *, num_classes: int = NUM_CLASSES
 ) -> np.ndarray:
@@ -272,8 +115,8 @@ def confusion_matrix(
         int64; entry ``[i, j]`` counts the samples of class ``i`` predicted as ``j``, so
         the diagonal holds the correct predictions and each row sums to the class's size.
     """
-    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
-    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
+    y_true = _validate.labels(y_true, num_classes, "y_true")
+    y_pred = _validate.labels(y_pred, num_classes, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true of shape {y_true.shape} and y_pred of shape {y_pred.shape} must have "
@@ -282,23 +125,6 @@ def confusion_matrix(
     counts = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(counts, (y_true, y_pred), 1)
     return counts
-
-
-def _check_fraction(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a float in (0, 1), got {_describe(value)}")
-    value = float(value)
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"{name} must be in the open interval (0, 1), got {value}")
-    return value
-
-
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, Integral):
-        raise TypeError(f"seed must be an int, got {_describe(seed)}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
-    return int(seed)
 
 
 def split_dataset(
@@ -337,10 +163,10 @@ def split_dataset(
         If the inputs are invalid, or if a part would hold fewer samples than
         there are classes present (stratification needs one of each).
     """
-    X, y = check_features_labels(X, y, num_classes=num_classes)
-    val_size = _check_fraction(val_size, "val_size")
-    test_size = _check_fraction(test_size, "test_size")
-    seed = _check_seed(seed)
+    X, y = _validate.features_labels(X, y, num_classes)
+    val_size = _validate.real(val_size, "val_size", low=0.0, high=1.0, low_open=True, high_open=True)
+    test_size = _validate.real(test_size, "test_size", low=0.0, high=1.0, low_open=True, high_open=True)
+    seed = _validate.seed(seed)
     if val_size + test_size >= 1.0:
         raise ValueError(
             f"val_size + test_size must be below 1 to leave training data, got "
@@ -447,7 +273,7 @@ def add_bias(X: object) -> np.ndarray:
     >>> add_bias([[0.5, 0.25]])
     array([[0.5 , 0.25, 1.  ]])
     """
-    X = check_features(X)
+    X = _validate.features(X)
     out = np.empty((X.shape[0], X.shape[1] + 1), dtype=np.float64)
     out[:, :-1] = X
     out[:, -1] = 1.0
@@ -480,7 +306,7 @@ def one_hot(y: object, num_classes: int = NUM_CLASSES) -> np.ndarray:
     array([[1., 0., 0.],
            [0., 0., 1.]])
     """
-    y = check_labels(y, num_classes=num_classes)
+    y = _validate.labels(y, num_classes)
     out = np.zeros((y.shape[0], num_classes), dtype=np.float64)
     out[np.arange(y.shape[0]), y] = 1.0
     return out

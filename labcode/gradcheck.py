@@ -10,11 +10,11 @@ wrong one (a missing factor, a transposed matrix) is off by 1e-2 or more.
 from __future__ import annotations
 
 from collections.abc import Callable
-from numbers import Real
 
 import numpy as np
 
-from .data import _describe
+from . import _validate
+
 
 __all__ = ["TOLERANCE", "numerical_gradient", "relative_error"]
 
@@ -67,13 +67,12 @@ def numerical_gradient(
     array([2., 4.])
     """
     if not callable(f):
-        raise TypeError(f"f must be callable, got {_describe(f)}")
+        raise TypeError(f"f must be callable, got {_validate.describe(f)}")
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
-        raise TypeError(f"x must be a float64 NumPy array, got {_describe(x)}")
+        raise TypeError(f"x must be a float64 NumPy array, got {_validate.describe(x)}")
     if not x.flags.writeable:
         raise ValueError("x must be writable: its entries are nudged in place and restored")
-    if isinstance(h, bool) or not isinstance(h, Real) or not np.isfinite(h) or h <= 0:
-        raise ValueError(f"h must be a finite number above 0, got {h!r}")
+    h = _validate.positive(h, "h")
     grad = np.empty_like(x)
     for i in np.ndindex(x.shape):
         old = x[i]
@@ -91,7 +90,7 @@ def numerical_gradient(
 def _scalar(value: object) -> float:
     arr = np.asarray(value)
     if arr.shape != () or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise ValueError(f"f must return a real scalar, got {_describe(value)}")
+        raise ValueError(f"f must return a real scalar, got {_validate.describe(value)}")
     out = float(arr)
     if not np.isfinite(out):
         raise ValueError(f"f must return a finite value, got {out}")

@@ -8,21 +8,20 @@ returning logits (the softmax lives in the loss, see
 BatchNorm1d, ReLU and Dropout.
 
 Models are looked up by name in :data:`MODELS`, so that
-:class:`labcode.training.TrainConfig` can say ``model="simple"`` and
-:func:`labcode.training.run_experiment` builds the module from that table. Every
+:class:`labcode.experiment.TrainConfig` can say ``model="simple"`` and
+:func:`labcode.experiment.run_experiment` builds the module from that table. Every
 entry is called as ``MODELS[name](in_features=..., hidden_size=..., num_classes=...)``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from numbers import Real
 
 import torch
 from torch import nn
 
-from .data import check_positive_int
+from . import _validate
+
 
 __all__ = [
     "SimpleMLP",
@@ -80,9 +79,9 @@ class SimpleMLP(nn.Module):
 
     def __init__(self, in_features: int = 64, hidden_size: int = 32, num_classes: int = 10):
         super().__init__()
-        self.in_features = check_positive_int(in_features, "in_features")
-        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
-        self.num_classes = check_positive_int(num_classes, "num_classes")
+        self.in_features = _validate.integer(in_features, "in_features")
+        self.hidden_size = _validate.integer(hidden_size, "hidden_size")
+        self.num_classes = _validate.integer(num_classes, "num_classes")
         self.fc1 = nn.Linear(self.in_features, self.hidden_size)
         self.relu = nn.ReLU()
         self.fc2 = nn.Linear(self.hidden_size, self.num_classes)
@@ -107,17 +106,6 @@ class SimpleMLP(nn.Module):
             f"in_features={self.in_features}, hidden_size={self.hidden_size}, "
             f"num_classes={self.num_classes}, parameters={count_parameters(self)}"
         )
-
-
-def _check_dropout(value: object) -> float:
-    """A dropout probability: a real number in [0, 1), returned as float."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(
-            f"dropout must be a float in [0, 1), got {type(value).__name__} {value!r}"
-        )
-    if not (math.isfinite(value) and 0.0 <= value < 1.0):
-        raise ValueError(f"dropout must be a float in [0, 1), got {value}")
-    return float(value)
 
 
 class ComplexMLP(nn.Module):
@@ -182,7 +170,7 @@ class ComplexMLP(nn.Module):
         dropout: float = 0.2,
     ):
         super().__init__()
-        self.in_features = check_positive_int(in_features, "in_features")
+        self.in_features = _validate.integer(in_features, "in_features")
         if isinstance(hidden_sizes, (str, bytes)) or not isinstance(hidden_sizes, Sequence):
             raise TypeError(
                 f"hidden_sizes must be a sequence of positive ints, got "
@@ -191,10 +179,10 @@ class ComplexMLP(nn.Module):
         if len(hidden_sizes) == 0:
             raise ValueError("hidden_sizes must name at least one hidden layer, got ()")
         self.hidden_sizes = tuple(
-            check_positive_int(h, f"hidden_sizes[{k}]") for k, h in enumerate(hidden_sizes)
+            _validate.integer(h, f"hidden_sizes[{k}]") for k, h in enumerate(hidden_sizes)
         )
-        self.num_classes = check_positive_int(num_classes, "num_classes")
-        self.dropout = _check_dropout(dropout)
+        self.num_classes = _validate.integer(num_classes, "num_classes")
+        self.dropout = _validate.real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
         blocks = []
         n_in = self.in_features
         for n_out in self.hidden_sizes:
@@ -258,7 +246,7 @@ def complex_from_table(
     -------
     ComplexMLP
     """
-    hidden_size = check_positive_int(hidden_size, "hidden_size")
+    hidden_size = _validate.integer(hidden_size, "hidden_size")
     return ComplexMLP(
         in_features=in_features,
         hidden_sizes=tuple(f * hidden_size for f in COMPLEX_WIDTH_FACTORS),
@@ -293,7 +281,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "simple": SimpleMLP,
     "complex": complex_from_table,
 }
-"""The models :class:`labcode.training.TrainConfig` can name, keyed by name.
+"""The models :class:`labcode.experiment.TrainConfig` can name, keyed by name.
 
 Each value is called with the keyword arguments ``in_features``, ``hidden_size`` and
 ``num_classes`` and returns a fresh :class:`torch.nn.Module` that maps a batch of shape
@@ -312,7 +300,7 @@ def build_model(
     """Build a fresh model from :data:`MODELS` by name.
 
     The weights are drawn from torch's global random generator; seed it (or use
-    :func:`labcode.training.run_experiment`, which does) for reproducible weights.
+    :func:`labcode.experiment.run_experiment`, which does) for reproducible weights.
 
     Parameters
     ----------

@@ -18,9 +18,8 @@ the gradients with respect to its inputs. :class:`NumpyNetwork` chains the block
 float64, so that the gradients can be checked against finite differences
 (:mod:`labcode.gradcheck`) to a relative error below 1e-7.
 
-The configurations the book trains, chosen on the validation part, are defined once
-here: :data:`LAB_SETUP`, :data:`HIDDEN_SETUP` and the learning-rate grid
-:data:`LEARNING_RATES`.
+The configurations the book trains (:data:`labcode.engine.setups.LAB_SETUP`, ...) are
+the book's choices, not part of the lab, and live in :mod:`labcode.engine.setups`.
 """
 
 from __future__ import annotations
@@ -28,11 +27,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 import warnings
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
 
-from .data import _describe, check_features, check_labels, one_hot
+from . import _validate
 
 __all__ = [
     "fc_forward",
@@ -46,25 +44,48 @@ __all__ = [
     "TrainingSaturated",
     "FitHistory",
     "STALL_WINDOW",
-    "TrainingSetup",
-    "LAB_SETUP",
-    "HIDDEN_SETUP",
-    "LEARNING_RATES",
-    "LearningRateTrial",
-    "compare_learning_rates",
-    "best_learning_rate",
 ]
 
 
-def _check_matrix(M: object, name: str) -> np.ndarray:
-    """A 2-D float64 array, or TypeError/ValueError naming ``name``."""
-    if not isinstance(M, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array, got {_describe(M)}")
-    if M.ndim != 2:
-        raise ValueError(f"{name} must be 2-D, got shape {M.shape}")
-    if M.dtype != np.float64:
-        raise TypeError(f"{name} must be float64, got {_describe(M)}")
-    return M
+def _check_fc(X: object, W: object) -> None:
+    _validate.float_matrices(X=X, W=W)
+    if X.shape[1] != W.shape[0]:
+        raise ValueError(
+            f"X of shape {X.shape} and W of shape {W.shape} do not fit: "
+            f"X.shape[1] = {X.shape[1]} must equal W.shape[0] = {W.shape[0]}"
+        )
+
+
+def _check_like(M: object, name: str, shape: tuple[int, ...], of: str) -> None:
+    """``M`` is a float64 matrix of ``shape``, the shape of ``of``."""
+    _validate.float_matrices(**{name: M})
+    _validate.shape(M, shape, name, of)
+
+
+def _check_same_shape(**arrays: object) -> None:
+    """Float64 matrices of one shape; the message names the first that differs."""
+    _validate.float_matrices(**arrays)
+    (first, A), *rest = arrays.items()
+    for name, M in rest:
+        _validate.shape(M, A.shape, name, first)
+
+
+def _check_step(params: object, grads: object, lr: object) -> float:
+    """The checks of :func:`gradient_step`; returns ``lr`` as a float."""
+    for name, value in (("params", params), ("grads", grads)):
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict of NumPy arrays, got {_validate.describe(value)}")
+    if params.keys() != grads.keys():
+        missing, extra = sorted(params.keys() - grads.keys()), sorted(grads.keys() - params.keys())
+        raise ValueError(
+            f"grads must have the keys of params, {list(params)}; missing {missing}, unexpected {extra}"
+        )
+    for key, W in params.items():
+        for name, value in (("params", W), ("grads", grads[key])):
+            if not isinstance(value, np.ndarray):
+                raise TypeError(f"{name}[{key!r}] must be a NumPy array, got {_validate.describe(value)}")
+        _validate.shape(grads[key], W.shape, f"grads[{key!r}]", f"params[{key!r}]")
+    return _validate.positive(lr, "lr")
 
 
 def _append_ones(A: np.ndarray) -> np.ndarray:
@@ -76,83 +97,26 @@ def _append_ones(A: np.ndarray) -> np.ndarray:
 
 
 def fc_forward(X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """Forward pass of a fully connected layer: ``Z = X @ W``.
+    """Fully connected layer, ``Z = X @ W``; the cache ``(X, W)`` is what the backward needs.
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_in + 1)
-        Inputs whose last column is ones (see :func:`labcode.data.add_bias`), float64.
-    W : ndarray of shape (n_in + 1, n_out)
-        Weights; the last row is the bias, float64.
-
-    Returns
-    -------
-    Z : ndarray of shape (n_samples, n_out)
-        The pre-activations.
-    cache : tuple (X, W)
-        The inputs, which :func:`fc_backward` needs.
-
-    Raises
-    ------
-    TypeError
-        If ``X`` or ``W`` is not a float64 NumPy array.
-    ValueError
-        If they are not 2-D or their shapes do not fit (``X.shape[1] != W.shape[0]``).
-
-    Notes
-    -----
-    Values are not checked for NaN or infinity here: the blocks run inside the
-    training loop, and :class:`NumpyNetwork` checks its inputs once, at the door.
+    ``X`` (n_samples, n_in + 1) has a last column of ones (:func:`labcode.data.add_bias`),
+    ``W`` (n_in + 1, n_out) has the bias as its last row; ``Z`` is (n_samples, n_out).
     """
-    X = _check_matrix(X, "X")
-    W = _check_matrix(W, "W")
-    if X.shape[1] != W.shape[0]:
-        raise ValueError(
-            f"X of shape {X.shape} and W of shape {W.shape} do not fit: "
-            f"X.shape[1] = {X.shape[1]} must equal W.shape[0] = {W.shape[0]}"
-        )
-    return X @ W, (X, W)
+    _check_fc(X, W)
+    Z = X @ W
+    return Z, (X, W)
 
 
-def fc_backward(
-    dZ: np.ndarray, cache: tuple[np.ndarray, np.ndarray], *, input_grad: bool = True
-) -> tuple[np.ndarray | None, np.ndarray]:
-    """Backward pass of a fully connected layer.
+def fc_backward(dZ: np.ndarray, cache: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Backward of :func:`fc_forward`: ``dX = dZ @ W.T`` and ``dW = X.T @ dZ``.
 
-    Parameters
-    ----------
-    dZ : ndarray of shape (n_samples, n_out)
-        Gradient of the loss with respect to ``Z``.
-    cache : tuple (X, W)
-        From :func:`fc_forward`: ``X`` of shape (n_samples, n_in + 1), ``W`` of
-        shape (n_in + 1, n_out).
-    input_grad : bool, default True
-        Whether to compute ``dX``. The first layer's input is data, whose gradient
-        nobody needs; ``False`` skips that matrix product and returns ``None``.
-
-    Returns
-    -------
-    dX : ndarray of shape (n_samples, n_in + 1), or None
-        ``dZ @ W.T``, the gradient with respect to ``X`` (its last column belongs
-        to the constant ones); ``None`` when ``input_grad`` is False.
-    dW : ndarray of shape (n_in + 1, n_out)
-        ``X.T @ dZ``, the gradient with respect to ``W``.
-
-    Raises
-    ------
-    ValueError
-        If ``dZ`` does not have the shape of ``Z``, ``(X.shape[0], W.shape[1])``.
+    ``dZ`` (n_samples, n_out) is the gradient of the loss with respect to ``Z``;
+    ``dX`` has the shape of ``X``, ``dW`` that of ``W``.
     """
     X, W = cache
-    dZ = _check_matrix(dZ, "dZ")
-    expected = (X.shape[0], W.shape[1])
-    if dZ.shape != expected:
-        raise ValueError(
-            f"dZ of shape {dZ.shape} does not match Z = X @ W of shape {expected} "
-            f"(X of shape {X.shape}, W of shape {W.shape})"
-        )
+    _check_like(dZ, "dZ", (X.shape[0], W.shape[1]), "Z = X @ W")
+    dX = dZ @ W.T
     dW = X.T @ dZ
-    dX = dZ @ W.T if input_grad else None
     return dX, dW
 
 
@@ -160,61 +124,23 @@ def fc_backward(
 
 
 def sigmoid_forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Forward pass of the sigmoid, ``A = 1 / (1 + exp(-Z))``, element by element.
+    """Sigmoid, ``A = 1 / (1 + exp(-Z))``, entry by entry; the cache is ``A``.
 
-    Computed as ``1 / (1 + e)`` where ``Z >= 0`` and ``e / (1 + e)`` where ``Z < 0``,
-    with ``e = exp(-|Z|)``: the exponential never exceeds 1, so no entry overflows
-    and the result is finite for any finite ``Z`` (even ``|Z| = 1e4``).
-
-    Parameters
-    ----------
-    Z : ndarray of shape (n_samples, n_units)
-        Pre-activations, float64.
-
-    Returns
-    -------
-    A : ndarray of shape (n_samples, n_units)
-        Activations in [0, 1].
-    cache : ndarray of shape (n_samples, n_units)
-        ``A`` itself: the derivative is ``A * (1 - A)``.
+    Computed from ``E = exp(-|Z|)``, which never exceeds 1: ``1 / (1 + E)`` where
+    ``Z >= 0`` and ``E / (1 + E)`` where ``Z < 0``, so nothing overflows (``|Z| = 1e4``
+    included).
     """
-    Z = _check_matrix(Z, "Z")
-    E = np.abs(Z)
-    np.negative(E, out=E)
-    np.exp(E, out=E)  # e = exp(-|Z|) in (0, 1]
-    A = np.where(Z >= 0.0, 1.0, E)
-    E += 1.0
-    A /= E
+    _validate.float_matrices(Z=Z)
+    E = np.exp(-np.abs(Z))
+    A = np.where(Z >= 0, 1 / (1 + E), E / (1 + E))
     return A, A
 
 
 def sigmoid_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
-    """Backward pass of the sigmoid: ``dZ = dA * A * (1 - A)``.
-
-    Parameters
-    ----------
-    dA : ndarray of shape (n_samples, n_units)
-        Gradient of the loss with respect to the activations ``A``.
-    cache : ndarray of shape (n_samples, n_units)
-        ``A``, from :func:`sigmoid_forward`.
-
-    Returns
-    -------
-    dZ : ndarray of shape (n_samples, n_units)
-        Gradient of the loss with respect to the pre-activations ``Z``.
-
-    Raises
-    ------
-    ValueError
-        If ``dA`` and the cached ``A`` differ in shape.
-    """
+    """Backward of :func:`sigmoid_forward`: ``dZ = dA * A * (1 - A)``, with ``A`` the cache."""
     A = cache
-    dA = _check_matrix(dA, "dA")
-    if dA.shape != A.shape:
-        raise ValueError(f"dA of shape {dA.shape} does not match A of shape {A.shape}")
-    dZ = 1.0 - A
-    dZ *= A
-    dZ *= dA
+    _check_like(dA, "dA", A.shape, "A")
+    dZ = dA * A * (1 - A)
     return dZ
 
 
@@ -222,39 +148,16 @@ def sigmoid_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
 
 
 def mse_loss(A: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean squared error over all entries and its gradient.
+    """Mean squared error over all ``n_samples * n_outputs`` entries, and its gradient.
 
-    ``loss = mean((A - Y) ** 2)``, the mean over the ``n_samples * n_outputs``
-    entries, as ``torch.nn.functional.mse_loss(A, Y, reduction="mean")``.
-
-    Parameters
-    ----------
-    A : ndarray of shape (n_samples, n_outputs)
-        The network's outputs.
-    Y : ndarray of shape (n_samples, n_outputs)
-        The targets (one-hot labels for the digits).
-
-    Returns
-    -------
-    loss : float
-        The mean squared error.
-    dA : ndarray of shape (n_samples, n_outputs)
-        ``2 * (A - Y) / A.size``, the gradient of ``loss`` with respect to ``A``.
-
-    Raises
-    ------
-    ValueError
-        If ``A`` and ``Y`` differ in shape.
+    ``loss = mean((A - Y) ** 2)``, as ``torch.nn.functional.mse_loss``; the gradient
+    with respect to ``A`` is ``dA = 2 * (A - Y) / A.size``, of the shape of ``A``.
     """
-    A = _check_matrix(A, "A")
-    Y = _check_matrix(Y, "Y")
-    if A.shape != Y.shape:
-        raise ValueError(f"A of shape {A.shape} and Y of shape {Y.shape} must have the same shape")
+    _check_same_shape(A=A, Y=Y)
     diff = A - Y
-    flat = diff.reshape(-1)
-    loss = float(flat @ flat) / diff.size
-    diff *= 2.0 / diff.size
-    return loss, diff
+    loss = np.mean(diff**2)
+    dA = 2 * diff / diff.size
+    return float(loss), dA
 
 
 # --- One step of gradient descent -------------------------------------------------------
@@ -263,65 +166,17 @@ def mse_loss(A: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
 def gradient_step(
     params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float
 ) -> dict[str, np.ndarray]:
-    """One update of batch gradient descent: ``W - lr * dW`` for every weight matrix.
+    """One update of batch gradient descent: new arrays ``W - lr * dW`` for every weight.
 
-    Parameters
-    ----------
-    params : dict of str to ndarray
-        The weights, for example ``{"W1": ..., "W2": ...}``; left unchanged.
-    grads : dict of str to ndarray
-        The gradient of the loss with respect to each weight, with the same keys as
-        ``params`` and each array of the shape of its weights; left unchanged.
-    lr : float
-        The learning rate, finite and above 0.
-
-    Returns
-    -------
-    dict of str to ndarray
-        New arrays ``params[key] - lr * grads[key]``, keyed and ordered like ``params``.
-
-    Raises
-    ------
-    TypeError
-        If ``params`` or ``grads`` is not a dict of NumPy arrays, or ``lr`` is not a
-        real number.
-    ValueError
-        If the keys or the shapes of ``params`` and ``grads`` differ, or ``lr`` is not
-        a finite number above 0.
-
-    Notes
-    -----
-    Values are not checked for NaN or infinity: :meth:`NumpyNetwork.fit` checks the
-    new weights itself and stops with :class:`TrainingDiverged` if an update overflowed.
+    ``grads`` has the keys of ``params`` and each gradient the shape of its weights;
+    both dicts are left unchanged.
 
     Examples
     --------
-    >>> params = {"W1": np.array([[1.0, 2.0]])}
-    >>> grads = {"W1": np.array([[0.5, -1.0]])}
-    >>> gradient_step(params, grads, lr=0.1)
+    >>> gradient_step({"W1": np.array([[1.0, 2.0]])}, {"W1": np.array([[0.5, -1.0]])}, lr=0.1)
     {'W1': array([[0.95, 2.1 ]])}
     """
-    for name, value in (("params", params), ("grads", grads)):
-        if not isinstance(value, dict):
-            raise TypeError(f"{name} must be a dict of NumPy arrays, got {_describe(value)}")
-    if params.keys() != grads.keys():
-        missing = sorted(params.keys() - grads.keys())
-        extra = sorted(grads.keys() - params.keys())
-        raise ValueError(
-            f"grads must have the keys of params, {list(params)}; "
-            f"missing {missing}, unexpected {extra}"
-        )
-    lr = _check_lr(lr)
-    for key, W in params.items():
-        dW = grads[key]
-        for name, value in (("params", W), ("grads", dW)):
-            if not isinstance(value, np.ndarray):
-                raise TypeError(f"{name}[{key!r}] must be a NumPy array, got {_describe(value)}")
-        if W.shape != dW.shape:
-            raise ValueError(
-                f"grads[{key!r}] of shape {dW.shape} does not match params[{key!r}] "
-                f"of shape {W.shape}"
-            )
+    lr = _check_step(params, grads, lr)
     return {key: W - lr * grads[key] for key, W in params.items()}
 
 
@@ -380,9 +235,10 @@ class TrainingDiverged(RuntimeError):
 class TrainingSaturated(RuntimeWarning):
     """Warned by :meth:`NumpyNetwork.fit`, once per call, when training stalled.
 
-    The sigmoid's derivative ``A * (1 - A)`` is exactly 0 once ``|Z|`` is above about
-    37 (``A`` rounds to 0 or 1), so a network whose units all saturated gets a zero
-    gradient and never moves again, while its loss stays finite. The same
+    The sigmoid's derivative ``A * (1 - A)`` is exactly 0 where ``A`` rounds to exactly
+    1 (``Z`` above about 37) or to exactly 0 (``Z`` below about -745, where ``exp(Z)``
+    underflows), so a network whose units all saturated gets a zero gradient and never
+    moves again, while its loss stays finite. The same
     ``message`` is in the :class:`FitHistory` that :meth:`NumpyNetwork.fit` returns.
     """
 
@@ -416,23 +272,6 @@ class FitHistory:
     def saturated(self) -> bool:
         """Whether training stalled (see ``saturated_at``)."""
         return self.saturated_at is not None
-
-
-def _check_positive_int(value: object, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an int, got {_describe(value)}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def _check_lr(lr: object) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, Real):
-        raise TypeError(f"lr must be a positive float, got {_describe(lr)}")
-    lr = float(lr)
-    if not np.isfinite(lr) or lr <= 0.0:
-        raise ValueError(f"lr must be a finite number above 0, got {lr}")
-    return lr
 
 
 class NumpyNetwork:
@@ -471,13 +310,13 @@ class NumpyNetwork:
 
     def __init__(self, layer_sizes: Sequence[int], *, seed: int):
         if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
-            raise TypeError(f"layer_sizes must be a sequence of ints, got {_describe(layer_sizes)}")
+            raise TypeError(f"layer_sizes must be a sequence of ints, got {_validate.describe(layer_sizes)}")
         if len(layer_sizes) < 2:
             raise ValueError(
                 f"layer_sizes must have at least two entries (inputs, outputs), got {tuple(layer_sizes)}"
             )
-        sizes = tuple(_check_positive_int(n, f"layer_sizes[{i}]") for i, n in enumerate(layer_sizes))
-        seed = _check_positive_int(seed, "seed", minimum=0)
+        sizes = tuple(_validate.integer(n, f"layer_sizes[{i}]") for i, n in enumerate(layer_sizes))
+        seed = _validate.seed(seed)
         rng = np.random.default_rng(seed)
         self.layer_sizes: tuple[int, ...] = sizes
         self.params: dict[str, np.ndarray] = {}
@@ -499,20 +338,20 @@ class NumpyNetwork:
     def _check_params(self) -> None:
         expected = [f"W{l}" for l in range(1, self.n_layers + 1)]
         if not isinstance(self.params, dict) or sorted(self.params) != sorted(expected):
-            got = sorted(self.params) if isinstance(self.params, dict) else _describe(self.params)
+            got = sorted(self.params) if isinstance(self.params, dict) else _validate.describe(self.params)
             raise ValueError(f"params must be a dict with keys {expected}, got {got}")
         for l, key in enumerate(expected, start=1):
             W = self.params[key]
             shape = (self.layer_sizes[l - 1] + 1, self.layer_sizes[l])
             if not isinstance(W, np.ndarray) or W.dtype != np.float64 or W.shape != shape:
                 raise ValueError(
-                    f"params[{key!r}] must be a float64 array of shape {shape}, got {_describe(W)}"
+                    f"params[{key!r}] must be a float64 array of shape {shape}, got {_validate.describe(W)}"
                 )
             if not np.isfinite(W).all():
                 raise ValueError(f"params[{key!r}] must be finite, but it holds NaN or infinity")
 
     def _check_X(self, X: object) -> np.ndarray:
-        X = check_features(X)
+        X = _validate.features(X)
         if X.shape[1] != self.layer_sizes[0]:
             W1 = self.params["W1"]
             raise ValueError(
@@ -523,7 +362,7 @@ class NumpyNetwork:
 
     def _check_XY(self, X: object, Y: object) -> tuple[np.ndarray, np.ndarray]:
         X = self._check_X(X)
-        Y = check_features(Y, name="Y")
+        Y = _validate.features(Y, "Y")
         n_out = self.layer_sizes[-1]
         if Y.shape != (X.shape[0], n_out):
             raise ValueError(
@@ -551,9 +390,8 @@ class NumpyNetwork:
         for l in range(self.n_layers, 0, -1):
             fc_cache, sig_cache, _ = caches[l - 1]
             dZ = sigmoid_backward(dA, sig_cache)
-            dX, grads[f"W{l}"] = fc_backward(dZ, fc_cache, input_grad=l > 1)
-            if l > 1:
-                dA = dX[:, :-1]  # the bias column is constant: its gradient goes nowhere
+            dX, grads[f"W{l}"] = fc_backward(dZ, fc_cache)
+            dA = dX[:, :-1]  # the bias column is constant: its gradient goes nowhere
         return {f"W{l}": grads[f"W{l}"] for l in range(1, self.n_layers + 1)}
 
     def forward(self, X: object) -> np.ndarray:
@@ -636,8 +474,8 @@ class NumpyNetwork:
         """
         self._check_params()
         X, Y = self._check_XY(X, Y)
-        lr = _check_lr(lr)
-        epochs = _check_positive_int(epochs, "epochs")
+        lr = _validate.positive(lr, "lr")
+        epochs = _validate.integer(epochs, "epochs")
         history = np.empty(epochs)
         zero_grad_at = None
 
@@ -689,17 +527,20 @@ class NumpyNetwork:
         if zero_grad_at is not None:
             at = zero_grad_at
             why = f"from iteration {at} on, the gradient was exactly zero in every entry"
+            cause = ("Every sigmoid unit saturated: its output rounded to exactly 0 or 1, where "
+                     "its derivative A * (1 - A) is 0, so no update can move it back.")
         elif stalled:
             at = len(history) - STALL_WINDOW + 1
             why = (f"the loss did not change over the last {STALL_WINDOW} iterations "
                    f"while the training accuracy stayed at chance")
+            cause = ("The sigmoid units saturated: their outputs are so close to 0 or 1 that "
+                     "the derivative A * (1 - A), and with it every update, is almost 0.")
         else:
             return FitHistory(history, None, f"trained {len(history)} iterations at lr={lr:g}")
         message = (
             f"training stalled at lr={lr:g}: {why} (loss {history[-1]:.4g}, training "
-            f"accuracy {accuracy:.3f}, chance is {1 / n_classes:.3f}). Every sigmoid unit "
-            "saturated: its output rounded to 0 or 1, where its derivative A * (1 - A) is 0, "
-            "so no update can move it back. Use a smaller learning rate."
+            f"accuracy {accuracy:.3f}, chance is {1 / n_classes:.3f}). {cause} "
+            "Use a smaller learning rate."
         )
         return FitHistory(history, at, message)
 
@@ -734,139 +575,9 @@ class NumpyNetwork:
             In [0, 1].
         """
         X = self._check_X(X)
-        y = check_labels(y, num_classes=self.layer_sizes[-1])
+        y = _validate.labels(y, self.layer_sizes[-1])
         if y.shape[0] != X.shape[0]:
             raise ValueError(
                 f"X of shape {X.shape} and y of shape {y.shape} must have the same number of samples"
             )
         return float(np.mean(self.predict(X) == y))
-
-
-# --- The configurations the book trains --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainingSetup:
-    """One network and how to train it: architecture, learning rate, iterations, seed.
-
-    Attributes
-    ----------
-    layer_sizes : tuple of int
-        Passed to :class:`NumpyNetwork`.
-    lr : float
-        Learning rate of :meth:`NumpyNetwork.fit`.
-    epochs : int
-        Number of full-batch iterations.
-    seed : int
-        Seed of the weight initialization.
-    """
-
-    layer_sizes: tuple[int, ...]
-    lr: float
-    epochs: int
-    seed: int = 0
-
-    def build(self) -> NumpyNetwork:
-        """A freshly initialized network of this setup."""
-        return NumpyNetwork(self.layer_sizes, seed=self.seed)
-
-
-LEARNING_RATES: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0)
-"""The learning rates compared on the validation part, about a factor 3 apart."""
-
-LAB_SETUP = TrainingSetup(layer_sizes=(64, 10), lr=30.0, epochs=500, seed=0)
-"""The lab's network (no hidden layer), with the learning rate from :data:`LEARNING_RATES`
-that has the best validation accuracy after 500 iterations."""
-
-HIDDEN_SETUP = TrainingSetup(layer_sizes=(64, 32, 10), lr=30.0, epochs=1000, seed=0)
-"""One hidden layer of 32 sigmoid units, its learning rate chosen the same way."""
-
-
-@dataclass(frozen=True)
-class LearningRateTrial:
-    """The result of training one fresh network at one learning rate.
-
-    Attributes
-    ----------
-    lr : float
-        The learning rate.
-    history : ndarray of shape (epochs,)
-        Training loss per iteration (shorter if training diverged).
-    train_accuracy, val_accuracy : float
-        Accuracy after training; NaN if training diverged.
-    diverged : bool
-        Whether :class:`TrainingDiverged` stopped the run.
-    """
-
-    lr: float
-    history: np.ndarray
-    train_accuracy: float
-    val_accuracy: float
-    diverged: bool
-
-
-def compare_learning_rates(
-    setup: TrainingSetup,
-    lrs: Sequence[float],
-    X_train: object,
-    y_train: object,
-    X_val: object,
-    y_val: object,
-) -> list[LearningRateTrial]:
-    """Train a fresh network of ``setup`` at each learning rate; score it on validation data.
-
-    ``setup.lr`` is ignored; ``setup.layer_sizes``, ``setup.epochs`` and
-    ``setup.seed`` are used for every run, so the runs differ only in the rate.
-
-    Parameters
-    ----------
-    setup : TrainingSetup
-        Architecture, number of iterations and seed.
-    lrs : sequence of float
-        Learning rates to try.
-    X_train, X_val : array_like of shape (n_samples, setup.layer_sizes[0])
-        Features without the bias column.
-    y_train, y_val : array_like of shape (n_samples,)
-        Integer labels; the training labels are one-hot encoded for the loss.
-
-    Returns
-    -------
-    list of LearningRateTrial
-        One per learning rate, in the order of ``lrs``.
-    """
-    if len(lrs) == 0:
-        raise ValueError("lrs must hold at least one learning rate, got none")
-    Y_train = one_hot(y_train, num_classes=setup.layer_sizes[-1])
-    trials = []
-    for lr in lrs:
-        net = setup.build()
-        try:
-            history = net.fit(X_train, Y_train, lr=lr, epochs=setup.epochs).loss
-        except TrainingDiverged as err:
-            trials.append(LearningRateTrial(float(lr), err.history, np.nan, np.nan, True))
-            continue
-        trials.append(
-            LearningRateTrial(
-                float(lr), history, net.accuracy(X_train, y_train), net.accuracy(X_val, y_val), False
-            )
-        )
-    return trials
-
-
-def best_learning_rate(trials: Sequence[LearningRateTrial]) -> float:
-    """The learning rate with the highest validation accuracy (the smaller one on a tie).
-
-    Parameters
-    ----------
-    trials : sequence of LearningRateTrial
-        From :func:`compare_learning_rates`.
-
-    Returns
-    -------
-    float
-        The chosen learning rate.
-    """
-    finished = [t for t in trials if not t.diverged]
-    if not finished:
-        raise ValueError("every learning rate diverged; there is nothing to choose from")
-    return min(finished, key=lambda t: (-t.val_accuracy, t.lr)).lr

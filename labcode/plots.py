@@ -9,17 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
-import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
+from . import _validate
 from .data import (
     IMAGE_SHAPE,
     NUM_CLASSES,
     Partition,
-    check_features,
-    check_labels,
     confusion_matrix,
 )
 
@@ -33,9 +31,6 @@ __all__ = [
     "plot_training_curves",
     "plot_per_class_accuracy",
     "plot_prediction_grid",
-    "plot_sweep_curves",
-    "plot_sweep_final",
-    "plot_weight_histograms",
 ]
 
 
@@ -49,7 +44,7 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
 
 def _images(X: object) -> np.ndarray:
     """``X`` checked as a matrix of 8 x 8 images, one per row."""
-    X = check_features(X)
+    X = _validate.features(X)
     h, w = IMAGE_SHAPE
     if X.shape[1] != h * w:
         raise ValueError(f"X must have {h * w} columns (8 x 8 images), got shape {X.shape}")
@@ -61,8 +56,8 @@ def _images_and_predictions(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Images with their true and predicted labels, checked and of the same length."""
     X = _images(X)
-    y_true = check_labels(y_true, num_classes=num_classes, name="y_true")
-    y_pred = check_labels(y_pred, num_classes=num_classes, name="y_pred")
+    y_true = _validate.labels(y_true, num_classes, "y_true")
+    y_pred = _validate.labels(y_pred, num_classes, "y_pred")
     if not X.shape[0] == y_true.shape[0] == y_pred.shape[0]:
         raise ValueError(
             f"X of shape {X.shape}, y_true of shape {y_true.shape} and y_pred of shape "
@@ -135,7 +130,7 @@ def plot_digit_grid(
         The axes holding the mosaic; a class with fewer images leaves blank cells.
     """
     X = _images(X)
-    y = check_labels(y, num_classes=num_classes)
+    y = _validate.labels(y, num_classes)
     if per_class < 1:
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     h, w = IMAGE_SHAPE
@@ -386,7 +381,7 @@ def plot_digit_image(
     arr = np.asarray(x, dtype=np.float64)
     if arr.shape not in ((h * w,), (h, w)):
         raise ValueError(f"x must have shape ({h * w},) or ({h}, {w}), got {arr.shape}")
-    check_features(arr.reshape(1, -1), name="x")
+    _validate.features(arr.reshape(1, -1), "x")
     ax = _new_axes(ax, (3.6, 3.0))
     image = ax.imshow(arr.reshape(h, w), cmap="gray_r", vmin=0.0, vmax=1.0,
                       interpolation="nearest")
@@ -577,197 +572,6 @@ def plot_prediction_grid(
 # --- Exercise 2, Steps 6 to 10: studies over one parameter ----------------------------
 
 
-def _value_label(param: str, value: object) -> str:
-    if isinstance(value, float):
-        return f"{param}={value:g}"
-    return f"{param}={value}"
-
-
-def plot_sweep_curves(
-    table: object,
-    *,
-    metric: str = "val_accuracy",
-    ax: Axes | None = None,
-) -> Axes:
-    """Per-epoch curves of a study: the mean over seeds, with a band of +/- one std.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The per-epoch table of a :class:`labcode.sweep.SweepResult` (``result.table``),
-        with columns ``param, value, seed, epoch`` and ``metric``.
-    metric : str, default "val_accuracy"
-        The column to draw, e.g. ``"train_loss"``.
-    ax : Axes, optional
-        Where to draw; a new figure when omitted.
-
-    Returns
-    -------
-    Axes
-        One line per value, in the order of the study.
-    """
-    import pandas as pd
-
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
-    needed = {"param", "value", "seed", "epoch", metric}
-    if not needed <= set(table.columns):
-        raise ValueError(
-            f"table must have the columns {sorted(needed)}, got {list(table.columns)}"
-        )
-    if table.empty:
-        raise ValueError("table has no rows")
-    ax = _new_axes(ax, (7, 4))
-    param = str(table["param"].iloc[0])
-    for value, rows in table.groupby("value", sort=False):
-        stats = rows.groupby("epoch")[metric].agg(["mean", "std", "count"])
-        std = stats["std"].fillna(0.0)
-        line = ax.plot(stats.index, stats["mean"], label=_value_label(param, value))[0]
-        ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
-                        color=line.get_color(), alpha=0.2, linewidth=0)
-    n_seeds = table.groupby("value", sort=False)["seed"].nunique().max()
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric.replace("_", " "))
-    ax.set_title(f"{metric.replace('_', ' ').capitalize()} per epoch, mean \u00b1 1 std over "
-                 f"{n_seeds} seeds")
-    ax.legend(fontsize="small", ncol=2)
-    ax.grid(alpha=0.3)
-    return ax
-
-
-def plot_sweep_final(
-    runs: object,
-    *,
-    metric: str = "val_accuracy",
-    logx: bool | None = None,
-    ax: Axes | None = None,
-) -> Axes:
-    """Final score of each run against the studied value, with the mean and +/- one std.
-
-    Parameters
-    ----------
-    runs : pandas.DataFrame
-        The per-run table of a :class:`labcode.sweep.SweepResult` (``result.runs``).
-    metric : str, default "val_accuracy"
-        The column to draw.
-    logx : bool, optional
-        Logarithmic value axis; by default on for a numeric study whose values span
-        more than a factor of 20 (learning rates, hidden sizes).
-    ax : Axes, optional
-        Where to draw; a new figure when omitted.
-
-    Returns
-    -------
-    Axes
-        Dots for single runs (crosses for diverged ones), a line through the means,
-        error bars of one standard deviation. Categorical values (optimizer names)
-        are spread evenly along the axis.
-    """
-    import pandas as pd
-
-    if not isinstance(runs, pd.DataFrame):
-        raise TypeError(f"runs must be a pandas DataFrame, got {type(runs).__name__}")
-    needed = {"param", "value", "seed", metric, "diverged"}
-    if not needed <= set(runs.columns):
-        raise ValueError(f"runs must have the columns {sorted(needed)}, got {list(runs.columns)}")
-    if runs.empty:
-        raise ValueError("runs has no rows")
-    ax = _new_axes(ax, (7, 4))
-    param = str(runs["param"].iloc[0])
-    values = list(dict.fromkeys(runs["value"]))
-    numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-                  for v in values)
-    positions = {v: (float(v) if numeric else float(k)) for k, v in enumerate(values)}
-    if logx is None:
-        logx = numeric and min(values) > 0 and max(values) / min(values) > 20
-    x = runs["value"].map(positions).to_numpy(dtype=float)
-    ok = ~runs["diverged"].to_numpy(dtype=bool)
-    y = runs[metric].to_numpy(dtype=float)
-    ax.scatter(x[ok], y[ok], s=14, color="0.5", label="one run", zorder=2)
-    if (~ok).any():
-        ax.scatter(x[~ok], y[~ok], s=30, marker="x", color="tab:red", label="diverged run",
-                   zorder=3)
-    stats = runs.groupby("value", sort=False)[metric].agg(["mean", "std"])
-    xs = [positions[v] for v in stats.index]
-    # a line through the means only where the values are ordered numbers
-    ax.errorbar(xs, stats["mean"], yerr=stats["std"].fillna(0.0), marker="o", capsize=4,
-                color="tab:blue", label="mean \u00b1 1 std", zorder=4,
-                linestyle="-" if numeric else "none")
-    if logx:
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.set_xticks(xs)
-    if numeric:
-        ax.set_xticklabels([f"{v:g}" for v in stats.index])
-    else:
-        ax.set_xticklabels([str(v) for v in stats.index], rotation=30, ha="right")
-    ax.set_xlabel(param.replace("_", " ") + (" (log scale)" if logx else ""))
-    ax.set_ylabel("final " + metric.replace("_", " "))
-    ax.set_title(f"Final {metric.replace('_', ' ')} against {param.replace('_', ' ')}")
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3)
-    return ax
-
-
 # --- Exercise 2, Step 9: the weights under L1 and L2 ----------------------------------
 
 
-def plot_weight_histograms(
-    weights: Mapping[str, object],
-    *,
-    near_zero: float | None = None,
-    bins: int = 81,
-    title: str = "Weights of the trained network",
-    ax: Axes | None = None,
-) -> Axes:
-    """Histograms of the weights of several models, overlaid, on a logarithmic count axis.
-
-    Parameters
-    ----------
-    weights : mapping of str to array_like
-        A label and the weights of each model (any shape; flattened), for example
-        :func:`labcode.studies.weight_values` of each trained model.
-    near_zero : float, optional
-        Give each model's share of weights with ``|w| < near_zero`` in the legend (the
-        interval is far narrower than one bin).
-    bins : int, default 81
-        Number of bins, shared by all models, symmetric about 0 (an odd number puts one
-        bin around 0).
-    title : str
-        The axes' title.
-    ax : Axes, optional
-        Where to draw; a new figure when omitted.
-
-    Returns
-    -------
-    Axes
-        One step outline per model; the count axis is logarithmic so that both the
-        peak at 0 and the tails are visible.
-    """
-    if not isinstance(weights, Mapping) or not weights:
-        raise ValueError("weights must be a non-empty mapping of label to weights")
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"bins must be a positive int, got {bins!r}")
-    if near_zero is not None and not (isinstance(near_zero, (int, float)) and near_zero > 0):
-        raise ValueError(f"near_zero must be a positive number or None, got {near_zero!r}")
-    arrays = {}
-    for label, values in weights.items():
-        arr = np.asarray(values, dtype=np.float64).ravel()
-        if arr.size == 0 or not np.isfinite(arr).all():
-            raise ValueError(f"weights[{label!r}] must hold finite numbers, got {arr.size} values")
-        arrays[str(label)] = arr
-    limit = max(float(np.abs(a).max()) for a in arrays.values())
-    edges = np.linspace(-limit, limit, bins + 1)
-    ax = _new_axes(ax, (7, 4))
-    for label, arr in arrays.items():
-        text = label
-        if near_zero is not None:
-            text += f" ({np.mean(np.abs(arr) < near_zero):.1%} near zero)"
-        ax.hist(arr, bins=edges, histtype="step", linewidth=1.6, label=text)
-    ax.set_yscale("log")
-    ax.set_xlabel("weight value")
-    ax.set_ylabel("number of weights (log scale)")
-    ax.set_title(title)
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3)
-    return ax

@@ -24,18 +24,16 @@ epoch, cut into batches), a fraction of the time (see
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from numbers import Integral
 from typing import NamedTuple
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from . import _validate
 from .data import (
     NUM_CLASSES,
     DigitsSplit,
     Partition,
-    check_features_labels,
-    check_positive_int,
 )
 
 __all__ = [
@@ -103,7 +101,7 @@ class DigitsDataset(Dataset):
             X = X.detach().cpu().numpy()
         if isinstance(y, torch.Tensor):
             y = y.detach().cpu().numpy()
-        X, y = check_features_labels(X, y, num_classes=num_classes)
+        X, y = _validate.features_labels(X, y, num_classes)
         self.num_classes = int(num_classes)
         self.X = torch.as_tensor(X, dtype=torch.float32).to(device)
         self.y = torch.as_tensor(y, dtype=torch.int64).to(device)
@@ -195,8 +193,8 @@ class BatchIndexSampler(Sampler[torch.Tensor]):
         generator: torch.Generator | None = None,
         drop_last: bool = False,
     ):
-        self.n = check_positive_int(n, "n")
-        self.batch_size = check_positive_int(batch_size, "batch_size")
+        self.n = _validate.integer(n, "n")
+        self.batch_size = _validate.integer(batch_size, "batch_size")
         if shuffle and not isinstance(generator, torch.Generator):
             raise ValueError(
                 "a shuffled sampler needs a seeded torch.Generator, got "
@@ -305,11 +303,10 @@ def make_loaders(
     """
     if not isinstance(split, DigitsSplit):
         raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    batch_size = check_positive_int(batch_size, "batch_size")
+    seed = _validate.seed(seed)
+    batch_size = _validate.integer(batch_size, "batch_size")
     if eval_batch_size is not None:
-        eval_batch_size = check_positive_int(eval_batch_size, "eval_batch_size")
+        eval_batch_size = _validate.integer(eval_batch_size, "eval_batch_size")
     generator = torch.Generator().manual_seed(int(seed))
     datasets = {
         name: DigitsDataset.from_partition(part, device=device)

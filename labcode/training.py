@@ -8,23 +8,21 @@ The pieces, from the inside out:
 * the optimizers, looked up by name in :data:`OPTIMIZERS` (:func:`make_optimizer`);
 * the L1/L2 penalty, an explicit term added to the loss (:func:`weight_penalty`);
 * the loop: :func:`fit` trains and returns a :class:`History`; :func:`evaluate` and
-  :func:`predict` measure a trained model;
-* the experiment: a :class:`TrainConfig` names every choice, and
-  :func:`run_experiment` turns it into an :class:`ExperimentResult`, the same numbers
-  for the same config.
+  :func:`predict` measure a trained model.
+
+:mod:`labcode.experiment` puts them together: a
+:class:`~labcode.experiment.TrainConfig` names every choice of a run, and
+:func:`~labcode.experiment.run_experiment` turns it into an
+:class:`~labcode.experiment.ExperimentResult`, the same numbers for the same config.
 
 Nothing here prints: every function returns what it measured.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
-from numbers import Integral, Real
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -32,16 +30,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import _validate
 from .data import (
     NUM_CLASSES,
-    DigitsSplit,
-    check_features,
-    check_positive_int,
     confusion_matrix,
-    load_digits_split,
 )
-from .models import MODELS, build_model
-from .torch_data import make_loaders
 
 __all__ = [
     "naive_cross_entropy",
@@ -52,18 +45,14 @@ __all__ = [
     "PENALIZE",
     "penalized_parameters",
     "weight_penalty",
+    "l1_penalty",
+    "l2_penalty",
     "History",
     "fit",
     "evaluate",
     "predict",
     "confusion_matrix",
     "per_class_accuracy",
-    "resolve_device",
-    "torch_threads",
-    "TARGET_TEST_ACCURACY",
-    "TrainConfig",
-    "ExperimentResult",
-    "run_experiment",
 ]
 
 
@@ -161,7 +150,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
     "adamw": OptimizerSpec(torch.optim.AdamW, {}, {"fused": True}),
     "nadam": OptimizerSpec(torch.optim.NAdam, {}, {"foreach": True}),
 }
-"""The optimizers a :class:`TrainConfig` can name.
+"""The optimizers a :class:`~labcode.experiment.TrainConfig` can name.
 
 Every entry takes the learning rate from the caller and keeps torch's defaults for
 everything else (``adamw`` therefore decays weights by ``weight_decay=0.01``), except
@@ -197,20 +186,10 @@ def make_optimizer(
     """
     if not isinstance(name, str) or name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; valid names are {sorted(OPTIMIZERS)}")
-    lr = _check_lr(lr)
+    lr = _validate.positive(lr, "lr")
     spec = OPTIMIZERS[name]
     return spec.cls(params, lr=lr, **spec.hyperparameters, **spec.implementation)
 
-
-def _check_lr(lr: object, name: str = "lr") -> float:
-    if isinstance(lr, bool) or not isinstance(lr, Real):
-        raise TypeError(f"{name} must be a positive float, got {type(lr).__name__} {lr!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"{name} must be positive and finite, got {lr}")
-    return float(lr)
-
-
-# --- The L1 / L2 penalty ------------------------------------------------------------
 
 PENALIZE = ("weights", "all")
 """Which parameters :func:`weight_penalty` includes.
@@ -221,23 +200,9 @@ parameter, biases included (the handout's version).
 """
 
 
-def _check_strength(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a float >= 0, got {type(value).__name__} {value!r}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be finite and >= 0, got {value}")
-    return float(value)
-
-
-def _check_penalize(penalize: object) -> str:
-    if penalize not in PENALIZE:
-        raise ValueError(f"penalize must be one of {list(PENALIZE)}, got {penalize!r}")
-    return str(penalize)
-
-
 def penalized_parameters(model: nn.Module, penalize: str = "weights") -> list[nn.Parameter]:
     """The parameters :func:`weight_penalty` includes, in ``model.parameters()`` order."""
-    penalize = _check_penalize(penalize)
+    penalize = _validate.one_of(penalize, "penalize", PENALIZE)
     params = [p for p in model.parameters() if p.requires_grad]
     if penalize == "weights":
         params = [p for p in params if p.ndim >= 2]
@@ -280,8 +245,8 @@ def weight_penalty(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    l1 = _check_strength(l1, "l1")
-    l2 = _check_strength(l2, "l2")
+    l1 = _validate.non_negative(l1, "l1")
+    l2 = _validate.non_negative(l2, "l2")
     params = penalized_parameters(model, penalize)
     if not params:
         return torch.zeros(())
@@ -291,6 +256,26 @@ def weight_penalty(
     if l2 > 0:
         total = total + l2 * torch.stack([p.square().sum() for p in params]).sum()
     return total
+
+
+def l1_penalty(model: nn.Module) -> torch.Tensor:
+    """labcode's answer to the L1 exercise: ``weight_penalty(model, l1=1.0)``.
+
+    The sum of ``|w|`` over the entries of every weight matrix (parameters with two or
+    more dimensions); biases and BatchNorm's scale and shift are not penalized. See
+    :func:`weight_penalty`.
+    """
+    return weight_penalty(model, l1=1.0)
+
+
+def l2_penalty(model: nn.Module) -> torch.Tensor:
+    """labcode's answer to the L2 exercise: ``weight_penalty(model, l2=1.0)``.
+
+    The sum of ``w ** 2`` over the entries of every weight matrix (parameters with two
+    or more dimensions); biases and BatchNorm's scale and shift are not penalized. See
+    :func:`weight_penalty`.
+    """
+    return weight_penalty(model, l2=1.0)
 
 
 # --- The training loop --------------------------------------------------------------
@@ -372,7 +357,6 @@ def _count_correct(outputs: list[tuple[torch.Tensor, torch.Tensor]]) -> int:
     return int((logits.argmax(dim=1) == labels).sum().item())
 
 
-
 def fit(
     model: nn.Module,
     train_loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
@@ -434,10 +418,10 @@ def fit(
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
-    epochs = check_positive_int(epochs, "epochs")
-    l1 = _check_strength(l1, "l1")
-    l2 = _check_strength(l2, "l2")
-    penalize = _check_penalize(penalize)
+    epochs = _validate.integer(epochs, "epochs")
+    l1 = _validate.non_negative(l1, "l1")
+    l2 = _validate.non_negative(l2, "l2")
+    penalize = _validate.one_of(penalize, "penalize", PENALIZE)
     use_penalty = l1 > 0 or l2 > 0
     device = _model_device(model)
     was_training = model.training
@@ -581,7 +565,7 @@ def predict(model: nn.Module, X: object) -> np.ndarray:
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
-    X = check_features(X)
+    X = _validate.features(X)
     expected = getattr(model, "in_features", None)
     if expected is not None and X.shape[1] != expected:
         raise ValueError(f"X must have {expected} columns for this model, got shape {X.shape}")
@@ -621,307 +605,6 @@ def per_class_accuracy(
 # --- Devices and threads ------------------------------------------------------------
 
 
-def _check_device_name(device: object) -> str:
-    if isinstance(device, torch.device):
-        device = str(device)
-    if not isinstance(device, str):
-        raise TypeError(
-            f"device must be a str such as 'cpu' or 'cuda', got {type(device).__name__}"
-        )
-    try:
-        parsed = torch.device(device)
-    except RuntimeError:
-        raise ValueError(
-            f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}"
-        ) from None
-    if parsed.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}")
-    return device
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """The :class:`torch.device` for ``device``, checking that it is available.
-
-    Parameters
-    ----------
-    device : str or torch.device
-        ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``.
-
-    Returns
-    -------
-    torch.device
-
-    Raises
-    ------
-    ValueError
-        If the name is not a CPU or CUDA device, or CUDA is asked for on a machine
-        where ``torch.cuda.is_available`` is false (or the index does not exist).
-    """
-    parsed = torch.device(_check_device_name(device))
-    if parsed.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device {str(device)!r} was asked for, but CUDA is not available here "
-                f"(torch {torch.__version__}); use device='cpu'"
-            )
-        count = torch.cuda.device_count()
-        if parsed.index is not None and parsed.index >= count:
-            raise ValueError(
-                f"device {str(device)!r} does not exist; this machine has {count} GPU(s)"
-            )
-    return parsed
-
-
-@contextmanager
-def torch_threads(num_threads: int | None) -> Iterator[None]:
-    """Run a block with torch using ``num_threads`` CPU threads, then restore the old count.
-
-    For a model as small as :class:`labcode.models.SimpleMLP`, one thread is fastest:
-    the matrices are too small to split, and extra threads only add synchronisation
-    (see ``benchmarks/bench_torch_mlp.py``). ``None`` leaves the setting alone.
-    """
-    if num_threads is None:
-        yield
-        return
-    num_threads = check_positive_int(num_threads, "num_threads")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 # --- Experiments --------------------------------------------------------------------
 
-TARGET_TEST_ACCURACY = 0.95
-"""The test accuracy the handout expects from ``run_experiment(TrainConfig())`` (Step 4)."""
 
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every choice of one training run; checked when it is created.
-
-    The defaults are the handout's Step 3 hyperparameters: the simple model with 32
-    hidden units, Adam with learning rate 0.001, 50 epochs, batches of 32.
-
-    Attributes
-    ----------
-    model : str, default "simple"
-        A key of :data:`labcode.models.MODELS`: ``"simple"`` (:class:`~labcode.models.SimpleMLP`)
-        or ``"complex"`` (:class:`~labcode.models.ComplexMLP`).
-    hidden_size : int, default 32
-        Hidden units of ``"simple"``. For ``"complex"`` the two hidden blocks get
-        ``4 * hidden_size`` and ``2 * hidden_size`` units, so 32 gives the handout's
-        (128, 64) (see :data:`labcode.models.MODELS`).
-    optimizer : str, default "adam"
-        A key of :data:`OPTIMIZERS`.
-    lr : float, default 1e-3
-        Learning rate, positive and finite.
-    epochs : int, default 50
-        Passes over the training data, at least 1.
-    batch_size : int, default 32
-        Training batch size, at least 1.
-    l1, l2 : float, default 0.0
-        Penalty strengths, finite and >= 0 (see :func:`weight_penalty`).
-    penalize : {"weights", "all"}, default "weights"
-        Which parameters the penalty includes.
-    seed : int, default 0
-        Seeds the initial weights, the shuffling and any other randomness of training
-        (Dropout). It does not change the data split: :func:`run_experiment` uses the
-        book's split unless it is given another.
-    device : str, default "cpu"
-        ``"cpu"``, ``"cuda"`` or ``"cuda:<index>"``; availability is checked by
-        :func:`run_experiment`.
-    num_threads : int or None, default 1
-        CPU threads torch uses during the run (see :func:`torch_threads`); ``None``
-        leaves torch's setting alone.
-
-    Raises
-    ------
-    TypeError
-        If a field has the wrong type (a float for ``epochs``, say).
-    ValueError
-        If a field has an invalid value: a non-positive or non-finite ``lr``, ``epochs``,
-        ``batch_size`` or ``hidden_size`` below 1, negative ``l1`` or ``l2``, an unknown
-        ``model``, ``optimizer``, ``penalize`` or ``device``, a negative ``seed``. The
-        message names the field and the value.
-    """
-
-    model: str = "simple"
-    hidden_size: int = 32
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    epochs: int = 50
-    batch_size: int = 32
-    l1: float = 0.0
-    l2: float = 0.0
-    penalize: str = "weights"
-    seed: int = 0
-    device: str = "cpu"
-    num_threads: int | None = 1
-
-    def __post_init__(self) -> None:
-        def put(name: str, value: object) -> None:
-            object.__setattr__(self, name, value)
-
-        if self.model not in MODELS:
-            raise ValueError(
-                f"TrainConfig.model: unknown model {self.model!r}; valid names are "
-                f"{sorted(MODELS)}"
-            )
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"TrainConfig.optimizer: unknown optimizer {self.optimizer!r}; valid names are "
-                f"{sorted(OPTIMIZERS)}"
-            )
-        if self.penalize not in PENALIZE:
-            raise ValueError(
-                f"TrainConfig.penalize must be one of {list(PENALIZE)}, got {self.penalize!r}"
-            )
-        for name in ("hidden_size", "epochs", "batch_size"):
-            put(name, check_positive_int(getattr(self, name), f"TrainConfig.{name}"))
-        put("lr", _check_lr(self.lr, "TrainConfig.lr"))
-        for name in ("l1", "l2"):
-            put(name, _check_strength(getattr(self, name), f"TrainConfig.{name}"))
-        seed = self.seed
-        if isinstance(seed, bool) or not isinstance(seed, Integral):
-            raise TypeError(
-                f"TrainConfig.seed must be an int >= 0, got {type(seed).__name__} {seed!r}"
-            )
-        if seed < 0:
-            raise ValueError(f"TrainConfig.seed must be >= 0, got {seed}")
-        put("seed", int(seed))
-        put("device", _check_device_name(self.device))
-        if self.num_threads is not None:
-            put("num_threads", check_positive_int(self.num_threads, "TrainConfig.num_threads"))
-
-    def replace(self, **changes: Any) -> TrainConfig:
-        """A copy with some fields changed (and checked again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a plain dict."""
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class ExperimentResult:
-    """The outcome of :func:`run_experiment`.
-
-    Attributes
-    ----------
-    config : TrainConfig
-        What was run.
-    history : History
-        Per-epoch metrics and how training ended.
-    val_accuracy, val_loss : float
-        Of the final model on the validation part.
-    test_accuracy, test_loss : float
-        Of the final model on the test part.
-    model : torch.nn.Module
-        The trained model, on the CPU.
-    train_seconds : float
-        Wall-clock time of :func:`fit` (informative only; it varies between runs).
-    """
-
-    config: TrainConfig
-    history: History
-    val_accuracy: float
-    val_loss: float
-    test_accuracy: float
-    test_loss: float
-    model: nn.Module
-    train_seconds: float
-
-    @property
-    def diverged(self) -> bool:
-        """Whether training stopped early on a non-finite loss."""
-        return self.history.diverged
-
-    def to_row(self) -> dict[str, Any]:
-        """One flat dict: the config's fields, then the final scores (for a table of runs)."""
-        return {
-            **self.config.to_dict(),
-            "val_accuracy": self.val_accuracy,
-            "val_loss": self.val_loss,
-            "test_accuracy": self.test_accuracy,
-            "test_loss": self.test_loss,
-            "final_train_loss": self.history.train_loss[-1] if len(self.history) else math.nan,
-            "epochs_run": len(self.history),
-            "diverged": self.diverged,
-            "train_seconds": self.train_seconds,
-        }
-
-
-def run_experiment(config: TrainConfig, split: DigitsSplit | None = None) -> ExperimentResult:
-    """Train and evaluate the model that ``config`` describes.
-
-    Everything random (initial weights, the training loader's shuffle, Dropout) is
-    seeded from ``config.seed`` inside ``torch.random.fork_rng``, so the same config
-    gives the same numbers on the same machine, and torch's global random state is left
-    as it was.
-
-    Parameters
-    ----------
-    config : TrainConfig
-        The run.
-    split : DigitsSplit, optional
-        The data; by default the book's split, ``load_digits_split(seed=0)``.
-
-    Returns
-    -------
-    ExperimentResult
-        The config, the history, the final validation and test scores and the model.
-
-    Raises
-    ------
-    TypeError
-        If ``config`` is not a :class:`TrainConfig`.
-    ValueError
-        If ``config.device`` is a GPU that is not available.
-    """
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    device = resolve_device(config.device)
-    if split is None:
-        split = load_digits_split(seed=0)
-    elif not isinstance(split, DigitsSplit):
-        raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
-    rng_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
-        if device.type == "cuda" else []
-    with torch_threads(config.num_threads), torch.random.fork_rng(devices=rng_devices):
-        torch.manual_seed(config.seed)
-        loaders = make_loaders(split, batch_size=config.batch_size, seed=config.seed, device=device)
-        model = build_model(
-            config.model,
-            in_features=split.n_features,
-            hidden_size=config.hidden_size,
-            num_classes=NUM_CLASSES,
-        ).to(device)
-        optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
-        start = time.perf_counter()
-        history = fit(
-            model,
-            loaders.train,
-            optimizer=optimizer,
-            epochs=config.epochs,
-            val_loader=loaders.val,
-            l1=config.l1,
-            l2=config.l2,
-            penalize=config.penalize,
-        )
-        seconds = time.perf_counter() - start
-        val = evaluate(model, loaders.val)
-        test = evaluate(model, loaders.test)
-    return ExperimentResult(
-        config=config,
-        history=history,
-        val_accuracy=val["accuracy"],
-        val_loss=val["loss"],
-        test_accuracy=test["accuracy"],
-        test_loss=test["loss"],
-        model=model.cpu(),
-        train_seconds=seconds,
-    )

@@ -74,7 +74,7 @@ def run_cache(tmp_path_factory) -> Path:
     """The studies' run cache of the session's book build (``LABCODE_RUN_CACHE``).
 
     The clean build trains every study's runs and leaves them here; tests that check
-    a chapter's claims call :func:`labcode.studies.run_study` with this cache and so
+    a chapter's claims call :func:`labcode.engine.studies.run_study` with this cache and so
     read exactly the results the chapter shows.
     """
     return tmp_path_factory.mktemp("runs")

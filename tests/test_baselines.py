@@ -8,7 +8,7 @@ from threadpoolctl import threadpool_limits
 
 from labcode.baselines import SKLEARN_GD_LR, fit_and_score, full_batch_mlp, logistic_regression
 from labcode.data import load_digits_split
-from labcode.numpy_net import LAB_SETUP
+from labcode.engine.setups import LAB_SETUP
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -63,10 +63,10 @@ def test_logistic_regression_is_a_strong_linear_baseline(split):
 @pytest.mark.parametrize(
     ("call", "exc", "match"),
     [
-        (lambda: full_batch_mlp((0,), n_train=10, epochs=5, seed=0), ValueError, r"hidden_layer_sizes\[0\] must be at least 1"),
-        (lambda: full_batch_mlp((), n_train=10, epochs=0, seed=0), ValueError, r"epochs must be at least 1, got 0"),
+        (lambda: full_batch_mlp((0,), n_train=10, epochs=5, seed=0), ValueError, r"hidden_layer_sizes\[0\] must be an int >= 1"),
+        (lambda: full_batch_mlp((), n_train=10, epochs=0, seed=0), ValueError, r"epochs must be an int >= 1, got 0"),
         (lambda: full_batch_mlp((), n_train=10, epochs=5, seed=0, lr=0.0), ValueError, r"lr must be a finite number above 0"),
-        (lambda: logistic_regression(seed=-2), ValueError, r"seed must be at least 0, got -2"),
+        (lambda: logistic_regression(seed=-2), ValueError, r"seed must be an int >= 0, got -2"),
         (lambda: fit_and_score(logistic_regression(seed=0), "split"), TypeError, r"split must be a DigitsSplit, got str"),
     ],
 )
@@ -84,7 +84,7 @@ def test_same_iteration_budget_as_the_lab_network():
 def test_numpy_networks_are_in_the_same_league_as_scikit_learn(split):
     # the chapter's comparison: all five test accuracies within a few percentage points
     from labcode.data import one_hot
-    from labcode.numpy_net import HIDDEN_SETUP
+    from labcode.engine.setups import HIDDEN_SETUP
 
     accuracies = []
     for setup in (LAB_SETUP, HIDDEN_SETUP):

@@ -47,7 +47,7 @@ def test_data_chapter_quotes_glued_counts(built_book):
 
 def test_numpy_network_chapter_quotes_the_accuracies_labcode_computes(built_book):
     from labcode.data import load_digits_split, one_hot
-    from labcode.numpy_net import HIDDEN_SETUP, LAB_SETUP
+    from labcode.engine.setups import HIDDEN_SETUP, LAB_SETUP
 
     html = built_book.page("numpy_network")
     split = load_digits_split(seed=0)

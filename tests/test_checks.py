@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from labcode import checks, data, models, numpy_net, torch_data
+from labcode import checks, data, models, numpy_net, torch_data, training
 from labcode.checks import (
     Verdict,
     check_add_bias,
@@ -154,8 +154,8 @@ REFERENCES = [
     (check_gradient_step, numpy_net.gradient_step, gradient_step),
     (check_dataset, torch_data.DigitsDataset, StudentDataset),
     (check_simple_mlp, models.SimpleMLP, StudentSimpleMLP),
-    (check_l1_penalty, checks.l1_penalty, l1_penalty),
-    (check_l2_penalty, checks.l2_penalty, l2_penalty),
+    (check_l1_penalty, training.l1_penalty, l1_penalty),
+    (check_l2_penalty, training.l2_penalty, l2_penalty),
     (check_complex_mlp, models.ComplexMLP, StudentComplexMLP),
 ]
 IDS = [c.__name__ for c, _, _ in REFERENCES]
@@ -176,8 +176,8 @@ def test_the_torch_references_use_labcode_penalty():
     model = models.SimpleMLP(4, 3, 2)
     from labcode.training import weight_penalty
 
-    assert checks.l1_penalty(model).item() == weight_penalty(model, l1=1.0).item()
-    assert checks.l2_penalty(model).item() == weight_penalty(model, l2=1.0).item()
+    assert training.l1_penalty(model).item() == weight_penalty(model, l1=1.0).item()
+    assert training.l2_penalty(model).item() == weight_penalty(model, l2=1.0).item()
 
 
 @pytest.mark.parametrize(("checker", "reference", "student"), REFERENCES, ids=IDS)
@@ -666,3 +666,57 @@ def test_importing_the_checks_does_not_import_torch():
     code = "import sys, labcode.checks; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the checkers' docstrings ------------------------------------------------------------
+
+SHARED_RETURNS = """Returns
+-------
+Verdict
+    Also printed, unless ``verbose=False``; ``.use()`` gives the piece the rest of the
+    notebook should use: the student's when it passed, otherwise labcode's reference."""
+
+
+def test_every_public_checker_is_in_the_table_of_references():
+    public = {n for n in checks.__all__ if n.startswith("check_") and n != "check_all"}
+    assert public == set(IDS)
+
+
+@pytest.mark.parametrize(("checker", "reference", "student"), REFERENCES, ids=IDS)
+def test_a_checkers_docstring_is_its_own_summary_then_the_shared_sections(
+    checker, reference, student
+):
+    doc = inspect.getdoc(checker)
+    own, _, shared = doc.partition("\n\nParameters\n----------\n")
+    # its own part: what this checker checks, naming the piece
+    assert own.startswith("Check ``") and reference.__name__ in own.splitlines()[0], own
+    assert "\n\n" in own, "a summary line, then a paragraph on the inputs and the checks"
+    # the shared part, written once for every checker
+    kind = "class" if isinstance(reference, type) else "function"
+    argument = "cls" if kind == "class" else "func"
+    assert shared.startswith(f"{argument} : ")
+    assert f"The student's {kind} ``{reference.__name__}``." in shared
+    assert doc.count(SHARED_RETURNS) == 1 and SHARED_RETURNS in shared
+    assert shared.endswith(f"TypeError\n    If ``{argument}`` is not a {kind}, or ``verbose`` is not a bool.")
+    assert doc.count("Parameters\n----------") == 1
+
+
+def test_the_checkers_own_summaries_differ():
+    owns = [inspect.getdoc(c).partition("\n\nParameters\n")[0] for c, _, _ in REFERENCES]
+    assert len(set(owns)) == len(owns)
+
+
+@pytest.mark.parametrize(("checker", "reference", "student"), REFERENCES, ids=IDS)
+def test_a_checkers_docstring_is_numpydoc_that_napoleon_renders(checker, reference, student):
+    napoleon = pytest.importorskip("sphinx.ext.napoleon")
+    from sphinx.ext.napoleon.docstring import NumpyDocstring
+
+    # the settings of _config.yml
+    config = napoleon.Config(napoleon_use_param=False, napoleon_use_rtype=False)
+    rst = str(NumpyDocstring(inspect.getdoc(checker), config, what="function"))
+    argument = "cls" if isinstance(reference, type) else "func"
+    assert f":Parameters: * **{argument}** (*" in rst
+    assert "* **verbose** (*bool, default True*) -- Print the verdict." in rst
+    assert ":returns: *Verdict* -- Also printed" in rst
+    assert ":raises TypeError: If" in rst
+    assert "-------" not in rst  # every section header was recognized as one

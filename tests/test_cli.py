@@ -34,7 +34,7 @@ def test_help_lists_commands_and_options():
     ("args", "message"),
     [
         (("sweep", "lr", "abc"), "argument VALUE: expected a number, got 'abc' for lr"),
-        (("sweep", "lr", "0.1", "-1"), "the value -1.0 is invalid: TrainConfig.lr must be positive"),
+        (("sweep", "lr", "0.1", "-1"), "the value -1.0 is invalid: TrainConfig.lr must be a finite number above 0"),
         (("sweep", "learning_rate", "0.1"), "argument PARAM: invalid choice: 'learning_rate'"),
         (("sweep", "hidden_size", "32", "2.5"), "expected a whole number, got '2.5'"),
         (("sweep", "lr", "0.1", "--seeds", "0"), "--seeds must be at least 1, got 0"),
@@ -65,7 +65,7 @@ def test_a_bad_value_exits_2_without_traceback_in_a_real_process():
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
         "python -m labcode sweep: error: sweep over lr: the value -1.0 is invalid: "
-        "TrainConfig.lr must be positive and finite, got -1.0"
+        "TrainConfig.lr must be a finite number above 0, got -1.0"
     ]
 
 

@@ -51,10 +51,10 @@ def test_docstring_names_the_handouts_class():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"hidden_size": 0}, ValueError, "hidden_size must be a positive int, got 0"),
-        ({"in_features": -3}, ValueError, "in_features must be a positive int, got -3"),
-        ({"num_classes": 0}, ValueError, "num_classes must be a positive int, got 0"),
-        ({"hidden_size": 2.5}, TypeError, "hidden_size must be a positive int, got float 2.5"),
+        ({"hidden_size": 0}, ValueError, "hidden_size must be an int >= 1, got 0"),
+        ({"in_features": -3}, ValueError, "in_features must be an int >= 1, got -3"),
+        ({"num_classes": 0}, ValueError, "num_classes must be an int >= 1, got 0"),
+        ({"hidden_size": 2.5}, TypeError, "hidden_size must be an int >= 1, got float 2.5"),
         ({"hidden_size": "32"}, TypeError, "got str '32'"),
         ({"hidden_size": True}, TypeError, "got bool True"),
     ],
@@ -197,7 +197,7 @@ def test_complex_entry_of_the_model_table_scales_with_hidden_size():
     assert isinstance(model, ComplexMLP)
     assert model.hidden_sizes == (128, 64) == tuple(f * 32 for f in COMPLEX_WIDTH_FACTORS)
     assert build_model("complex", hidden_size=8).hidden_sizes == (32, 16)
-    from labcode.training import TrainConfig
+    from labcode.experiment import TrainConfig
 
     assert TrainConfig(model="complex").model == "complex"
 
@@ -206,15 +206,15 @@ def test_complex_entry_of_the_model_table_scales_with_hidden_size():
     "kwargs, error, match",
     [
         ({"hidden_sizes": ()}, ValueError, r"hidden_sizes must name at least one hidden layer"),
-        ({"hidden_sizes": (128, 0)}, ValueError, r"hidden_sizes\[1\] must be a positive int, got 0"),
+        ({"hidden_sizes": (128, 0)}, ValueError, r"hidden_sizes\[1\] must be an int >= 1, got 0"),
         ({"hidden_sizes": 128}, TypeError, "hidden_sizes must be a sequence of positive ints, got int 128"),
         ({"hidden_sizes": "128"}, TypeError, "got str '128'"),
-        ({"hidden_sizes": (1.5,)}, TypeError, r"hidden_sizes\[0\] must be a positive int, got float 1.5"),
-        ({"dropout": 1.0}, ValueError, r"dropout must be a float in \[0, 1\), got 1.0"),
-        ({"dropout": -0.1}, ValueError, r"dropout must be a float in \[0, 1\), got -0.1"),
-        ({"dropout": "0.2"}, TypeError, "dropout must be a float in \\[0, 1\\), got str '0.2'"),
-        ({"in_features": 0}, ValueError, "in_features must be a positive int, got 0"),
-        ({"num_classes": True}, TypeError, "num_classes must be a positive int, got bool True"),
+        ({"hidden_sizes": (1.5,)}, TypeError, r"hidden_sizes\[0\] must be an int >= 1, got float 1.5"),
+        ({"dropout": 1.0}, ValueError, r"dropout must be a finite number in \[0, 1\), got 1.0"),
+        ({"dropout": -0.1}, ValueError, r"dropout must be a finite number in \[0, 1\), got -0.1"),
+        ({"dropout": "0.2"}, TypeError, "dropout must be a finite number in \\[0, 1\\), got str '0.2'"),
+        ({"in_features": 0}, ValueError, "in_features must be an int >= 1, got 0"),
+        ({"num_classes": True}, TypeError, "num_classes must be an int >= 1, got bool True"),
     ],
 )
 def test_complex_mlp_refuses_bad_arguments(kwargs, error, match):

@@ -13,22 +13,24 @@ from threadpoolctl import threadpool_limits
 from labcode.data import add_bias, load_digits_split, one_hot
 from labcode.gradcheck import TOLERANCE, numerical_gradient, relative_error
 from labcode.numpy_net import (
-    HIDDEN_SETUP,
-    LAB_SETUP,
-    LEARNING_RATES,
     NumpyNetwork,
     STALL_WINDOW,
     TrainingDiverged,
     TrainingSaturated,
-    TrainingSetup,
-    best_learning_rate,
-    compare_learning_rates,
     fc_backward,
     fc_forward,
     gradient_step,
     mse_loss,
     sigmoid_backward,
     sigmoid_forward,
+)
+from labcode.engine.setups import (
+    HIDDEN_SETUP,
+    LAB_SETUP,
+    LEARNING_RATES,
+    TrainingSetup,
+    best_learning_rate,
+    compare_learning_rates,
 )
 
 TOL = TOLERANCE  # 1e-7: relative error of every analytic gradient against finite differences
@@ -70,15 +72,6 @@ def test_fc_backward_matches_finite_differences():
     assert relative_error(dW, numerical_gradient(loss, W)) < TOL
     assert relative_error(dX, numerical_gradient(loss, X)) < TOL
     assert dX.shape == X.shape and dW.shape == W.shape
-
-
-def test_fc_backward_can_skip_the_input_gradient():
-    rng = np.random.default_rng(1)
-    X, W, G = rng.normal(size=(4, 3)), rng.normal(size=(3, 2)), rng.normal(size=(4, 2))
-    cache = fc_forward(X, W)[1]
-    dX, dW = fc_backward(G, cache, input_grad=False)
-    assert dX is None
-    np.testing.assert_array_equal(dW, fc_backward(G, cache)[1])
 
 
 def test_sigmoid_backward_matches_finite_differences():
@@ -140,11 +133,11 @@ def test_blocks_match_torch():
          r"X of shape \(4, 3\) and W of shape \(5, 2\) do not fit: X.shape\[1\] = 3 must equal W.shape\[0\] = 5"),
         (lambda: fc_forward(np.zeros(3), np.zeros((3, 2))), r"X must be 2-D, got shape \(3,\)"),
         (lambda: fc_backward(np.zeros((4, 3)), (np.zeros((4, 5)), np.zeros((5, 2)))),
-         r"dZ of shape \(4, 3\) does not match Z = X @ W of shape \(4, 2\) \(X of shape \(4, 5\), W of shape \(5, 2\)\)"),
+         r"dZ of shape \(4, 3\) does not match Z = X @ W of shape \(4, 2\)"),
         (lambda: sigmoid_backward(np.zeros((2, 3)), np.zeros((3, 2))),
          r"dA of shape \(2, 3\) does not match A of shape \(3, 2\)"),
         (lambda: mse_loss(np.zeros((4, 10)), np.zeros((4, 9))),
-         r"A of shape \(4, 10\) and Y of shape \(4, 9\) must have the same shape"),
+         r"Y of shape \(4, 9\) does not match A of shape \(4, 10\)"),
     ],
 )
 def test_blocks_name_both_shapes_on_mismatch(call, match):
@@ -153,9 +146,9 @@ def test_blocks_name_both_shapes_on_mismatch(call, match):
 
 
 def test_blocks_reject_other_dtypes():
-    with pytest.raises(TypeError, match=r"W must be float64, got array of shape \(3, 2\) and dtype float32"):
+    with pytest.raises(TypeError, match=r"W must be a float64 NumPy array, got array of shape \(3, 2\) and dtype float32"):
         fc_forward(np.zeros((4, 3)), np.zeros((3, 2), dtype=np.float32))
-    with pytest.raises(TypeError, match=r"Z must be a NumPy array, got list"):
+    with pytest.raises(TypeError, match=r"Z must be a float64 NumPy array, got list"):
         sigmoid_forward([[0.0]])
 
 
@@ -295,7 +288,7 @@ def test_fit_steps_exactly_as_gradient_step(batch):
         ({"W1": np.zeros((2, 2))}, {"W1": np.zeros((2, 2))}, float("nan"), ValueError,
          r"lr must be a finite number above 0, got nan"),
         ({"W1": np.zeros((2, 2))}, {"W1": np.zeros((2, 2))}, "0.1", TypeError,
-         r"lr must be a positive float, got str '0.1'"),
+         r"lr must be a finite number above 0, got str '0.1'"),
         ([np.zeros((2, 2))], {"W1": np.zeros((2, 2))}, 0.1, TypeError,
          r"params must be a dict of NumPy arrays, got list"),
         ({"W1": np.zeros((2, 2))}, {"W1": [[0.0, 0.0], [0.0, 0.0]]}, 0.1, TypeError,
@@ -417,7 +410,7 @@ def test_setups_are_what_the_book_describes():
 
 
 def test_best_learning_rate_prefers_the_smaller_on_a_tie_and_skips_diverged_runs():
-    from labcode.numpy_net import LearningRateTrial
+    from labcode.engine.setups import LearningRateTrial
 
     t = lambda lr, acc, div=False: LearningRateTrial(lr, np.zeros(1), acc, acc, div)  # noqa: E731
     assert best_learning_rate([t(3.0, 0.9), t(1.0, 0.9), t(10.0, 0.8)]) == 1.0
@@ -436,9 +429,9 @@ def test_best_learning_rate_prefers_the_smaller_on_a_tie_and_skips_diverged_runs
         ({"lr": -1.0}, ValueError, r"lr must be a finite number above 0, got -1.0"),
         ({"lr": float("nan")}, ValueError, r"lr must be a finite number above 0, got nan"),
         ({"lr": float("inf")}, ValueError, r"got inf"),
-        ({"lr": "0.1"}, TypeError, r"lr must be a positive float, got str '0.1'"),
-        ({"epochs": 0}, ValueError, r"epochs must be at least 1, got 0"),
-        ({"epochs": 2.5}, TypeError, r"epochs must be an int, got float 2.5"),
+        ({"lr": "0.1"}, TypeError, r"lr must be a finite number above 0, got str '0.1'"),
+        ({"epochs": 0}, ValueError, r"epochs must be an int >= 1, got 0"),
+        ({"epochs": 2.5}, TypeError, r"epochs must be an int >= 1, got float 2.5"),
     ],
 )
 def test_fit_rejects_bad_hyperparameters(batch, kwargs, exc, match):
@@ -485,11 +478,11 @@ def test_accuracy_rejects_labels_that_do_not_match_the_outputs(batch):
     ("layer_sizes", "seed", "exc", "match"),
     [
         ((64,), 0, ValueError, r"layer_sizes must have at least two entries \(inputs, outputs\), got \(64,\)"),
-        ((64, 0, 10), 0, ValueError, r"layer_sizes\[1\] must be at least 1, got 0"),
-        ((64, 2.5), 0, TypeError, r"layer_sizes\[1\] must be an int, got float 2.5"),
+        ((64, 0, 10), 0, ValueError, r"layer_sizes\[1\] must be an int >= 1, got 0"),
+        ((64, 2.5), 0, TypeError, r"layer_sizes\[1\] must be an int >= 1, got float 2.5"),
         ("64", 0, TypeError, r"layer_sizes must be a sequence of ints, got str '64'"),
-        ((64, 10), -1, ValueError, r"seed must be at least 0, got -1"),
-        ((64, 10), None, TypeError, r"seed must be an int, got NoneType None"),
+        ((64, 10), -1, ValueError, r"seed must be an int >= 0, got -1"),
+        ((64, 10), None, TypeError, r"seed must be an int >= 0, got NoneType None"),
     ],
 )
 def test_network_rejects_bad_construction(layer_sizes, seed, exc, match):

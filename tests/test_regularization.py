@@ -1,4 +1,4 @@
-"""Tests of the Step 9 and Step 10 studies in labcode.studies, and of the chapters
+"""Tests of the Step 9 and Step 10 studies in labcode.engine.studies, and of the chapters
 ``book/regularization.md`` and ``book/complex_mlp.md``.
 
 The first part builds small synthetic results whose outcome is known, so that every
@@ -18,30 +18,34 @@ import torch
 
 from labcode.data import load_digits_split
 from labcode.models import ComplexMLP, SimpleMLP
-from labcode.studies import (
+from labcode.engine.findings import check_claims
+from labcode.engine.model_findings import (
     BATCH_INDEPENDENT,
     NEAR_ZERO,
-    PENALTY_STRENGTH,
-    REGULARIZERS,
-    STUDIES,
-    RegularizationStudy,
     best_configuration,
-    check_claims,
     complex_findings,
     describe_config,
     mode_behaviour,
     near_zero_share,
-    penalty_config,
     regularization_findings,
+    weight_values,
+)
+from labcode.engine.studies import (
+    PENALTY_STRENGTH,
+    REGULARIZERS,
+    STUDIES,
+    RegularizationStudy,
+    penalty_config,
     run_model_study,
     run_regularization_study,
     run_study,
     setting_label,
     train_models,
-    weight_values,
 )
-from labcode.sweep import EPOCH_COLUMNS, RUN_COLUMNS, SerialExecutor, SweepResult
-from labcode.training import TrainConfig, penalized_parameters
+from labcode.engine.pool import SerialExecutor
+from labcode.engine.sweep import EPOCH_COLUMNS, RUN_COLUMNS, SweepResult
+from labcode.experiment import TrainConfig
+from labcode.training import penalized_parameters
 
 SEEDS = (0, 1, 2)
 
@@ -57,7 +61,7 @@ def test_penalty_config_sets_one_penalty_and_keeps_the_rest():
     assert penalty_config("L2", strength=0.01, base=base) == TrainConfig(hidden_size=16, l2=0.01)
     with pytest.raises(ValueError, match=r"regularizer must be one of \['none', 'L1', 'L2'\], got 'L3'"):
         penalty_config("L3")
-    with pytest.raises(ValueError, match="strength must be a positive number for L1, got 0"):
+    with pytest.raises(ValueError, match="strength for L1 must be a finite number above 0, got 0"):
         penalty_config("L1", strength=0)
     with pytest.raises(ValueError, match="penalize must be one of"):
         penalty_config("L1", penalize="biases")
@@ -82,7 +86,7 @@ def test_near_zero_share_counts_strictly_below_the_threshold():
     assert near_zero_share([1.0, -1.0], threshold=2.0) == 1.0
     with pytest.raises(ValueError, match="non-empty array of finite numbers"):
         near_zero_share([np.nan])
-    with pytest.raises(ValueError, match="threshold must be a positive number, got 0"):
+    with pytest.raises(ValueError, match="threshold must be a finite number above 0, got 0"):
         near_zero_share([1.0], threshold=0)
 
 
@@ -91,7 +95,7 @@ def test_train_models_returns_the_trained_models_in_order():
     results = train_models(configs, executor=SerialExecutor())
     assert [r.config for r in results] == configs
     assert [r.model.hidden_size for r in results] == [4, 6]
-    with pytest.raises(TypeError, match=r"configs\[0\] must be a labcode.training.TrainConfig"):
+    with pytest.raises(TypeError, match=r"configs\[0\] must be a labcode.experiment.TrainConfig"):
         train_models([{"lr": 0.1}])
     assert train_models([]) == []
 
@@ -109,8 +113,9 @@ def test_regularization_study_trains_all_runs_at_once_and_reports_them(tmp_path)
 
 
 def test_train_models_reads_the_runs_a_sweep_cached(tmp_path, monkeypatch):
-    import labcode.studies
-    import labcode.sweep
+    import labcode.engine.runcache
+    import labcode.engine.studies
+    import labcode.engine.sweep
 
     configs = [TrainConfig(epochs=1, hidden_size=4, seed=s) for s in (0, 1)]
     first = train_models(configs, cache_dir=tmp_path)  # trains and stores both
@@ -118,8 +123,9 @@ def test_train_models_reads_the_runs_a_sweep_cached(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("trained again instead of reading the cache")
 
-    monkeypatch.setattr(labcode.sweep, "run_experiment", no_training)
-    monkeypatch.setattr(labcode.studies, "run_experiment", no_training)
+    monkeypatch.setattr(labcode.engine.sweep, "run_experiment", no_training)
+    monkeypatch.setattr(labcode.engine.runcache, "run_experiment", no_training)
+    monkeypatch.setattr(labcode.engine.studies, "run_experiment", no_training)
     again = train_models(configs, cache_dir=tmp_path)
     assert [r.config for r in again] == configs
     X = torch.randn(5, 64, generator=torch.Generator().manual_seed(0))

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import MINI_FRONT_MATTER, REPO, STRICT, build_book, make_mini_book
-from labcode.studies import RUN_CACHE_ENV
+from labcode.engine.studies import RUN_CACHE_ENV
 from sphinx.errors import ExtensionError
 from test_browser import toc_pages
 

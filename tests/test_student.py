@@ -24,7 +24,7 @@ _spec.loader.exec_module(student_edition)
 FENCE = "```"
 SOLUTION_BLOCK = re.compile(r"^\s*(:{3,}|`{3,}|~{3,})\s*\{solution\}", re.MULTILINE)
 # a call of one of labcode.checks' checkers (not check_all, and not other check_* helpers
-# the chapters call, such as labcode.studies.check_claims)
+# the chapters call, such as labcode.engine.findings.check_claims)
 CHECKER_CALL = re.compile(
     r"\b(%s)\s*\("
     % "|".join(n for n in labcode.checks.__all__ if n.startswith("check_") and n != "check_all")

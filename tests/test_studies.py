@@ -1,4 +1,4 @@
-"""Tests of labcode.studies: the findings of Steps 6 to 8, on made-up and on the book's results.
+"""Tests of labcode.engine.studies: the findings of Steps 6 to 8, on made-up and on the book's results.
 
 The first part builds small synthetic studies whose outcome is known, so that every
 claim is seen both true and false. The second part (marked ``book``) reads the runs the
@@ -14,12 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labcode.studies import (
+from labcode.engine.findings import (
     CHANCE_ACCURACY,
     LATE_EPOCHS,
     REACH_LEVEL,
     RUNNING_AVERAGE_OPTIMIZERS,
-    STUDIES,
     TIE_MARGIN,
     check_claims,
     epochs_to_reach,
@@ -29,12 +28,11 @@ from labcode.studies import (
     learning_rate_findings,
     mean_curves,
     optimizer_findings,
-    prepare_studies,
-    run_study,
-    study_configs,
 )
-from labcode.sweep import EPOCH_COLUMNS, RUN_COLUMNS, SerialExecutor, SweepResult
-from labcode.training import TrainConfig
+from labcode.engine.studies import STUDIES, prepare_studies, run_study, study_configs
+from labcode.engine.pool import SerialExecutor
+from labcode.engine.sweep import EPOCH_COLUMNS, RUN_COLUMNS, SweepResult
+from labcode.experiment import TrainConfig
 
 EPOCHS = 30
 SEEDS = (0, 1, 2)
@@ -101,7 +99,7 @@ def test_mean_curves_epochs_to_reach_and_fluctuation():
     assert fl[0.1] == pytest.approx(0.06)  # every step jumps by 2 * jitter
     assert fl[0.01] == pytest.approx(0.0)
     assert fl[0.001] == pytest.approx(0.4 / 30)  # the slow climb's step
-    with pytest.raises(ValueError, match="last must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="last must be an int >= 1, got 0"):
         late_fluctuation(result, last=0)
     with pytest.raises(ValueError, match="metric must be a per-epoch column"):
         mean_curves(result, "seed")
@@ -194,7 +192,7 @@ def test_val_loss_rise_and_noise_claims_can_fail():
 
 
 def test_learning_rate_findings_check_their_input():
-    with pytest.raises(TypeError, match="result must be a labcode.sweep.SweepResult, got dict"):
+    with pytest.raises(TypeError, match="result must be a labcode.engine.sweep.SweepResult, got dict"):
         learning_rate_findings({})
     hidden = make_result("hidden_size", {16: curve(0.9), 32: curve(0.95)})
     with pytest.raises(ValueError, match="must be a study over 'lr', got one over 'hidden_size'"):
@@ -462,7 +460,7 @@ def test_prepare_studies_fills_the_cache_that_run_study_reads(tmp_path):
 
 
 def test_study_configs_cover_steps_9_and_10():
-    from labcode.studies import ALL_STUDIES, MODEL_STUDY_VALUES, regularization_configs
+    from labcode.engine.studies import ALL_STUDIES, MODEL_STUDY_VALUES, regularization_configs
 
     assert ALL_STUDIES[-2:] == ("regularization", "model")
     reg = study_configs("regularization", seeds=(0,))

@@ -1,4 +1,4 @@
-"""Tests of labcode.sweep: the grid, the run cache and resume, divergence, executors."""
+"""Tests of labcode.engine.sweep: the grid, the run cache and resume, divergence, executors."""
 
 from __future__ import annotations
 
@@ -11,18 +11,12 @@ import pytest
 
 import torch
 
-import labcode.sweep as sweep_module
-from labcode.sweep import (
-    SWEEPABLE,
-    SerialExecutor,
-    SweepResult,
-    cached_experiment,
-    load_run,
-    process_pool,
-    sweep,
-    train_runs,
-)
-from labcode.training import TrainConfig, run_experiment
+import labcode.engine.pool as pool_module
+import labcode.engine.runcache as runcache_module
+from labcode.engine.pool import SerialExecutor, process_pool
+from labcode.engine.runcache import cached_experiment, load_run
+from labcode.engine.sweep import SWEEPABLE, SweepResult, sweep, train_runs
+from labcode.experiment import TrainConfig, run_experiment
 
 # small runs: 2 epochs each, so the whole module stays fast
 BASE = TrainConfig(epochs=2)
@@ -70,7 +64,7 @@ def test_table_has_one_row_per_run_and_epoch(reference):
 
 
 def test_sweep_equals_individual_runs(reference):
-    from labcode.training import run_experiment
+    from labcode.experiment import run_experiment
 
     one = run_experiment(BASE.replace(lr=1e-3, seed=1))
     rows = reference.table[(reference.table["value"] == 1e-3) & (reference.table["seed"] == 1)]
@@ -116,9 +110,7 @@ def test_cache_never_mixes_other_configs_or_code(tmp_path, monkeypatch):
     sweep(BASE.replace(batch_size=64), "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
     assert ex.submitted == 1
     # other labcode source: nothing is reused
-    import labcode.sweep as sweep_module
-
-    monkeypatch.setattr(sweep_module, "source_fingerprint", lambda: "0" * 16)
+    monkeypatch.setattr(runcache_module, "source_fingerprint", lambda: "0" * 16)
     ex = CountingExecutor()
     sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
     assert ex.submitted == 1
@@ -201,16 +193,19 @@ def test_default_process_pool_gives_the_same_table(reference):
 
 def test_default_pool_is_made_once_and_reused(tmp_path):
     sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=tmp_path, progress=False)
-    first = sweep_module._POOL
+    first = pool_module._POOL
     assert first is not None
     sweep(BASE, "lr", [1e-3], seeds=(0,), cache_dir=tmp_path, progress=False)
-    assert sweep_module._POOL is first
-    assert sweep_module._default_executor() is first
+    assert pool_module._POOL is first
+    assert pool_module._default_executor() is first
 
 
-@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
-def test_process_pool_rejects_bad_worker_counts(workers):
-    with pytest.raises(ValueError, match="workers must be a positive int"):
+@pytest.mark.parametrize(
+    ("workers", "exc"),
+    [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError), ("2", TypeError)],
+)
+def test_process_pool_rejects_bad_worker_counts(workers, exc):
+    with pytest.raises(exc, match=r"workers must be an int >= 1, got"):
         process_pool(workers)
 
 
@@ -254,7 +249,7 @@ def test_cached_experiment_trains_once_then_reads(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("trained again instead of reading the cache")
 
-    monkeypatch.setattr(sweep_module, "run_experiment", no_training)
+    monkeypatch.setattr(runcache_module, "run_experiment", no_training)
     again = cached_experiment(BASE, cache_dir=tmp_path)
     assert again.history == first.history
     X = torch.randn(3, 64, generator=torch.Generator().manual_seed(1))

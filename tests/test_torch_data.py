@@ -146,10 +146,10 @@ def test_shuffling_needs_a_generator():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"batch_size": 0}, ValueError, "batch_size must be a positive int, got 0"),
-        ({"batch_size": 2.0}, TypeError, "batch_size must be a positive int, got float"),
-        ({"eval_batch_size": -1}, ValueError, "eval_batch_size must be a positive int, got -1"),
-        ({"seed": -1}, ValueError, "seed must be a non-negative int, got -1"),
+        ({"batch_size": 0}, ValueError, "batch_size must be an int >= 1, got 0"),
+        ({"batch_size": 2.0}, TypeError, "batch_size must be an int >= 1, got float"),
+        ({"eval_batch_size": -1}, ValueError, "eval_batch_size must be an int >= 1, got -1"),
+        ({"seed": -1}, ValueError, "seed must be an int >= 0, got -1"),
     ],
 )
 def test_make_loaders_refuses_bad_arguments(split, kwargs, error, match):

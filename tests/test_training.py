@@ -13,13 +13,18 @@ from torch import nn
 from labcode.data import DigitsSplit, load_digits_split
 from labcode.models import SimpleMLP
 from labcode.torch_data import DigitsDataset, make_loader, make_loaders
+from labcode.experiment import (
+    TARGET_TEST_ACCURACY,
+    ExperimentResult,
+    TrainConfig,
+    resolve_device,
+    run_experiment,
+    torch_threads,
+)
 from labcode.training import (
     OPTIMIZERS,
     PENALIZE,
-    TARGET_TEST_ACCURACY,
-    ExperimentResult,
     History,
-    TrainConfig,
     confusion_matrix,
     evaluate,
     fit,
@@ -28,9 +33,6 @@ from labcode.training import (
     naive_cross_entropy,
     per_class_accuracy,
     predict,
-    resolve_device,
-    run_experiment,
-    torch_threads,
     weight_penalty,
 )
 
@@ -111,7 +113,7 @@ def test_unknown_optimizer_lists_the_valid_names():
 
 @pytest.mark.parametrize("lr", [0.0, -1e-3, math.nan, math.inf])
 def test_make_optimizer_refuses_bad_learning_rates(lr):
-    with pytest.raises(ValueError, match="lr must be positive and finite"):
+    with pytest.raises(ValueError, match="lr must be a finite number above 0"):
         make_optimizer("adam", _fresh().parameters(), lr)
 
 
@@ -160,8 +162,8 @@ def test_penalty_gradient_is_l1_sign_plus_twice_l2_w():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"l1": -0.1}, "l1 must be finite and >= 0, got -0.1"),
-        ({"l2": math.nan}, "l2 must be finite and >= 0, got nan"),
+        ({"l1": -0.1}, "l1 must be a finite number >= 0, got -0.1"),
+        ({"l2": math.nan}, "l2 must be a finite number >= 0, got nan"),
         ({"penalize": "biases"}, r"penalize must be one of \['weights', 'all'\], got 'biases'"),
     ],
 )
@@ -295,9 +297,9 @@ def test_fit_refuses_bad_arguments_before_training(loaders):
     model = _fresh()
     before = [p.detach().clone() for p in model.parameters()]
     opt = make_optimizer("sgd", model.parameters(), 0.1)
-    with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="epochs must be an int >= 1, got 0"):
         fit(model, loaders.train, optimizer=opt, epochs=0)
-    with pytest.raises(ValueError, match="l1 must be finite and >= 0, got -1.0"):
+    with pytest.raises(ValueError, match="l1 must be a finite number >= 0, got -1.0"):
         fit(model, loaders.train, optimizer=opt, epochs=1, l1=-1.0)
     with pytest.raises(TypeError, match="optimizer must be a torch.optim.Optimizer"):
         fit(model, loaders.train, optimizer="adam", epochs=1)
@@ -341,22 +343,22 @@ def test_default_config_is_the_handouts_step_3():
 @pytest.mark.parametrize(
     "field, value, match",
     [
-        ("lr", 0.0, "TrainConfig.lr must be positive and finite, got 0.0"),
-        ("lr", -1e-3, "TrainConfig.lr must be positive and finite, got -0.001"),
-        ("lr", math.nan, "TrainConfig.lr must be positive and finite, got nan"),
-        ("lr", math.inf, "TrainConfig.lr must be positive and finite, got inf"),
-        ("epochs", 0, "TrainConfig.epochs must be a positive int, got 0"),
-        ("batch_size", 0, "TrainConfig.batch_size must be a positive int, got 0"),
-        ("hidden_size", -4, "TrainConfig.hidden_size must be a positive int, got -4"),
-        ("l1", -0.5, "TrainConfig.l1 must be finite and >= 0, got -0.5"),
-        ("l2", math.inf, "TrainConfig.l2 must be finite and >= 0, got inf"),
+        ("lr", 0.0, "TrainConfig.lr must be a finite number above 0, got 0.0"),
+        ("lr", -1e-3, "TrainConfig.lr must be a finite number above 0, got -0.001"),
+        ("lr", math.nan, "TrainConfig.lr must be a finite number above 0, got nan"),
+        ("lr", math.inf, "TrainConfig.lr must be a finite number above 0, got inf"),
+        ("epochs", 0, "TrainConfig.epochs must be an int >= 1, got 0"),
+        ("batch_size", 0, "TrainConfig.batch_size must be an int >= 1, got 0"),
+        ("hidden_size", -4, "TrainConfig.hidden_size must be an int >= 1, got -4"),
+        ("l1", -0.5, "TrainConfig.l1 must be a finite number >= 0, got -0.5"),
+        ("l2", math.inf, "TrainConfig.l2 must be a finite number >= 0, got inf"),
         ("model", "huge", r"TrainConfig.model: unknown model 'huge'; valid names are \[.*'simple'"),
         ("optimizer", "adamx", r"unknown optimizer 'adamx'; valid names are \['adadelta'"),
         ("penalize", "bias", "TrainConfig.penalize must be one of"),
-        ("seed", -1, "TrainConfig.seed must be >= 0, got -1"),
+        ("seed", -1, "TrainConfig.seed must be an int >= 0, got -1"),
         ("device", "tpu", "device must be 'cpu', 'cuda' or 'cuda:<index>', got 'tpu'"),
         ("device", "mps", "got 'mps'"),
-        ("num_threads", 0, "TrainConfig.num_threads must be a positive int, got 0"),
+        ("num_threads", 0, "TrainConfig.num_threads must be an int >= 1, got 0"),
     ],
 )
 def test_every_invalid_config_field_raises_value_error(field, value, match):
@@ -444,7 +446,7 @@ def test_torch_threads_restores_the_setting():
     with torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
-    with pytest.raises(ValueError, match="num_threads must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="num_threads must be an int >= 1, got 0"):
         with torch_threads(0):
             pass
 

@@ -1,20 +1,20 @@
 """Exercise 2, Steps 6 to 10: one-parameter studies over several seeds.
 
-A study changes one field of a :class:`~labcode.training.TrainConfig` at a time, keeps
+A study changes one field of a :class:`~labcode.experiment.TrainConfig` at a time, keeps
 every other field at the base configuration, and trains each value with several seeds,
 so that an effect can be told apart from the noise of one run. :func:`sweep` runs the
 ``values x seeds`` grid on any :class:`concurrent.futures.Executor`:
 
 * by default a local process pool with one worker per core, each training with one
   torch thread (``TrainConfig.num_threads`` is 1 by default);
-* :class:`SerialExecutor` runs everything in the calling process, one run after the other;
+* :class:`~labcode.engine.pool.SerialExecutor` runs everything in the calling process, one run after the other;
 * a Dask cluster's executor (``distributed.Client(...).get_executor()``) spreads the
   runs over many machines.
 
 With ``cache_dir``, each finished run is written to its own files as soon as it ends,
 atomically, under a key that hashes its configuration, labcode's version and source
 fingerprint and the data: its numbers (``run-KEY.json``) and its trained weights
-(``run-KEY.pt``, read back by :func:`load_run`). A rerun, also after an interrupt or a
+(``run-KEY.pt``, read back by :func:`~labcode.engine.runcache.load_run`). A rerun, also after an interrupt or a
 crash, computes only the runs that are missing. A run that diverges is kept and marked
 ``diverged``.
 
@@ -26,42 +26,38 @@ from a fork server.
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
-import hashlib
-import io
-import json
 import math
-import multiprocessing
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from numbers import Integral
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
-from .data import NUM_CLASSES, DigitsSplit
-from .models import build_model
-from .provenance import source_fingerprint
-from .training import ExperimentResult, History, TrainConfig, run_experiment
+from .. import _validate
+from ..data import DigitsSplit
+from ..models import COMPLEX_WIDTH_FACTORS
+from ..experiment import TrainConfig, run_experiment
+from ..training import History
+from .pool import _default_executor, _discard_default_executor
+from .runcache import (
+    _check_cache_dir,
+    _identity,
+    _read_cached,
+    _record_of,
+    _run_paths,
+    _store,
+    _weights_bytes,
+)
 
 __all__ = [
     "SWEEPABLE",
-    "SerialExecutor",
     "SweepResult",
-    "cached_experiment",
-    "default_workers",
-    "load_run",
-    "process_pool",
-    "run_record",
     "sweep",
     "train_runs",
 ]
@@ -77,7 +73,7 @@ SWEEPABLE = (
     "l2",
     "penalize",
 )
-"""The :class:`~labcode.training.TrainConfig` fields a study can vary (``seed`` is
+"""The :class:`~labcode.experiment.TrainConfig` fields a study can vary (``seed`` is
 varied by the ``seeds`` argument of :func:`sweep`)."""
 
 EPOCH_COLUMNS = (
@@ -85,31 +81,11 @@ EPOCH_COLUMNS = (
     "train_loss", "train_accuracy", "val_loss", "val_accuracy",
     "test_accuracy", "diverged",
 )  # fmt: skip
+
 RUN_COLUMNS = (
     "param", "value", "seed", "val_accuracy", "test_accuracy", "diverged",
     "diverged_at_epoch", "epochs_run", "train_seconds", "cached",
 )  # fmt: skip
-_CACHE_FORMAT = 2  # 2: val_loss and test_loss in the record, weights in run-KEY.pt
-
-
-class SerialExecutor(Executor):
-    """An :class:`~concurrent.futures.Executor` that runs each task at once, in this process.
-
-    ``submit`` returns a future that is already done. Useful to time a study without
-    parallelism, to debug a run, and where processes cannot be started.
-    """
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        """Call ``fn`` with the given arguments now; return a future holding the outcome."""
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
-            if not isinstance(exc, Exception):
-                raise
-            future.set_exception(exc)
-        return future
-
 
 @dataclass(frozen=True)
 class SweepResult:
@@ -173,53 +149,6 @@ class SweepResult:
             )
         return rows["val_accuracy"].to_numpy(dtype=float)
 
-
-def _record_of(result: ExperimentResult) -> dict[str, Any]:
-    history = result.history
-    return {
-        "config": result.config.to_dict(),
-        "history": {
-            **history.to_dict(),
-            "epochs_requested": history.epochs_requested,
-            "diverged_at_epoch": history.diverged_at_epoch,
-            "message": history.message,
-            "weights_finite": history.weights_finite,
-        },
-        "val_accuracy": float(result.val_accuracy),
-        "val_loss": float(result.val_loss),
-        "test_accuracy": float(result.test_accuracy),
-        "test_loss": float(result.test_loss),
-        "train_seconds": float(result.train_seconds),
-    }
-
-
-def run_record(config: TrainConfig, split: DigitsSplit | None = None) -> dict[str, Any]:
-    """Train one configuration and return its results as plain, JSON-ready data.
-
-    Parameters
-    ----------
-    config : TrainConfig
-        The run.
-    split : DigitsSplit, optional
-        The data; the book's split by default.
-
-    Returns
-    -------
-    dict
-        Keys ``config`` (dict), ``history`` (:meth:`~labcode.training.History.to_dict` plus
-        ``diverged_at_epoch``, ``epochs_requested``, ``message`` and ``weights_finite``),
-        ``val_accuracy``, ``val_loss``, ``test_accuracy``, ``test_loss``,
-        ``train_seconds``.
-    """
-    return _record_of(run_experiment(config, split))
-
-
-def _weights_bytes(model: torch.nn.Module) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    return buffer.getvalue()
-
-
 def _train_task(config: TrainConfig, split: DigitsSplit | None) -> tuple[dict[str, Any], bytes]:
     """The task :func:`sweep` sends to the executor: the run's record and its weights.
 
@@ -229,12 +158,10 @@ def _train_task(config: TrainConfig, split: DigitsSplit | None) -> tuple[dict[st
     result = run_experiment(config, split)
     return _record_of(result), _weights_bytes(result.model)
 
-
 def _check_param_values(base: object, param: object, values: object) -> tuple[str, tuple]:
     if not isinstance(base, TrainConfig):
-        raise TypeError(f"base must be a labcode.training.TrainConfig, got {type(base).__name__}")
-    if not isinstance(param, str) or param not in SWEEPABLE:
-        raise ValueError(f"param must be one of {list(SWEEPABLE)}, got {param!r}")
+        raise TypeError(f"base must be a labcode.experiment.TrainConfig, got {type(base).__name__}")
+    _validate.one_of(param, "param", SWEEPABLE)
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(f"values must be a sequence of values for {param}, got {values!r}")
     values = tuple(values)
@@ -247,268 +174,6 @@ def _check_param_values(base: object, param: object, values: object) -> tuple[st
         seen.append(v)
     return param, values
 
-
-def _check_seeds(seeds: object) -> tuple[int, ...]:
-    if isinstance(seeds, Integral) or not isinstance(seeds, Iterable):
-        raise TypeError(f"seeds must be a sequence of ints, got {seeds!r}")
-    seeds = tuple(seeds)
-    if not seeds:
-        raise ValueError("seeds must name at least one seed, got none")
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, Integral) or s < 0:
-            raise ValueError(f"seeds must be ints >= 0, got {s!r} in {seeds}")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must not repeat, got {seeds}")
-    return tuple(int(s) for s in seeds)
-
-
-def _split_identity(split: DigitsSplit | None) -> str:
-    if split is None:
-        return "book split (load_digits_split(seed=0))"
-    digest = hashlib.sha256()
-    for part in (split.train, split.val, split.test):
-        digest.update(np.ascontiguousarray(part.X).tobytes())
-        digest.update(np.ascontiguousarray(part.y).tobytes())
-    return "sha256:" + digest.hexdigest()[:16]
-
-
-def _cache_key(config: TrainConfig, identity: dict[str, str]) -> str:
-    blob = json.dumps({"config": config.to_dict(), **identity}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def _write_atomically(path: Path, payload: dict[str, Any] | bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if isinstance(payload, bytes) else "w") as fh:
-            if isinstance(payload, bytes):
-                fh.write(payload)
-            else:
-                json.dump(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _identity(split: DigitsSplit | None) -> dict[str, str]:
-    return {"labcode_fingerprint": source_fingerprint(), "data": _split_identity(split)}
-
-
-def _run_paths(cache: Path, config: TrainConfig, identity: dict[str, str]) -> tuple[Path, Path]:
-    stem = f"run-{_cache_key(config, identity)}"
-    return cache / f"{stem}.json", cache / f"{stem}.pt"
-
-
-def _store(cache: Path, config: TrainConfig, identity: dict[str, str],
-           record: dict[str, Any], weights: bytes | None) -> None:
-    # the weights first: a run whose .json exists is complete
-    json_path, weights_path = _run_paths(cache, config, identity)
-    if weights is not None:
-        _write_atomically(weights_path, weights)
-    _write_atomically(json_path, {"format": _CACHE_FORMAT, "identity": identity, "record": record})
-
-
-def _read_cached(path: Path, config: TrainConfig, identity: dict[str, str]) -> dict | None:
-    """The cached record of ``config``, or None when absent, unreadable or not a match."""
-    try:
-        payload = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if (
-        not isinstance(payload, dict)
-        or payload.get("format") != _CACHE_FORMAT
-        or payload.get("identity") != identity
-        or payload.get("record", {}).get("config") != json.loads(json.dumps(config.to_dict()))
-    ):
-        return None
-    return payload["record"]
-
-
-def _check_cache_dir(cache_dir: object) -> Path:
-    if not isinstance(cache_dir, (str, os.PathLike)):
-        raise TypeError(f"cache_dir must be a path, got {type(cache_dir).__name__}")
-    return Path(cache_dir)
-
-
-def _result_from(config: TrainConfig, record: dict[str, Any], model: torch.nn.Module
-                 ) -> ExperimentResult:
-    hist = record["history"]
-    history = History(
-        **{c: tuple(hist[c]) for c in History.COLUMNS},
-        epochs_requested=hist["epochs_requested"],
-        diverged_at_epoch=hist["diverged_at_epoch"],
-        message=hist["message"],
-        weights_finite=hist["weights_finite"],
-    )
-    return ExperimentResult(
-        config=config, history=history,
-        val_accuracy=record["val_accuracy"], val_loss=record["val_loss"],
-        test_accuracy=record["test_accuracy"], test_loss=record["test_loss"],
-        model=model, train_seconds=record["train_seconds"],
-    )  # fmt: skip
-
-
-def load_run(
-    config: TrainConfig, cache_dir: str | os.PathLike, split: DigitsSplit | None = None
-) -> ExperimentResult | None:
-    """A finished run of ``config`` read from a run cache, trained model included.
-
-    Parameters
-    ----------
-    config : TrainConfig
-        The run, exactly as it was trained (seed included).
-    cache_dir : path
-        The ``cache_dir`` a :func:`sweep` or :func:`cached_experiment` wrote to.
-    split : DigitsSplit, optional
-        The data it was trained on; the book's split by default.
-
-    Returns
-    -------
-    ExperimentResult or None
-        As :func:`~labcode.training.run_experiment` returned it (the model on the CPU,
-        in training mode), or None when the cache holds no such run from this version
-        of labcode, or not its weights.
-    """
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    cache = _check_cache_dir(cache_dir)
-    return _load(cache, config, _identity(split), split)
-
-
-def _load(cache: Path, config: TrainConfig, identity: dict[str, str],
-          split: DigitsSplit | None) -> ExperimentResult | None:
-    json_path, weights_path = _run_paths(cache, config, identity)
-    record = _read_cached(json_path, config, identity)
-    if record is None or not weights_path.is_file():
-        return None
-    try:
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - an unreadable file is a missing run
-        return None
-    model = build_model(
-        config.model,
-        in_features=64 if split is None else split.n_features,
-        hidden_size=config.hidden_size,
-        num_classes=NUM_CLASSES,
-    )
-    try:
-        model.load_state_dict(state)
-    except (RuntimeError, KeyError):
-        return None
-    return _result_from(config, record, model)
-
-
-def cached_experiment(
-    config: TrainConfig, *, cache_dir: str | os.PathLike, split: DigitsSplit | None = None
-) -> ExperimentResult:
-    """:func:`~labcode.training.run_experiment` through the run cache of :func:`sweep`.
-
-    Reads the run from ``cache_dir`` when it is there (see :func:`load_run`); otherwise
-    trains it in this process and stores it, so that a later sweep reads it too.
-
-    Parameters
-    ----------
-    config : TrainConfig
-        The run.
-    cache_dir : path
-        The run cache.
-    split : DigitsSplit, optional
-        The data; the book's split by default.
-
-    Returns
-    -------
-    ExperimentResult
-    """
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    cache = _check_cache_dir(cache_dir)
-    identity = _identity(split)
-    cached = _load(cache, config, identity, split)
-    if cached is not None:
-        return cached
-    result = run_experiment(config, split)
-    cache.mkdir(parents=True, exist_ok=True)
-    _store(cache, config, identity, _record_of(result), _weights_bytes(result.model))
-    return result
-
-
-# --- The default executor ---------------------------------------------------------------
-
-_POOL: ProcessPoolExecutor | None = None
-_POOL_OWNER: int | None = None  # the pid that created _POOL (a forked child must not use it)
-
-
-def _limit_worker_threads() -> None:
-    # every run sets its own thread count (TrainConfig.num_threads); until then, one
-    torch.set_num_threads(1)
-
-
-def default_workers() -> int:
-    """How many workers the default pool has: the cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    if sys.platform.startswith("linux"):
-        # forked workers start at once with everything this process imported; the
-        # first optimizer imports torch._dynamo (seconds), so import it here, once
-        import torch._dynamo  # noqa: F401
-
-        return multiprocessing.get_context("fork")
-    # elsewhere fork is unsafe: a fork server that has imported labcode once
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["labcode.sweep", "torch._dynamo"])
-    return ctx
-
-
-def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """A new local process pool set up as :func:`sweep`'s default one.
-
-    Parameters
-    ----------
-    workers : int, optional
-        Number of worker processes; by default one per core this process may use.
-
-    Returns
-    -------
-    concurrent.futures.ProcessPoolExecutor
-        Shut it down when done (or use it in a ``with`` block).
-    """
-    if workers is None:
-        workers = default_workers()
-    elif isinstance(workers, bool) or not isinstance(workers, Integral) or workers < 1:
-        raise ValueError(f"workers must be a positive int, got {workers!r}")
-    return ProcessPoolExecutor(
-        max_workers=int(workers), mp_context=_pool_context(), initializer=_limit_worker_threads
-    )
-
-
-def _default_executor() -> ProcessPoolExecutor:
-    """This process's shared pool: one worker per available core, created on first use."""
-    global _POOL, _POOL_OWNER
-    if _POOL is None or _POOL_OWNER != os.getpid():
-        _POOL = process_pool()
-        _POOL_OWNER = os.getpid()
-    return _POOL
-
-
-def _discard_default_executor() -> None:
-    """Shut the shared pool down (at exit, or after it broke); the next sweep makes a new one."""
-    global _POOL
-    pool, _POOL = _POOL, None
-    if pool is not None and _POOL_OWNER == os.getpid():
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-atexit.register(_discard_default_executor)
-
-
 def _progress_bar(total: int, initial: int, desc: str, show: bool | None):
     if show is None:
         show = sys.stderr.isatty()
@@ -518,17 +183,16 @@ def _progress_bar(total: int, initial: int, desc: str, show: bool | None):
         from tqdm import tqdm
     return tqdm(total=total, initial=initial, desc=desc, unit="run", disable=not show, leave=True)
 
-
 def _expected_cost(config: TrainConfig) -> float:
     """A rough relative training time, only to order the runs (longest first)."""
-    width = config.hidden_size * (6 if config.model == "complex" else 1)  # ComplexMLP: 4x and 2x
+    factors = COMPLEX_WIDTH_FACTORS if config.model == "complex" else (1,)
+    width = config.hidden_size * sum(factors)
     cost = config.epochs * (1.0 + width / 512)
     if config.model == "complex":
         cost *= 1.5  # BatchNorm and Dropout
     if config.l1 > 0 or config.l2 > 0:
         cost *= 1.3  # the penalty's forward and backward
     return cost
-
 
 def _run_all(
     configs: Sequence[TrainConfig],
@@ -601,7 +265,6 @@ def _run_all(
         bar.close()
     return [records[i] for i in range(len(configs))], cached
 
-
 def train_runs(
     configs: Sequence[TrainConfig],
     *,
@@ -633,7 +296,7 @@ def train_runs(
     for k, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
             raise TypeError(
-                f"configs[{k}] must be a labcode.training.TrainConfig, got {type(config).__name__}"
+                f"configs[{k}] must be a labcode.experiment.TrainConfig, got {type(config).__name__}"
             )
     unique = list(dict.fromkeys(configs))  # each run once, in the given order
     if split is not None and not isinstance(split, DigitsSplit):
@@ -643,7 +306,6 @@ def train_runs(
         cache_dir=_check_cache_dir(cache_dir), split=split, progress=progress, desc="runs",
     )  # fmt: skip
     return [config for i, config in enumerate(unique) if i not in cached]
-
 
 def sweep(
     base: TrainConfig,
@@ -665,18 +327,18 @@ def sweep(
     param : str
         The field to vary, one of :data:`SWEEPABLE`.
     values : sequence
-        Its values, each checked by :class:`~labcode.training.TrainConfig` before any
+        Its values, each checked by :class:`~labcode.experiment.TrainConfig` before any
         run starts.
     seeds : sequence of int, default (0, 1, 2)
         The seeds every value is trained with.
     executor : concurrent.futures.Executor, optional
         Where the runs go. By default this process's shared pool, one worker per
         core, created by the first sweep that needs it; any executor with ``submit``
-        works, e.g. :class:`SerialExecutor` or a Dask client's ``get_executor()``.
+        works, e.g. :class:`~labcode.engine.pool.SerialExecutor` or a Dask client's ``get_executor()``.
     cache_dir : path, optional
         Folder for finished runs: a JSON file of numbers and a file of trained weights
         per run. Runs found there (same configuration, data, labcode version and
-        source) are read instead of trained; :func:`load_run` reads a run's model.
+        source) are read instead of trained; :func:`~labcode.engine.runcache.load_run` reads a run's model.
     split : DigitsSplit, optional
         The data; the book's split by default.
     progress : bool, optional
@@ -704,7 +366,7 @@ def sweep(
     Notebooks need nothing of the kind.
     """
     param, values = _check_param_values(base, param, values)
-    seeds = _check_seeds(seeds)
+    seeds = _validate.seeds(seeds)
     if split is not None and not isinstance(split, DigitsSplit):
         raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
     grid: list[tuple[Any, int, TrainConfig]] = []
@@ -745,4 +407,3 @@ def sweep(
     return SweepResult(
         param=param, values=values, seeds=seeds, base=base, table=table, runs=runs
     )
-

@@ -1,0 +1,96 @@
+"""Checkers for the pieces a student writes: is my ``fc_backward`` right?
+
+Each exercise of the book asks for one piece (a function or a class) and has a
+checker of the same name with ``check_`` in front. A checker runs the student's piece
+on inputs it picks itself (small seeded random arrays and edge cases: one sample, a
+label of 0 and of ``num_classes - 1``, large ``|z|`` for the sigmoid, ...), compares
+the results with labcode's own implementation (and, for gradients, with finite
+differences, :mod:`labcode.gradcheck`), prints a short verdict and returns it as a
+:class:`~labcode.checks.framework.Verdict`.
+
+In a notebook, after filling in a starter cell::
+
+    fc_forward = check_fc_forward(fc_forward).use()
+
+prints ``✓ fc_forward: passed (12 checks)`` and keeps the student's function, or says
+what went wrong (the input, what was expected, what came back, and a hint for the
+usual mistake) and hands back labcode's reference instead, so that the rest of the
+notebook runs either way. A starter that still raises ``NotImplementedError`` gives
+the status ``"not implemented"``; any other exception in the student's code gives
+``"error"``, with the student's own line. :func:`~labcode.checks.framework.check_all`
+lists every checker run so far and its status.
+
+==========================  ============================================================
+checker                     the piece it checks (labcode's reference)
+==========================  ============================================================
+check_add_bias              ``add_bias(X)`` (:func:`labcode.data.add_bias`)
+check_one_hot               ``one_hot(y, num_classes=10)`` (:func:`labcode.data.one_hot`)
+check_fc_forward            ``fc_forward(X, W) -> (Z, cache)``
+check_fc_backward           ``fc_backward(dZ, cache) -> (dX, dW)``
+check_sigmoid_forward       ``sigmoid_forward(Z) -> (A, cache)``
+check_sigmoid_backward      ``sigmoid_backward(dA, cache) -> dZ``
+check_mse_loss              ``mse_loss(A, Y) -> (loss, dA)``
+check_gradient_step         ``gradient_step(params, grads, lr) -> new params``
+check_dataset               ``class DigitsDataset(Dataset)``
+check_simple_mlp            ``class SimpleMLP(nn.Module)``
+check_l1_penalty            ``l1_penalty(model)``, :func:`labcode.training.l1_penalty`
+check_l2_penalty            ``l2_penalty(model)``, :func:`labcode.training.l2_penalty`
+check_complex_mlp           ``class ComplexMLP(nn.Module)``
+==========================  ============================================================
+
+The NumPy pieces' references are in :mod:`labcode.numpy_net` and :mod:`labcode.data`;
+the PyTorch ones in :mod:`labcode.torch_data`, :mod:`labcode.models` and
+:mod:`labcode.training`. Importing this module does not import PyTorch: a PyTorch
+checker imports it when it runs. PyTorch checkers fork torch's random generator, so
+running one leaves the notebook's random state as it was.
+
+Every name above is imported from here; the code is in three modules:
+:mod:`labcode.checks.framework` (:class:`~labcode.checks.framework.Verdict`,
+:class:`~labcode.checks.framework.Summary`, :func:`~labcode.checks.framework.check_all`
+and the machinery every checker shares), :mod:`labcode.checks.numpy_checks` (the NumPy
+pieces) and :mod:`labcode.checks.torch_checks` (the PyTorch pieces).
+"""
+
+from __future__ import annotations
+
+from .framework import STATUSES, Summary, Verdict, check_all
+from .numpy_checks import (
+    REFERENCE_TOLERANCE,
+    check_add_bias,
+    check_fc_backward,
+    check_fc_forward,
+    check_gradient_step,
+    check_mse_loss,
+    check_one_hot,
+    check_sigmoid_backward,
+    check_sigmoid_forward,
+)
+from .torch_checks import (
+    TORCH_ATOL,
+    TORCH_RTOL,
+    check_complex_mlp,
+    check_dataset,
+    check_l1_penalty,
+    check_l2_penalty,
+    check_simple_mlp,
+)
+
+__all__ = [
+    "STATUSES",
+    "Verdict",
+    "Summary",
+    "check_all",
+    "check_add_bias",
+    "check_one_hot",
+    "check_fc_forward",
+    "check_fc_backward",
+    "check_sigmoid_forward",
+    "check_sigmoid_backward",
+    "check_mse_loss",
+    "check_gradient_step",
+    "check_dataset",
+    "check_simple_mlp",
+    "check_l1_penalty",
+    "check_l2_penalty",
+    "check_complex_mlp",
+]

@@ -1,0 +1,645 @@
+"""The checkers of the NumPy pieces: add_bias, one_hot and the NumPy network's blocks.
+
+Each result is compared with labcode's own implementation (:mod:`labcode.data`,
+:mod:`labcode.numpy_net`) to ``REFERENCE_TOLERANCE`` and, for gradients, with
+central finite differences (:mod:`labcode.gradcheck`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from ..data import add_bias, one_hot
+from ..gradcheck import TOLERANCE, numerical_gradient, relative_error
+from ..numpy_net import fc_forward as _fc_forward
+from ..numpy_net import mse_loss as _mse_loss
+from ..numpy_net import sigmoid_forward as _sigmoid_forward
+from .framework import Verdict, _checker_docstring, _describe, _pair, _Run, _run, _unchanged
+
+__all__ = [
+    "check_add_bias",
+    "check_one_hot",
+    "check_fc_forward",
+    "check_fc_backward",
+    "check_sigmoid_forward",
+    "check_sigmoid_backward",
+    "check_mse_loss",
+    "check_gradient_step",
+]
+
+REFERENCE_TOLERANCE = 1e-10
+"""Relative error (:func:`labcode.gradcheck.relative_error`) allowed between a student's
+float64 array and labcode's: rounding differences only."""
+
+
+# --- Comparing arrays ------------------------------------------------------------------
+
+
+def _close(a: np.ndarray, b: np.ndarray, tol: float = REFERENCE_TOLERANCE) -> bool:
+    """Whether two arrays have one shape, are finite and agree to relative error ``tol``."""
+    return (
+        a.shape == b.shape and bool(np.isfinite(a).all() and np.isfinite(b).all())
+        and relative_error(a, b) <= tol
+    )
+
+
+def _factor(got: np.ndarray, want: np.ndarray) -> float | None:
+    """``c`` if ``got`` is ``c * want`` for a constant ``c != 1`` (to rounding), else None."""
+    if got.shape != want.shape:
+        return None
+    denom = float(np.vdot(want, want))
+    if denom == 0.0:
+        return None
+    c = float(np.vdot(got, want)) / denom
+    if c == 0.0 or math.isclose(c, 1.0, rel_tol=1e-9) or not _close(got, c * want, 1e-9):
+        return None
+    return c
+
+
+def _factor_hint(what: str, c: float, known: Mapping[float, str] | None = None) -> str:
+    for value, text in (known or {}).items():
+        if math.isclose(c, value, rel_tol=1e-6):
+            return text
+    if math.isclose(c, -1.0, rel_tol=1e-6):
+        return f"wrong sign: {what} has the opposite sign of the correct result."
+    return f"{what} is off by a constant factor of {c:.4g}."
+
+
+def _float_array(
+    run: _Run, value: object, *, what: str, shape: tuple[int, ...], case: str,
+    shape_hint: Callable[[tuple[int, ...]], str | None] = lambda s: None,
+    finite_hint: str | None = None, float64: bool = True,
+) -> np.ndarray:
+    """``value`` as a finite float64 array of ``shape``, or a failure naming ``what``.
+
+    With ``float64`` (the default) the array must be float64 already, as everything in
+    the NumPy network is: float32 would lose the precision the gradient checks need.
+    """
+    if not isinstance(value, np.ndarray):
+        run.fail(case, f"{what}, a NumPy array of shape {shape}", _describe(value),
+                 f"return {what} as a NumPy array.")
+    if value.dtype == object or not (
+        np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_
+    ) or np.iscomplexobj(value):
+        run.fail(case, f"{what}, a real array of shape {shape}", _describe(value))
+    if value.shape != shape:
+        hint = shape_hint(value.shape)
+        if hint is None and value.shape == shape[::-1] and len(shape) == 2:
+            hint = f"{what} looks transposed: it has shape {value.shape}, not {shape}."
+        run.fail(case, f"{what} of shape {shape}", f"{what} of shape {value.shape}", hint)
+    if float64 and value.dtype != np.float64:
+        run.fail(case, f"{what} of dtype float64", f"dtype {value.dtype}",
+                 "compute in float64, the dtype of the inputs; do not convert to float32 "
+                 "or to integers.")
+    arr = value.astype(np.float64, copy=False)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        run.fail(
+            case, f"{what} of shape {shape} with finite entries",
+            f"{what} with {int(bad.sum())} non-finite entries (NaN or infinity), "
+            f"the first at {list(where)}", finite_hint,
+        )
+    run.ok()
+    return arr
+
+
+def _array_value(
+    run: _Run, got: np.ndarray, want: np.ndarray, *, what: str, formula: str, case: str,
+    hint: Callable[[np.ndarray], str | None] = lambda g: None,
+    factor_hints: Mapping[float, str] | None = None,
+) -> None:
+    """Fail unless ``got`` equals labcode's ``want`` to :data:`REFERENCE_TOLERANCE`."""
+    if _close(got, want):
+        run.ok()
+        return
+    text = hint(got)
+    if text is None:
+        c = _factor(got, want)
+        if c is not None:
+            text = _factor_hint(what, c, factor_hints)
+        elif got.ndim == 2 and got.shape[0] == got.shape[1] and _close(got, want.T):
+            text = f"{what} looks transposed."
+    run.fail(
+        case, f"{what} = {formula}", f"{what} with relative error "
+        f"{relative_error(got, want):.2g} against {formula} (tolerance {REFERENCE_TOLERANCE:g})",
+        text,
+    )
+
+
+def _gradient_value(
+    run: _Run, got: np.ndarray, want: np.ndarray, numerical: np.ndarray, *, what: str,
+    case: str, hint: Callable[[np.ndarray], str | None] = lambda g: None,
+    factor_hints: Mapping[float, str] | None = None,
+) -> None:
+    """Fail unless ``got`` equals labcode's gradient and the finite-difference estimate.
+
+    Where the true gradient is zero, a relative error means nothing (the estimate is
+    rounding noise, and any noise is 100% off zero); there the estimate must agree to
+    :data:`labcode.gradcheck.TOLERANCE` in absolute terms.
+    """
+    err_ref = relative_error(got, want)
+    if np.any(want):
+        err_num, kind = relative_error(got, numerical), "relative error"
+    else:
+        err_num, kind = float(np.max(np.abs(got - numerical), initial=0.0)), "absolute error"
+    if err_ref <= REFERENCE_TOLERANCE and err_num <= TOLERANCE:
+        run.ok(2)
+        return
+    text = hint(got)
+    if text is None:
+        c = _factor(got, want)
+        if c is not None:
+            text = _factor_hint(what, c, factor_hints)
+        elif got.ndim == 2 and got.shape[0] == got.shape[1] and _close(got, want.T):
+            text = f"{what} looks transposed."
+    run.fail(
+        case,
+        f"{what} equal to labcode's gradient and to the finite-difference estimate",
+        f"{what} with relative error {err_ref:.2g} against labcode's gradient and "
+        f"{kind} {err_num:.2g} against finite differences (tolerance {TOLERANCE:g})",
+        text,
+    )
+
+
+# --- Step 1: add_bias and one_hot ------------------------------------------------------------
+
+
+@_checker_docstring("add_bias")
+def check_add_bias(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``add_bias(X)``: ``X`` with a column of ones appended as its last column.
+
+    Inputs: a (5, 3) random matrix, one sample of shape (1, 4) and a single
+    feature of shape (6, 1). Checks the shape, the values, that the ones are the last
+    column, and that ``X`` is left unchanged. Reference: :func:`labcode.data.add_bias`.
+    """
+    return _run("add_bias", func, _add_bias_body, verbose=verbose)
+
+
+def _add_bias_body(run: _Run, func: Callable) -> None:
+    rng = np.random.default_rng(0)
+    cases = [
+        ("X of shape (5, 3), random values", rng.normal(size=(5, 3))),
+        ("one sample: X of shape (1, 4)", rng.normal(size=(1, 4))),
+        ("a single feature: X of shape (6, 1)", rng.normal(size=(6, 1))),
+    ]
+    for case, X in cases:
+        X0 = X.copy()
+        out = run.call(func, X, case=case, expr="add_bias(X)")
+        _unchanged(run, case, X=(X, X0))
+        n, d = X0.shape
+        want = add_bias(X0)
+
+        def shape_hint(s: tuple[int, ...], n: int = n, d: int = d) -> str | None:
+            if s == (n, d):
+                return "no column was added: append a column of ones, np.hstack([X, ones])."
+            if s == (n + 1, d):
+                return "you appended a row; append a column instead (axis=1)."
+            return None
+
+        got = _float_array(run, out, what="add_bias(X)", shape=(n, d + 1), case=case,
+                           shape_hint=shape_hint)
+        if np.array_equal(got, want):
+            run.ok()
+            continue
+        if np.all(got[:, 0] == 1.0) and np.array_equal(got[:, 1:], X0):
+            hint = ("bias column first instead of last: the ones must be the last column, "
+                    "np.hstack([X, ones]), because the last row of W holds the bias.")
+        elif np.array_equal(got[:, :-1], X0):
+            hint = "the appended column must hold ones, the constant input of the bias."
+        else:
+            hint = "the first columns must be X itself, unchanged, followed by a column of ones."
+        run.fail(case, f"X followed by a column of ones, of shape {want.shape}",
+                 f"an array whose values differ, first row {np.array2string(got[0], precision=3)}",
+                 hint)
+
+
+@_checker_docstring("one_hot")
+def check_one_hot(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``one_hot(y, num_classes=10)``: one row per label, a 1 in column ``y[i]``.
+
+    Inputs: labels including 0 and 9 with the default ``num_classes``, labels that
+    do not reach ``num_classes - 1`` (``num_classes=4``), and one sample. Checks shape,
+    values, float dtype and that ``y`` is left unchanged. Reference:
+    :func:`labcode.data.one_hot`.
+    """
+    return _run("one_hot", func, _one_hot_body, verbose=verbose)
+
+
+def _one_hot_body(run: _Run, func: Callable) -> None:
+    cases = [
+        ("8 labels including 0 and 9, y = [3, 0, 9, 1, 9, 5, 0, 2], default num_classes (10)",
+         np.array([3, 0, 9, 1, 9, 5, 0, 2]), None),
+        ("labels that do not reach num_classes - 1 (a batch need not hold every class): "
+         "y = [1, 0, 1] with num_classes=4", np.array([1, 0, 1]), 4),
+        ("one sample, y = [9], default num_classes (10)", np.array([9]), None),
+    ]
+    for case, y, k in cases:
+        y0 = y.copy()
+        if k is None:
+            out = run.call(func, y, case=case, expr="one_hot(y)")
+            k = 10
+        else:
+            out = run.call(func, y, num_classes=k, case=case, expr=f"one_hot(y, num_classes={k})")
+        _unchanged(run, case, y=(y, y0))
+        n = y0.shape[0]
+        want = one_hot(y0, num_classes=k)
+
+        def shape_hint(
+            s: tuple[int, ...], n: int = n, k: int = k, top: int = int(y0.max())
+        ) -> str | None:
+            if s == (k, n) and n != k:
+                return "transposed: one row per sample, one column per class."
+            if len(s) == 2 and s[0] == n and s[1] == top + 1 and top + 1 != k:
+                return (f"the width must be num_classes = {k}, not y.max() + 1 = {top + 1}: "
+                        "a batch need not contain every class.")
+            if len(s) == 2 and s[0] == n and abs(s[1] - k) == 1:
+                return (f"off-by-one in the width: classes 0..{k - 1} need num_classes = {k} "
+                        "columns.")
+            return None
+
+        got = _float_array(run, out, what=f"one_hot(y, num_classes={k})", shape=(n, k),
+                           case=case, shape_hint=shape_hint, float64=False)
+        if not np.array_equal(got, want):
+            if np.array_equal(got, np.roll(want, -1, axis=1)) or np.array_equal(
+                got, np.roll(want, 1, axis=1)
+            ):
+                hint = ("off-by-one: the 1 of label c belongs in column c (columns are numbered "
+                        "from 0), for example out[np.arange(n), y] = 1.")
+            elif not np.array_equal(got.sum(axis=1), np.ones(n)):
+                hint = "each row must hold exactly one 1, in column y[i], and zeros elsewhere."
+            else:
+                hint = "row i must have its 1 in column y[i]."
+            first = int(np.flatnonzero((got != want).any(axis=1))[0])
+            run.fail(case, f"row {first} (label {y0[first]}) = {want[first].astype(int).tolist()}",
+                     f"row {first} = {np.array2string(got[first], precision=3)}", hint)
+        run.ok()
+        if out.dtype != np.float64:
+            run.fail(case, "a float64 array (the targets of the mean squared error)",
+                     f"dtype {out.dtype}",
+                     "create the array with np.zeros((n, num_classes)), which is float64.")
+        run.ok()
+
+
+# --- Exercise 1: the blocks of the NumPy network ---------------------------------------------
+
+
+def _fc_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """(description, X, W, dZ): a square W first, so a transposed W still has its shape."""
+    rng = np.random.default_rng(1)
+    cases = []
+    for n, n_in, n_out, note in [
+        (4, 3, 4, "; W is square, so a transposed W would still fit"),
+        (6, 4, 3, ""),
+        (1, 4, 3, "; one sample"),
+    ]:
+        X = add_bias(rng.normal(size=(n, n_in)))
+        W = rng.normal(size=(n_in + 1, n_out))
+        dZ = rng.normal(size=(n, n_out))
+        cases.append((f"X of shape {X.shape} (last column ones) and W of shape {W.shape}{note}",
+                      X, W, dZ))
+    return cases
+
+
+@_checker_docstring("fc_forward")
+def check_fc_forward(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``fc_forward(X, W) -> (Z, cache)``: ``Z = X @ W`` and ``cache = (X, W)``.
+
+    Inputs: a square ``W`` (so that ``X @ W.T`` still has the right shape), a general
+    case and one sample; ``X`` has its column of ones. Checks the tuple, ``Z``'s shape
+    and values, the cache, and that the inputs are left unchanged. Reference:
+    :func:`labcode.numpy_net.fc_forward`.
+    """
+    return _run("fc_forward", func, _fc_forward_body, verbose=verbose)
+
+
+def _fc_forward_body(run: _Run, func: Callable) -> None:
+    for case, X, W, _ in _fc_cases():
+        X0, W0 = X.copy(), W.copy()
+        out = run.call(func, X, W, case=case, expr="fc_forward(X, W)")
+        _unchanged(run, case, X=(X, X0), W=(W, W0))
+        Z, cache = _pair(run, out, ("Z", "cache"), case,
+                         "return two things, the output and the cache: return Z, (X, W).")
+        want = X0 @ W0
+
+        def hint(got: np.ndarray, X0: np.ndarray = X0, W0: np.ndarray = W0) -> str | None:
+            if _close(got, X0 @ W0.T):
+                return "transposed weight: Z = X @ W, with W of shape (n_in + 1, n_out) as given."
+            if _close(got, X0[:, :-1] @ W0[:-1]):
+                return ("the bias is missing: use all of X and W; X's last column (ones) "
+                        "picks W's last row.")
+            return None
+
+        got = _float_array(run, Z, what="Z", shape=want.shape, case=case)
+        _array_value(run, got, want, what="Z", formula="X @ W", case=case, hint=hint)
+        if not (
+            isinstance(cache, (tuple, list)) and len(cache) == 2
+            and all(isinstance(c, np.ndarray) for c in cache)
+            and cache[0].shape == X0.shape and cache[1].shape == W0.shape
+            and np.array_equal(cache[0], X0) and np.array_equal(cache[1], W0)
+        ):
+            run.fail(case, "cache = (X, W), the inputs fc_backward needs", _describe(cache),
+                     "return the tuple (X, W) as the cache: the backward pass computes "
+                     "X.T @ dZ and dZ @ W.T from it.")
+        run.ok()
+
+
+@_checker_docstring("fc_backward")
+def check_fc_backward(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``fc_backward(dZ, cache) -> (dX, dW)`` with ``cache = (X, W)``.
+
+    Each gradient is compared with labcode's (:func:`labcode.numpy_net.fc_backward`)
+    and with central finite differences of ``sum(dZ * (X @ W))``
+    (:func:`labcode.gradcheck.numerical_gradient`, tolerance
+    :data:`labcode.gradcheck.TOLERANCE`). Inputs: a square ``W``, a general case and one
+    sample. Also checks that ``dZ`` and the cache are left unchanged.
+    """
+    return _run("fc_backward", func, _fc_backward_body, verbose=verbose)
+
+
+def _fc_backward_body(run: _Run, func: Callable) -> None:
+    for case, X, W, dZ in _fc_cases():
+        case = f"dZ of shape {dZ.shape} and cache = (X, W), with {case}"
+        X0, W0, dZ0 = X.copy(), W.copy(), dZ.copy()
+        out = run.call(func, dZ, (X, W), case=case, expr="fc_backward(dZ, cache)")
+        _unchanged(run, case, dZ=(dZ, dZ0), X=(X, X0), W=(W, W0))
+        dX, dW = _pair(run, out, ("dX", "dW"), case, "return both gradients: return dX, dW.")
+        want_dX, want_dW = dZ0 @ W0.T, X0.T @ dZ0
+        Xc, Wc = X0.copy(), W0.copy()
+
+        def loss(_: np.ndarray) -> float:
+            return float(np.sum(dZ0 * _fc_forward(Xc, Wc)[0]))
+
+        num_dW, num_dX = numerical_gradient(loss, Wc), numerical_gradient(loss, Xc)
+        square = X0.shape == W0.shape
+        if (isinstance(dX, np.ndarray) and isinstance(dW, np.ndarray)
+                and (dX.shape, dW.shape) == (W0.shape, X0.shape)
+                and (not square or (_close(dX, want_dW) and _close(dW, want_dX)))):
+            run.fail(case, f"(dX, dW): dX = dZ @ W.T of shape {X0.shape} and dW = X.T @ dZ "
+                     f"of shape {W0.shape}", "(dW, dX): the two gradients in the other order",
+                     "dX and dW are swapped: return dX, dW in this order.")
+
+        def dW_hint(got: np.ndarray, X0: np.ndarray = X0, dZ0: np.ndarray = dZ0) -> str | None:
+            if _close(got, dZ0.T @ X0) and not _close(got, X0.T @ dZ0):
+                return "dW looks transposed: dW = X.T @ dZ has the shape of W."
+            return None
+
+        def dX_hint(got: np.ndarray, W0: np.ndarray = W0, dZ0: np.ndarray = dZ0) -> str | None:
+            if square and _close(got, dZ0 @ W0):
+                return "transposed weight: dX = dZ @ W.T, the transpose of W."
+            return None
+
+        n = X0.shape[0]
+        factors = {1.0 / n: "divided by the number of samples: mse_loss already averages, "
+                            "so the layer's backward must not divide again."} if n > 1 else {}
+        got_dX = _float_array(run, dX, what="dX", shape=X0.shape, case=case)
+        _gradient_value(run, got_dX, want_dX, num_dX, what="dX", case=case, hint=dX_hint,
+                        factor_hints=factors)
+        transposed = "dW looks transposed: dW = X.T @ dZ has the shape of W."
+        got_dW = _float_array(run, dW, what="dW", shape=W0.shape, case=case,
+                              shape_hint=lambda s: transposed if s == W0.shape[::-1] else None)
+        _gradient_value(run, got_dW, want_dW, num_dW, what="dW", case=case, hint=dW_hint,
+                        factor_hints=factors)
+
+
+def _sigmoid(Z: np.ndarray) -> np.ndarray:
+    return _sigmoid_forward(np.asarray(Z, dtype=np.float64))[0]
+
+
+@_checker_docstring("sigmoid_forward")
+def check_sigmoid_forward(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``sigmoid_forward(Z) -> (A, cache)``: ``A = 1 / (1 + exp(-Z))``, ``cache = A``.
+
+    Inputs: a (4, 3) random matrix, and one sample with large ``|z|`` (±40, ±1000),
+    where a careless formula overflows. Checks the tuple, ``A`` (finite, to rounding),
+    the cache and that ``Z`` is left unchanged. Reference:
+    :func:`labcode.numpy_net.sigmoid_forward`.
+    """
+    return _run("sigmoid_forward", func, _sigmoid_forward_body, verbose=verbose)
+
+
+def _sigmoid_cases() -> list[tuple[str, np.ndarray]]:
+    rng = np.random.default_rng(2)
+    return [
+        ("Z of shape (4, 3), random values in about [-6, 6]", 2.0 * rng.normal(size=(4, 3))),
+        ("one sample with large |z|: Z = [[-1000, -40, -1, 0, 1, 40, 1000]]",
+         np.array([[-1000.0, -40.0, -1.0, 0.0, 1.0, 40.0, 1000.0]])),
+    ]
+
+
+_OVERFLOW_HINT = (
+    "exp overflowed for large |z|: compute exp(-|z|), which never exceeds 1, "
+    "as 1 / (1 + e) where z >= 0 and e / (1 + e) where z < 0."
+)
+
+
+def _sigmoid_forward_body(run: _Run, func: Callable) -> None:
+    for case, Z in _sigmoid_cases():
+        Z0 = Z.copy()
+        out = run.call(func, Z, case=case, expr="sigmoid_forward(Z)")
+        _unchanged(run, case, Z=(Z, Z0))
+        A, cache = _pair(run, out, ("A", "cache"), case,
+                         "return two things, the output and the cache: return A, A.")
+        want = _sigmoid(Z0)
+        got = _float_array(run, A, what="A", shape=Z0.shape, case=case, finite_hint=_OVERFLOW_HINT)
+        if not np.allclose(got, want, rtol=1e-12, atol=1e-15):
+            if np.allclose(got, 1.0 - want, rtol=1e-12, atol=1e-15):
+                hint = "wrong sign in the exponent: sigmoid(z) = 1 / (1 + exp(-z))."
+            elif np.any((got < 0) | (got > 1)):
+                hint = "a sigmoid lies in [0, 1]: A = 1 / (1 + exp(-Z))."
+            else:
+                hint = None
+            i = tuple(int(v) for v in np.argwhere(~np.isclose(got, want, rtol=1e-12, atol=1e-15))[0])
+            run.fail(case, f"A = 1 / (1 + exp(-Z)); at {list(i)} (z = {Z0[i]:g}) {want[i]:.6g}",
+                     f"{got[i]:.6g} there", hint)
+        run.ok()
+        if not (isinstance(cache, np.ndarray) and cache.shape == Z0.shape
+                and np.allclose(cache, want, rtol=1e-12, atol=1e-15)):
+            hint = ("the cache must be A, the sigmoid's output: the backward pass uses "
+                    "A * (1 - A).")
+            received = _describe(cache)
+            if (isinstance(cache, np.ndarray) and cache.shape == Z0.shape
+                    and np.array_equal(cache, Z0)):
+                hint = "the cache holds Z; it must hold A: the backward pass uses A * (1 - A)."
+                received = "cache = Z"
+            run.fail(case, "cache = A", received, hint)
+        run.ok()
+
+
+@_checker_docstring("sigmoid_backward")
+def check_sigmoid_backward(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``sigmoid_backward(dA, cache) -> dZ`` with ``cache = A = sigmoid(Z)``.
+
+    ``dZ`` is compared with labcode's (:func:`labcode.numpy_net.sigmoid_backward`) and
+    with central finite differences of ``sum(dA * sigmoid(Z))`` with respect to ``Z``.
+    Inputs: a random (4, 3) case and one saturated sample (``|z|`` up to 30). Also
+    checks that ``dA`` and the cache are left unchanged.
+    """
+    return _run("sigmoid_backward", func, _sigmoid_backward_body, verbose=verbose)
+
+
+def _sigmoid_backward_body(run: _Run, func: Callable) -> None:
+    rng = np.random.default_rng(3)
+    cases = [
+        ("dA of shape (4, 3) and cache = A = sigmoid(Z) for random Z", 2.0 * rng.normal(size=(4, 3))),
+        ("one sample, dA of shape (1, 5) and cache = A = sigmoid(Z) with "
+         "Z = [[-30, -2, 0, 2, 30]] (saturated at both ends)",
+         np.array([[-30.0, -2.0, 0.0, 2.0, 30.0]])),
+    ]
+    for case, Z in cases:
+        A = _sigmoid(Z)
+        dA = rng.normal(size=Z.shape)
+        A0, dA0, Zc = A.copy(), dA.copy(), Z.copy()
+        out = run.call(func, dA, A, case=case, expr="sigmoid_backward(dA, cache)")
+        _unchanged(run, case, dA=(dA, dA0), cache=(A, A0))
+        want = dA0 * A0 * (1.0 - A0)
+        num = numerical_gradient(lambda _: float(np.sum(dA0 * _sigmoid(Zc))), Zc)
+
+        def hint(got: np.ndarray, A0: np.ndarray = A0, dA0: np.ndarray = dA0) -> str | None:
+            if _close(got, A0 * (1.0 - A0)):
+                return "multiply by dA (the chain rule): dZ = dA * A * (1 - A)."
+            if _close(got, -dA0 * A0 * (1.0 - A0)):
+                return "wrong sign: dZ = dA * A * (1 - A)."
+            S = _sigmoid(A0)
+            if _close(got, dA0 * S * (1.0 - S)):
+                return ("the cache already holds A = sigmoid(Z): do not apply the sigmoid again; "
+                        "dZ = dA * A * (1 - A).")
+            if _close(got, dA0 * A0):
+                return "the sigmoid's derivative is A * (1 - A): dZ = dA * A * (1 - A)."
+            return None
+
+        got = _float_array(run, out, what="dZ", shape=Z.shape, case=case)
+        _gradient_value(run, got, want, num, what="dZ", case=case, hint=hint)
+
+
+@_checker_docstring("mse_loss")
+def check_mse_loss(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``mse_loss(A, Y) -> (loss, dA)``: ``loss = mean((A - Y) ** 2)`` over all entries.
+
+    ``loss`` is compared with labcode's (:func:`labcode.numpy_net.mse_loss`); ``dA``
+    with labcode's and with central finite differences of the loss. Inputs: a random
+    (5, 3) case with one-hot targets, one sample with 10 outputs, and ``A == Y`` (loss
+    0). Also checks that ``A`` and ``Y`` are left unchanged.
+    """
+    return _run("mse_loss", func, _mse_loss_body, verbose=verbose)
+
+
+def _mse_loss_body(run: _Run, func: Callable) -> None:
+    rng = np.random.default_rng(4)
+    Y1 = one_hot(np.array([0, 2, 1, 2, 0]), num_classes=3)
+    Y2 = one_hot(np.array([9]))
+    cases = [
+        ("A of shape (5, 3) in (0, 1) and one-hot targets Y of shape (5, 3)",
+         _sigmoid(rng.normal(size=(5, 3))), Y1),
+        ("one sample: A of shape (1, 10) and Y = one_hot([9]) of shape (1, 10)",
+         _sigmoid(rng.normal(size=(1, 10))), Y2),
+        ("A equal to Y, both of shape (5, 3): the loss is 0", Y1.copy(), Y1.copy()),
+    ]
+    for case, A, Y in cases:
+        A0, Y0 = A.copy(), Y.copy()
+        out = run.call(func, A, Y, case=case, expr="mse_loss(A, Y)")
+        _unchanged(run, case, A=(A, A0), Y=(Y, Y0))
+        loss, dA = _pair(run, out, ("loss", "dA"), case,
+                         "return the loss and its gradient: return loss, dA.")
+        want_loss, want_dA = _mse_loss(A0, Y0)
+        n, k = A0.shape
+        size = A0.size
+        if (
+            isinstance(loss, (bool, np.bool_))
+            or not isinstance(loss, (int, float, np.number, np.ndarray))
+            or np.ndim(loss) != 0
+            or np.iscomplexobj(loss)
+            or not np.issubdtype(np.asarray(loss).dtype, np.number)
+        ):
+            run.fail(case, "loss, one number", _describe(loss),
+                     "the loss is one number, the mean over all n_samples * n_outputs entries.")
+        got_loss = float(loss)
+        if not math.isclose(got_loss, want_loss, rel_tol=1e-10, abs_tol=1e-15):
+            hint = None
+            if want_loss > 0:
+                c = got_loss / want_loss
+                known = {
+                    float(size): "you summed the squared errors; the loss is their mean over all "
+                                 "n_samples * n_outputs entries (A.size).",
+                    float(k): "you divided by the number of samples only; the mean runs over "
+                              "all n_samples * n_outputs entries (A.size).",
+                    float(n): "you divided by the number of outputs only; the mean runs over "
+                              "all n_samples * n_outputs entries (A.size).",
+                    0.5: "there is no factor 1/2: loss = mean((A - Y) ** 2).",
+                }
+                hint = next((t for v, t in known.items() if math.isclose(c, v, rel_tol=1e-9)), None)
+            run.fail(case, f"loss = {want_loss:.6g}", f"loss = {got_loss:.6g}", hint)
+        run.ok()
+        got_dA = _float_array(run, dA, what="dA", shape=A0.shape, case=case)
+        Ac = A0.copy()
+        num = numerical_gradient(lambda _: _mse_loss(Ac, Y0)[0], Ac)
+        factors = {
+            -1.0: "wrong sign: dA = 2 * (A - Y) / A.size, the derivative with respect to A.",
+            0.5: "the factor 2 is missing: the derivative of (a - y) ** 2 is 2 * (a - y).",
+            float(size): "divide by A.size, as the loss does: dA = 2 * (A - Y) / A.size.",
+            0.5 * size: "dA = 2 * (A - Y) / A.size: the factor 2 and the division by A.size.",
+        }
+        if k > 1:
+            factors[float(k)] = ("divide by A.size, the number of entries, not by the number "
+                                 "of samples: dA = 2 * (A - Y) / A.size.")
+        _gradient_value(run, got_dA, want_dA, num, what="dA", case=case, factor_hints=factors)
+
+
+@_checker_docstring("gradient_step")
+def check_gradient_step(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``gradient_step(params, grads, lr)``: a new dict of ``W - lr * dW``.
+
+    Inputs: two weight matrices with ``lr = 0.5``, and one with ``lr = 0.1``. Checks
+    that a dict with the keys of ``params`` comes back, its values, and that
+    ``params`` and ``grads`` are left unchanged. Reference:
+    :func:`labcode.numpy_net.gradient_step`.
+    """
+    return _run("gradient_step", func, _gradient_step_body, verbose=verbose)
+
+
+def _gradient_step_body(run: _Run, func: Callable) -> None:
+    rng = np.random.default_rng(5)
+    cases = [
+        ("params {'W1': (4, 3), 'W2': (4, 2)}, grads of the same shapes, lr = 0.5",
+         {"W1": rng.normal(size=(4, 3)), "W2": rng.normal(size=(4, 2))},
+         {"W1": rng.normal(size=(4, 3)), "W2": rng.normal(size=(4, 2))}, 0.5),
+        ("params {'W1': (3, 2)}, grads of the same shape, lr = 0.1",
+         {"W1": rng.normal(size=(3, 2))}, {"W1": rng.normal(size=(3, 2))}, 0.1),
+    ]
+    for case, params, grads, lr in cases:
+        p0 = {k: v.copy() for k, v in params.items()}
+        g0 = {k: v.copy() for k, v in grads.items()}
+        p_in, g_in = dict(params), dict(grads)
+        out = run.call(func, p_in, g_in, lr, case=case, expr="gradient_step(params, grads, lr)")
+        if set(p_in) != set(p0) or set(g_in) != set(g0):
+            run.fail(case, "params and grads left as they were",
+                     f"params with keys {list(p_in)} and grads with keys {list(g_in)}",
+                     "do not add or remove keys of the inputs; build a new dict.")
+        _unchanged(run, case, **{f"params[{k!r}]": (p_in[k], p0[k]) for k in p0},
+                   **{f"grads[{k!r}]": (g_in[k], g0[k]) for k in g0})
+        if not isinstance(out, Mapping):
+            hint = ("return the new dict of weights."
+                    if out is None else "return a dict keyed like params.")
+            run.fail(case, f"a dict with keys {list(p0)}", _describe(out), hint)
+        if set(out) != set(p0):
+            run.fail(case, f"a dict with keys {list(p0)}", f"a dict with keys {list(out)}",
+                     "return one updated array for every key of params.")
+        run.ok()
+        for key in p0:
+            W, dW = p0[key], g0[key]
+            got = _float_array(run, out[key], what=f"new {key}", shape=W.shape, case=case)
+
+            def hint(got: np.ndarray, W: np.ndarray = W, dW: np.ndarray = dW) -> str | None:
+                if _close(got, W + lr * dW):
+                    return "wrong sign: step against the gradient, W - lr * dW."
+                if _close(got, W - dW):
+                    return "the learning rate is missing: W - lr * dW."
+                if _close(got, -lr * dW) or _close(got, lr * dW):
+                    return "the new weights are W - lr * dW: start from W."
+                return None
+
+            _array_value(run, got, W - lr * dW, what=f"new {key}",
+                         formula=f"params[{key!r}] - lr * grads[{key!r}]", case=case, hint=hint)

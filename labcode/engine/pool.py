@@ -1,0 +1,108 @@
+"""The default executor of :func:`labcode.engine.sweep.sweep`: a local process pool.
+
+The pool is created once per process and reused by every later sweep, so a notebook
+pays for starting its workers once. On Linux its workers are forked from the calling
+process, which has already imported torch and labcode; elsewhere they start from a fork
+server. Each worker trains with one torch thread until a run sets its own count.
+:class:`SerialExecutor` runs everything in the calling process instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any
+
+import torch
+
+from .. import _validate
+
+__all__ = ["SerialExecutor", "default_workers", "process_pool"]
+
+
+class SerialExecutor(Executor):
+    """An :class:`~concurrent.futures.Executor` that runs each task at once, in this process.
+
+    ``submit`` returns a future that is already done. Useful to time a study without
+    parallelism, to debug a run, and where processes cannot be started.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Call ``fn`` with the given arguments now; return a future holding the outcome."""
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            if not isinstance(exc, Exception):
+                raise
+            future.set_exception(exc)
+        return future
+
+_POOL: ProcessPoolExecutor | None = None
+
+_POOL_OWNER: int | None = None  # the pid that created _POOL (a forked child must not use it)
+
+def _limit_worker_threads() -> None:
+    # every run sets its own thread count (TrainConfig.num_threads); until then, one
+    torch.set_num_threads(1)
+
+def default_workers() -> int:
+    """How many workers the default pool has: the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    if sys.platform.startswith("linux"):
+        # forked workers start at once with everything this process imported; the
+        # first optimizer imports torch._dynamo (seconds), so import it here, once
+        import torch._dynamo  # noqa: F401
+
+        return multiprocessing.get_context("fork")
+    # elsewhere fork is unsafe: a fork server that has imported labcode once
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["labcode.engine.sweep", "torch._dynamo"])
+    return ctx
+
+def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """A new local process pool set up as the default one of :func:`~labcode.engine.sweep.sweep`.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Number of worker processes; by default one per core this process may use.
+
+    Returns
+    -------
+    concurrent.futures.ProcessPoolExecutor
+        Shut it down when done (or use it in a ``with`` block).
+    """
+    if workers is None:
+        workers = default_workers()
+    else:
+        workers = _validate.integer(workers, "workers")
+    return ProcessPoolExecutor(
+        max_workers=int(workers), mp_context=_pool_context(), initializer=_limit_worker_threads
+    )
+
+def _default_executor() -> ProcessPoolExecutor:
+    """This process's shared pool: one worker per available core, created on first use."""
+    global _POOL, _POOL_OWNER
+    if _POOL is None or _POOL_OWNER != os.getpid():
+        _POOL = process_pool()
+        _POOL_OWNER = os.getpid()
+    return _POOL
+
+def _discard_default_executor() -> None:
+    """Shut the shared pool down (at exit, or after it broke); the next sweep makes a new one."""
+    global _POOL
+    pool, _POOL = _POOL, None
+    if pool is not None and _POOL_OWNER == os.getpid():
+        pool.shutdown(wait=True, cancel_futures=True)
+
+atexit.register(_discard_default_executor)

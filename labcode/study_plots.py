@@ -1,0 +1,212 @@
+"""The figures of the studies, Exercise 2, Steps 6 to 10 (``ax=None`` in, axes out).
+
+:func:`plot_sweep_curves` and :func:`plot_sweep_final` draw the tables of a study
+(``SweepResult.table`` and ``SweepResult.runs``); :func:`plot_weight_histograms` the
+weights of Step 9. The figures of the data and of one run are in :mod:`labcode.plots`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.ticker
+import numpy as np
+from matplotlib.axes import Axes
+
+from .plots import _new_axes
+
+__all__ = [
+    "plot_sweep_curves",
+    "plot_sweep_final",
+    "plot_weight_histograms",
+]
+
+
+def _value_label(param: str, value: object) -> str:
+    if isinstance(value, float):
+        return f"{param}={value:g}"
+    return f"{param}={value}"
+
+def plot_sweep_curves(
+    table: object,
+    *,
+    metric: str = "val_accuracy",
+    ax: Axes | None = None,
+) -> Axes:
+    """Per-epoch curves of a study: the mean over seeds, with a band of +/- one std.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The per-epoch table of a :class:`labcode.engine.sweep.SweepResult` (``result.table``),
+        with columns ``param, value, seed, epoch`` and ``metric``.
+    metric : str, default "val_accuracy"
+        The column to draw, e.g. ``"train_loss"``.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        One line per value, in the order of the study.
+    """
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    needed = {"param", "value", "seed", "epoch", metric}
+    if not needed <= set(table.columns):
+        raise ValueError(
+            f"table must have the columns {sorted(needed)}, got {list(table.columns)}"
+        )
+    if table.empty:
+        raise ValueError("table has no rows")
+    ax = _new_axes(ax, (7, 4))
+    param = str(table["param"].iloc[0])
+    for value, rows in table.groupby("value", sort=False):
+        stats = rows.groupby("epoch")[metric].agg(["mean", "std", "count"])
+        std = stats["std"].fillna(0.0)
+        line = ax.plot(stats.index, stats["mean"], label=_value_label(param, value))[0]
+        ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
+                        color=line.get_color(), alpha=0.2, linewidth=0)
+    n_seeds = table.groupby("value", sort=False)["seed"].nunique().max()
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_title(f"{metric.replace('_', ' ').capitalize()} per epoch, mean \u00b1 1 std over "
+                 f"{n_seeds} seeds")
+    ax.legend(fontsize="small", ncol=2)
+    ax.grid(alpha=0.3)
+    return ax
+
+def plot_sweep_final(
+    runs: object,
+    *,
+    metric: str = "val_accuracy",
+    logx: bool | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Final score of each run against the studied value, with the mean and +/- one std.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        The per-run table of a :class:`labcode.engine.sweep.SweepResult` (``result.runs``).
+    metric : str, default "val_accuracy"
+        The column to draw.
+    logx : bool, optional
+        Logarithmic value axis; by default on for a numeric study whose values span
+        more than a factor of 20 (learning rates, hidden sizes).
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        Dots for single runs (crosses for diverged ones), a line through the means,
+        error bars of one standard deviation. Categorical values (optimizer names)
+        are spread evenly along the axis.
+    """
+    import pandas as pd
+
+    if not isinstance(runs, pd.DataFrame):
+        raise TypeError(f"runs must be a pandas DataFrame, got {type(runs).__name__}")
+    needed = {"param", "value", "seed", metric, "diverged"}
+    if not needed <= set(runs.columns):
+        raise ValueError(f"runs must have the columns {sorted(needed)}, got {list(runs.columns)}")
+    if runs.empty:
+        raise ValueError("runs has no rows")
+    ax = _new_axes(ax, (7, 4))
+    param = str(runs["param"].iloc[0])
+    values = list(dict.fromkeys(runs["value"]))
+    numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                  for v in values)
+    positions = {v: (float(v) if numeric else float(k)) for k, v in enumerate(values)}
+    if logx is None:
+        logx = numeric and min(values) > 0 and max(values) / min(values) > 20
+    x = runs["value"].map(positions).to_numpy(dtype=float)
+    ok = ~runs["diverged"].to_numpy(dtype=bool)
+    y = runs[metric].to_numpy(dtype=float)
+    ax.scatter(x[ok], y[ok], s=14, color="0.5", label="one run", zorder=2)
+    if (~ok).any():
+        ax.scatter(x[~ok], y[~ok], s=30, marker="x", color="tab:red", label="diverged run",
+                   zorder=3)
+    stats = runs.groupby("value", sort=False)[metric].agg(["mean", "std"])
+    xs = [positions[v] for v in stats.index]
+    # a line through the means only where the values are ordered numbers
+    ax.errorbar(xs, stats["mean"], yerr=stats["std"].fillna(0.0), marker="o", capsize=4,
+                color="tab:blue", label="mean \u00b1 1 std", zorder=4,
+                linestyle="-" if numeric else "none")
+    if logx:
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xticks(xs)
+    if numeric:
+        ax.set_xticklabels([f"{v:g}" for v in stats.index])
+    else:
+        ax.set_xticklabels([str(v) for v in stats.index], rotation=30, ha="right")
+    ax.set_xlabel(param.replace("_", " ") + (" (log scale)" if logx else ""))
+    ax.set_ylabel("final " + metric.replace("_", " "))
+    ax.set_title(f"Final {metric.replace('_', ' ')} against {param.replace('_', ' ')}")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+def plot_weight_histograms(
+    weights: Mapping[str, object],
+    *,
+    near_zero: float | None = None,
+    bins: int = 81,
+    title: str = "Weights of the trained network",
+    ax: Axes | None = None,
+) -> Axes:
+    """Histograms of the weights of several models, overlaid, on a logarithmic count axis.
+
+    Parameters
+    ----------
+    weights : mapping of str to array_like
+        A label and the weights of each model (any shape; flattened), for example
+        :func:`labcode.engine.model_findings.weight_values` of each trained model.
+    near_zero : float, optional
+        Give each model's share of weights with ``|w| < near_zero`` in the legend (the
+        interval is far narrower than one bin).
+    bins : int, default 81
+        Number of bins, shared by all models, symmetric about 0 (an odd number puts one
+        bin around 0).
+    title : str
+        The axes' title.
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    Axes
+        One step outline per model; the count axis is logarithmic so that both the
+        peak at 0 and the tails are visible.
+    """
+    if not isinstance(weights, Mapping) or not weights:
+        raise ValueError("weights must be a non-empty mapping of label to weights")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    if near_zero is not None and not (isinstance(near_zero, (int, float)) and near_zero > 0):
+        raise ValueError(f"near_zero must be a positive number or None, got {near_zero!r}")
+    arrays = {}
+    for label, values in weights.items():
+        arr = np.asarray(values, dtype=np.float64).ravel()
+        if arr.size == 0 or not np.isfinite(arr).all():
+            raise ValueError(f"weights[{label!r}] must hold finite numbers, got {arr.size} values")
+        arrays[str(label)] = arr
+    limit = max(float(np.abs(a).max()) for a in arrays.values())
+    edges = np.linspace(-limit, limit, bins + 1)
+    ax = _new_axes(ax, (7, 4))
+    for label, arr in arrays.items():
+        text = label
+        if near_zero is not None:
+            text += f" ({np.mean(np.abs(arr) < near_zero):.1%} near zero)"
+        ax.hist(arr, bins=edges, histtype="step", linewidth=1.6, label=text)
+    ax.set_yscale("log")
+    ax.set_xlabel("weight value")
+    ax.set_ylabel("number of weights (log scale)")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
