@@ -127,12 +127,12 @@ def sigmoid_forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sigmoid, ``A = 1 / (1 + exp(-Z))``, entry by entry; the cache is ``A``.
 
     Computed from ``E = exp(-|Z|)``, which never exceeds 1: ``1 / (1 + E)`` where
-    ``Z >= 0`` and ``E / (1 + E)`` where ``Z < 0``, so nothing overflows (``|Z| = 1e4``
-    included).
+    ``Z >= 0`` and ``E / (1 + E)`` where ``Z < 0`` (the same value, multiplied by
+    ``E / E``), so nothing overflows (``|Z| = 1e4`` included).
     """
     _validate.float_matrices(Z=Z)
     E = np.exp(-np.abs(Z))
-    A = np.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+    A = np.where(Z >= 0, 1, E) / (1 + E)
     return A, A
 
 
@@ -373,25 +373,30 @@ class NumpyNetwork:
 
     # -- forward and backward -------------------------------------------------------
 
-    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
-        """Forward pass without input checks; returns the output and every layer's
-        ``(fc_cache, sigmoid_cache, Z)``."""
+    def _forward(self, X_tilde: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
+        """Forward pass without input checks, from the inputs with their bias column;
+        returns the output and every layer's ``(fc_cache, sigmoid_cache, Z)``."""
         caches = []
-        A = X
+        A_tilde = X_tilde
         for l in range(1, self.n_layers + 1):
-            Z, fc_cache = fc_forward(_append_ones(A), self.params[f"W{l}"])
+            Z, fc_cache = fc_forward(A_tilde, self.params[f"W{l}"])
             A, sig_cache = sigmoid_forward(Z)
             caches.append((fc_cache, sig_cache, Z))
+            if l < self.n_layers:
+                A_tilde = _append_ones(A)
         return A, caches
 
     def _backward(self, dA: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
         """Backpropagation: from dLoss/dOutput to the gradient of every weight matrix."""
         grads = {}
-        for l in range(self.n_layers, 0, -1):
+        for l in range(self.n_layers, 1, -1):
             fc_cache, sig_cache, _ = caches[l - 1]
             dZ = sigmoid_backward(dA, sig_cache)
             dX, grads[f"W{l}"] = fc_backward(dZ, fc_cache)
             dA = dX[:, :-1]  # the bias column is constant: its gradient goes nowhere
+        # the first layer's input is the data: only dW of fc_backward is needed, not dX
+        (X_tilde, _), sig_cache, _ = caches[0]
+        grads["W1"] = X_tilde.T @ sigmoid_backward(dA, sig_cache)
         return {f"W{l}": grads[f"W{l}"] for l in range(1, self.n_layers + 1)}
 
     def forward(self, X: object) -> np.ndarray:
@@ -408,7 +413,7 @@ class NumpyNetwork:
             The last sigmoid's activations, in [0, 1].
         """
         self._check_params()
-        A, _ = self._forward(self._check_X(X))
+        A, _ = self._forward(_append_ones(self._check_X(X)))
         return A
 
     def loss_and_grads(self, X: object, Y: object) -> tuple[float, dict[str, np.ndarray]]:
@@ -430,7 +435,7 @@ class NumpyNetwork:
         """
         self._check_params()
         X, Y = self._check_XY(X, Y)
-        A, caches = self._forward(X)
+        A, caches = self._forward(_append_ones(X))
         loss, dA = mse_loss(A, Y)
         return loss, self._backward(dA, caches)
 
@@ -476,6 +481,7 @@ class NumpyNetwork:
         X, Y = self._check_XY(X, Y)
         lr = _validate.positive(lr, "lr")
         epochs = _validate.integer(epochs, "epochs")
+        X_tilde = _append_ones(X)  # the same every iteration: made once
         history = np.empty(epochs)
         zero_grad_at = None
 
@@ -486,7 +492,7 @@ class NumpyNetwork:
         # so NumPy's own floating-point warnings would only repeat them.
         with np.errstate(over="ignore", invalid="ignore"):
             for it in range(epochs):
-                A, caches = self._forward(X)
+                A, caches = self._forward(X_tilde)
                 for l, (_, _, Z) in enumerate(caches, start=1):
                     if not np.isfinite(Z).all():
                         raise diverged(it, "pre-activation", float("nan"),
