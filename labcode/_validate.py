@@ -10,7 +10,7 @@ nothing from here.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 
 import numpy as np
@@ -54,6 +54,15 @@ def seeds(values: object, name: str = "seeds") -> tuple[int, ...]:
     if len(set(out)) != len(out):
         raise ValueError(f"{name} must not repeat, got {out}")
     return out
+
+
+def sizes(values: object, name: str, *, at_least: int, what: str) -> tuple[int, ...]:
+    """A sequence of at least ``at_least`` layer sizes (ints >= 1); ``what`` names them."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a sequence of ints >= 1, got {describe(values)}")
+    if len(values) < at_least:
+        raise ValueError(f"{name} must have at least {what}, got {tuple(values)}")
+    return tuple(integer(n, f"{name}[{i}]") for i, n in enumerate(values))
 
 
 def real(

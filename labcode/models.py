@@ -171,15 +171,8 @@ class ComplexMLP(nn.Module):
     ):
         super().__init__()
         self.in_features = _validate.integer(in_features, "in_features")
-        if isinstance(hidden_sizes, (str, bytes)) or not isinstance(hidden_sizes, Sequence):
-            raise TypeError(
-                f"hidden_sizes must be a sequence of positive ints, got "
-                f"{type(hidden_sizes).__name__} {hidden_sizes!r}"
-            )
-        if len(hidden_sizes) == 0:
-            raise ValueError("hidden_sizes must name at least one hidden layer, got ()")
-        self.hidden_sizes = tuple(
-            _validate.integer(h, f"hidden_sizes[{k}]") for k, h in enumerate(hidden_sizes)
+        self.hidden_sizes = _validate.sizes(
+            hidden_sizes, "hidden_sizes", at_least=1, what="one hidden layer"
         )
         self.num_classes = _validate.integer(num_classes, "num_classes")
         self.dropout = _validate.real(dropout, "dropout", low=0.0, high=1.0, high_open=True)

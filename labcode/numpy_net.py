@@ -309,13 +309,9 @@ class NumpyNetwork:
     """
 
     def __init__(self, layer_sizes: Sequence[int], *, seed: int):
-        if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
-            raise TypeError(f"layer_sizes must be a sequence of ints, got {_validate.describe(layer_sizes)}")
-        if len(layer_sizes) < 2:
-            raise ValueError(
-                f"layer_sizes must have at least two entries (inputs, outputs), got {tuple(layer_sizes)}"
-            )
-        sizes = tuple(_validate.integer(n, f"layer_sizes[{i}]") for i, n in enumerate(layer_sizes))
+        sizes = _validate.sizes(
+            layer_sizes, "layer_sizes", at_least=2, what="two entries (inputs, outputs)"
+        )
         seed = _validate.seed(seed)
         rng = np.random.default_rng(seed)
         self.layer_sizes: tuple[int, ...] = sizes

@@ -205,9 +205,9 @@ def test_complex_entry_of_the_model_table_scales_with_hidden_size():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"hidden_sizes": ()}, ValueError, r"hidden_sizes must name at least one hidden layer"),
+        ({"hidden_sizes": ()}, ValueError, r"hidden_sizes must have at least one hidden layer, got \(\)"),
         ({"hidden_sizes": (128, 0)}, ValueError, r"hidden_sizes\[1\] must be an int >= 1, got 0"),
-        ({"hidden_sizes": 128}, TypeError, "hidden_sizes must be a sequence of positive ints, got int 128"),
+        ({"hidden_sizes": 128}, TypeError, "hidden_sizes must be a sequence of ints >= 1, got int 128"),
         ({"hidden_sizes": "128"}, TypeError, "got str '128'"),
         ({"hidden_sizes": (1.5,)}, TypeError, r"hidden_sizes\[0\] must be an int >= 1, got float 1.5"),
         ({"dropout": 1.0}, ValueError, r"dropout must be a finite number in \[0, 1\), got 1.0"),

@@ -480,7 +480,7 @@ def test_accuracy_rejects_labels_that_do_not_match_the_outputs(batch):
         ((64,), 0, ValueError, r"layer_sizes must have at least two entries \(inputs, outputs\), got \(64,\)"),
         ((64, 0, 10), 0, ValueError, r"layer_sizes\[1\] must be an int >= 1, got 0"),
         ((64, 2.5), 0, TypeError, r"layer_sizes\[1\] must be an int >= 1, got float 2.5"),
-        ("64", 0, TypeError, r"layer_sizes must be a sequence of ints, got str '64'"),
+        ("64", 0, TypeError, r"layer_sizes must be a sequence of ints >= 1, got str '64'"),
         ((64, 10), -1, ValueError, r"seed must be an int >= 0, got -1"),
         ((64, 10), None, TypeError, r"seed must be an int >= 0, got NoneType None"),
     ],
