@@ -36,8 +36,11 @@ def integer(value: object, name: str, *, minimum: int = 1) -> int:
 
 
 def seed(value: object, name: str = "seed") -> int:
-    """A seed: an int >= 0."""
-    return integer(value, name, minimum=0)
+    """A seed: an int >= 0 and below 2**32 (NumPy's, scikit-learn's and torch's range)."""
+    value = integer(value, name, minimum=0)
+    if value >= 2**32:
+        raise ValueError(f"{name} must be below 2**32 = {2**32}, got {value}")
+    return value
 
 
 def seeds(values: object, name: str = "seeds") -> tuple[int, ...]:
@@ -48,8 +51,8 @@ def seeds(values: object, name: str = "seeds") -> tuple[int, ...]:
     if not values:
         raise ValueError(f"{name} must name at least one seed, got none")
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, Integral) or v < 0:
-            raise ValueError(f"{name} must be ints >= 0, got {v!r} in {values}")
+        if isinstance(v, bool) or not isinstance(v, Integral) or not 0 <= v < 2**32:
+            raise ValueError(f"{name} must be ints >= 0 and below 2**32, got {v!r} in {values}")
     out = tuple(int(v) for v in values)
     if len(set(out)) != len(out):
         raise ValueError(f"{name} must not repeat, got {out}")
@@ -153,15 +156,15 @@ def labels(y: object, num_classes: int, name: str = "y") -> np.ndarray:
         if not whole.all():
             i = int(np.flatnonzero(~whole)[0])
             raise ValueError(f"{name} must hold integer class labels, but {name}[{i}] = {arr[i]}")
-    out = arr.astype(np.int64)
-    outside = (out < 0) | (out >= num_classes)
+    outside = (arr < 0) | (arr >= num_classes)  # before the cast: 1e20 must not wrap around
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
+        got = int(arr[i]) if np.issubdtype(arr.dtype, np.integer) else arr[i]
         raise ValueError(
             f"{name} must hold labels in 0..{num_classes - 1} (num_classes={num_classes}), "
-            f"but {name}[{i}] = {out[i]}"
+            f"but {name}[{i}] = {got}"
         )
-    return out
+    return arr.astype(np.int64)
 
 
 def features_labels(X: object, y: object, num_classes: int) -> tuple[np.ndarray, np.ndarray]:

@@ -73,6 +73,12 @@ def numerical_gradient(
     if not x.flags.writeable:
         raise ValueError("x must be writable: its entries are nudged in place and restored")
     h = _validate.positive(h, "h")
+    if np.any(x + h == x):
+        i = tuple(int(k) for k in np.argwhere(x + h == x)[0])
+        raise ValueError(
+            f"h={h:g} is below the resolution of x at x[{', '.join(map(str, i))}] = {x[i]}: "
+            "x + h == x there, so the difference would be 0; use a larger h"
+        )
     grad = np.empty_like(x)
     for i in np.ndindex(x.shape):
         old = x[i]
@@ -127,13 +133,27 @@ def relative_error(a: object, b: object) -> float:
     >>> round(relative_error([1.0, 0.0], [1.1, 0.0]), 4)
     0.0476
     """
-    a_arr = np.asarray(a, dtype=np.float64)
-    b_arr = np.asarray(b, dtype=np.float64)
+    a_arr, b_arr = _real_array(a, "a"), _real_array(b, "b")
     if a_arr.shape != b_arr.shape:
         raise ValueError(f"a of shape {a_arr.shape} and b of shape {b_arr.shape} must have the same shape")
     if not (np.isfinite(a_arr).all() and np.isfinite(b_arr).all()):
         raise ValueError("a and b must be finite, but one of them holds NaN or infinity")
-    denom = np.linalg.norm(a_arr) + np.linalg.norm(b_arr)
-    if denom == 0.0:
+    # scaled by the largest entry, so that the norms neither underflow (1e-200) nor
+    # overflow (1e160); the ratio does not change
+    scale = max(np.abs(a_arr).max(initial=0.0), np.abs(b_arr).max(initial=0.0))
+    if scale == 0.0:
         return 0.0
-    return float(np.linalg.norm(a_arr - b_arr) / denom)
+    a_arr, b_arr = a_arr / scale, b_arr / scale
+    return float(np.linalg.norm(a_arr - b_arr) / (np.linalg.norm(a_arr) + np.linalg.norm(b_arr)))
+
+
+def _real_array(x: object, name: str) -> np.ndarray:
+    """``x`` as a float64 array, or a TypeError naming ``name`` (strings, complex, ragged)."""
+    try:
+        arr = np.asarray(x)
+    except ValueError:  # a ragged nested list
+        raise TypeError(f"{name} must be an array of real numbers, got {_validate.describe(x)}") from None
+    numeric = np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
+    if arr.dtype == object or not numeric or np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be an array of real numbers, got {_validate.describe(x)}")
+    return arr.astype(np.float64)

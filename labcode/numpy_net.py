@@ -43,7 +43,8 @@ __all__ = [
     "TrainingDiverged",
     "TrainingSaturated",
     "FitHistory",
-    "STALL_WINDOW",
+    "SATURATED_SLOPE",
+    "CHANCE_MARGIN",
 ]
 
 
@@ -235,16 +236,24 @@ class TrainingDiverged(RuntimeError):
 class TrainingSaturated(RuntimeWarning):
     """Warned by :meth:`NumpyNetwork.fit`, once per call, when training stalled.
 
-    The sigmoid's derivative ``A * (1 - A)`` is exactly 0 where ``A`` rounds to exactly
-    1 (``Z`` above about 37) or to exactly 0 (``Z`` below about -745, where ``exp(Z)``
-    underflows), so a network whose units all saturated gets a zero gradient and never
-    moves again, while its loss stays finite. The same
-    ``message`` is in the :class:`FitHistory` that :meth:`NumpyNetwork.fit` returns.
+    A sigmoid unit saturates when its outputs sit near 0 or 1, where its slope
+    ``A * (1 - A)`` is nearly 0: every update through it is tiny. The slope is exactly 0
+    where ``A`` rounds to exactly 1 (``Z`` above about 37) or to exactly 0 (``Z`` below
+    about -745, where ``exp(Z)`` underflows); a network whose outputs all did that gets
+    a zero gradient and never moves again, while its loss stays finite. Training counts
+    as stalled when every output unit stayed saturated to the end and the training
+    accuracy is at chance (see :class:`FitHistory`); the same ``message`` is in the
+    :class:`FitHistory` that :meth:`NumpyNetwork.fit` returns.
     """
 
 
-STALL_WINDOW = 50
-"""Iterations over which an unchanged loss at chance accuracy counts as a stall."""
+SATURATED_SLOPE = 1e-3
+"""An output unit counts as saturated where its slope ``A * (1 - A)`` is below this
+(the slope is at most 1/4, at ``A = 1/2``; below 1e-3 the unit's ``|z|`` exceeds 6.9)."""
+
+CHANCE_MARGIN = 0.05
+"""Training accuracy at most this far above guessing (the larger of ``1 / n_classes`` and
+the most frequent class's share) counts as "at chance"."""
 
 
 @dataclass(frozen=True)
@@ -256,10 +265,11 @@ class FitHistory:
     loss : ndarray of shape (epochs,)
         The training loss at each iteration, computed before its update.
     saturated_at : int or None
-        The first iteration (counted from 1) whose gradient was exactly zero in every
-        entry, or, when that never happened, the first of the last
-        :data:`STALL_WINDOW` iterations if the loss did not change over them while the
-        training accuracy stayed at chance; ``None`` when training did not stall.
+        When training stalled: every output unit saturated (its slope ``A * (1 - A)``
+        below :data:`SATURATED_SLOPE` on every training sample) from this iteration
+        (counted from 1) to the last, and the training accuracy ended at chance (within
+        :data:`CHANCE_MARGIN`). ``None`` when training did not stall, also when it
+        stopped moving because it fit the targets.
     message : str
         One sentence on how training ended.
     """
@@ -479,7 +489,8 @@ class NumpyNetwork:
         epochs = _validate.integer(epochs, "epochs")
         X_tilde = _append_ones(X)  # the same every iteration: made once
         history = np.empty(epochs)
-        zero_grad_at = None
+        saturated_since = None  # first iteration of the last run of saturated outputs
+        zero_grad = False
 
         def diverged(it: int, quantity: str, loss: float, reason: str) -> TrainingDiverged:
             return TrainingDiverged(it + 1, quantity, loss, history[:it].copy(), lr, reason)
@@ -501,50 +512,43 @@ class NumpyNetwork:
                 for key, dW in grads.items():
                     if not np.isfinite(dW).all():
                         raise diverged(it, "gradient", loss, f"the gradient d{key} is not finite")
-                if zero_grad_at is None and not any(dW.any() for dW in grads.values()):
-                    zero_grad_at = it + 1
+                if (A * (1 - A)).max() < SATURATED_SLOPE:
+                    saturated_since = it + 1 if saturated_since is None else saturated_since
+                else:
+                    saturated_since = None
+                zero_grad = not any(dW.any() for dW in grads.values())
                 new_params = gradient_step(self.params, grads, lr)
                 for key, new_W in new_params.items():
                     if not np.isfinite(new_W).all():
                         raise diverged(it, "weight", loss, f"the update of {key} overflowed")
                 for key, new_W in new_params.items():
                     self.params[key][...] = new_W
-        result = self._how_it_ended(history, zero_grad_at, A, Y, lr)
+        result = self._how_it_ended(history, saturated_since, zero_grad, A, Y, lr)
         if result.saturated:
             warnings.warn(result.message, TrainingSaturated, stacklevel=2)
         return result
 
     def _how_it_ended(
-        self, history: np.ndarray, zero_grad_at: int | None, A: np.ndarray, Y: np.ndarray, lr: float
+        self, history: np.ndarray, saturated_since: int | None, zero_grad: bool,
+        A: np.ndarray, Y: np.ndarray, lr: float,
     ) -> FitHistory:
         """The :class:`FitHistory` of a finished run; ``A`` is the last forward pass."""
-        n_classes = Y.shape[1]
         accuracy = float(np.mean(A.argmax(axis=1) == Y.argmax(axis=1)))
-        window = history[-STALL_WINDOW:]
-        stalled = (
-            len(history) >= STALL_WINDOW
-            and np.ptp(window) <= 1e-12 * np.abs(window).max()
-            and accuracy <= 1.5 / n_classes
-        )
-        if zero_grad_at is not None:
-            at = zero_grad_at
-            why = f"from iteration {at} on, the gradient was exactly zero in every entry"
-            cause = ("Every sigmoid unit saturated: its output rounded to exactly 0 or 1, where "
-                     "its derivative A * (1 - A) is 0, so no update can move it back.")
-        elif stalled:
-            at = len(history) - STALL_WINDOW + 1
-            why = (f"the loss did not change over the last {STALL_WINDOW} iterations "
-                   f"while the training accuracy stayed at chance")
-            cause = ("The sigmoid units saturated: their outputs are so close to 0 or 1 that "
-                     "the derivative A * (1 - A), and with it every update, is almost 0.")
-        else:
+        chance = max(1 / Y.shape[1], float(Y.mean(axis=0).max()))
+        if saturated_since is None or accuracy > chance + CHANCE_MARGIN:
             return FitHistory(history, None, f"trained {len(history)} iterations at lr={lr:g}")
+        if zero_grad:
+            why = ("every output rounded to exactly 0 or 1, where the slope A * (1 - A) is 0, "
+                   "so the gradient is exactly zero and no update can move the network again")
+        else:
+            why = (f"every output is so close to 0 or 1 that its slope A * (1 - A) is below "
+                   f"{SATURATED_SLOPE:g}, so every update is tiny")
         message = (
-            f"training stalled at lr={lr:g}: {why} (loss {history[-1]:.4g}, training "
-            f"accuracy {accuracy:.3f}, chance is {1 / n_classes:.3f}). {cause} "
-            "Use a smaller learning rate."
+            f"training stalled at lr={lr:g}: from iteration {saturated_since} on, every output "
+            f"unit saturated ({why}); the loss is {history[-1]:.4g} and the training accuracy "
+            f"{accuracy:.3f}, at chance ({chance:.3f}). Use a smaller learning rate."
         )
-        return FitHistory(history, at, message)
+        return FitHistory(history, saturated_since, message)
 
     def predict(self, X: object) -> np.ndarray:
         """Predicted classes: the index of the largest output of each row.

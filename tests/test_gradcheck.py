@@ -126,3 +126,23 @@ def test_numerical_gradient_rejects_read_only_x():
     x.flags.writeable = False
     with pytest.raises(ValueError, match=r"x must be writable"):
         numerical_gradient(lambda v: 0.0, x)
+
+
+def test_relative_error_holds_at_tiny_and_huge_magnitudes():
+    # the norms are scaled first: squares of 1e-200 underflow, of 1e160 overflow
+    assert relative_error([1e-200], [3e-200]) == pytest.approx(0.5)
+    assert relative_error([1e-200], [0.0]) == 1.0
+    assert relative_error([1e160], [0.0]) == 1.0
+
+
+@pytest.mark.parametrize("bad", [["a"], [1j], {"a": 1}, [[1.0, 2.0], [3.0]]])
+def test_relative_error_refuses_what_is_not_an_array_of_reals(bad):
+    with pytest.raises(TypeError, match=r"a must be an array of real numbers"):
+        relative_error(bad, [1.0])
+
+
+def test_numerical_gradient_refuses_a_step_below_the_resolution_of_x():
+    x = np.array([1.0, 1e20])
+    with pytest.raises(ValueError, match=r"h=1e-05 is below the resolution of x at x\[1\] = 1e\+20"):
+        numerical_gradient(lambda v: float(v.sum()), x)
+    np.testing.assert_array_equal(x, [1.0, 1e20])

@@ -14,7 +14,8 @@ from labcode.data import add_bias, load_digits_split, one_hot
 from labcode.gradcheck import TOLERANCE, numerical_gradient, relative_error
 from labcode.numpy_net import (
     NumpyNetwork,
-    STALL_WINDOW,
+    CHANCE_MARGIN,
+    SATURATED_SLOPE,
     TrainingDiverged,
     TrainingSaturated,
     fc_backward,
@@ -349,12 +350,14 @@ def test_too_small_and_too_large_learning_rates(split, lab_trials):
     assert smallest.val_accuracy < chosen.val_accuracy - 0.03
     # too large: the first step pushes every output to about 0; the loss stalls at the
     # loss of all-zero outputs, 1/10, and the network is no better than guessing
-    assert not largest.diverged
+    assert not largest.diverged and largest.saturated
     assert largest.history[-1] == pytest.approx(0.1, abs=1e-4)
     assert largest.val_accuracy < 0.2
     net = LAB_SETUP.build()
-    net.fit(split.train.X, one_hot(split.train.y), lr=largest.lr, epochs=LAB_SETUP.epochs)
+    with pytest.warns(TrainingSaturated):
+        net.fit(split.train.X, one_hot(split.train.y), lr=largest.lr, epochs=LAB_SETUP.epochs)
     assert net.forward(split.train.X).max() < 0.01
+    assert not any(t.saturated for t in lab_trials if t.lr != largest.lr)
     # the chosen rate is the one just below the rate that breaks
     rates = sorted(LEARNING_RATES)
     assert rates.index(LAB_SETUP.lr) == len(rates) - 2 and rates[-1] == largest.lr
@@ -598,28 +601,62 @@ def test_a_huge_learning_rate_on_the_digits_says_that_training_stalled(split, si
         history = net.fit(split.train.X, one_hot(split.train.y), lr=lr, epochs=60)
     assert len(record) == 1  # once per call, not once per iteration
     assert history.saturated and history.saturated_at == 2
-    assert "gradient was exactly zero" in history.message and "smaller learning rate" in history.message
+    assert "the gradient is exactly zero" in history.message and "smaller learning rate" in history.message
     assert np.all(np.isfinite(history.loss)) and history.loss.shape == (60,)
     assert all(np.isfinite(W).all() for W in net.params.values())
     assert net.accuracy(split.val.X, split.val.y) < 0.2
 
 
-def test_a_loss_that_stops_changing_at_chance_is_called_a_stall():
-    # a gradient that is tiny but not zero: caught by the unchanged loss at chance accuracy
-    X, Y = np.eye(10)[:, :4].copy(), np.eye(10)
-    net = NumpyNetwork((4, 10), seed=0)
-    net.params["W1"][...] = -800.0  # every output rounds to exactly 0 ...
-    net.params["W1"][-1, 0] = 770.0  # ... but unit 0's on rows 0 to 3: sigmoid(-30) = 9e-14
-    with pytest.warns(TrainingSaturated, match="did not change over the last") as record:
-        history = net.fit(X, Y, lr=1e-3, epochs=STALL_WINDOW)
-    assert len(record) == 1 and history.saturated_at == 1
+def test_outputs_saturated_near_zero_are_a_stall_even_with_a_gradient_that_is_not_zero(split):
+    # lr = 100 on the digits: every output ends near 0 (slope below 1e-3, but not 0), the
+    # loss sits at about 0.1 and the accuracy at chance; the loss still changes a little
+    net = NumpyNetwork((64, 10), seed=0)
+    with pytest.warns(TrainingSaturated, match="so close to 0 or 1 that its slope") as record:
+        history = net.fit(split.train.X, one_hot(split.train.y), lr=100.0, epochs=200)
+    assert len(record) == 1 and history.saturated
+    A = net.forward(split.train.X)
+    assert (A * (1 - A)).max() < SATURATED_SLOPE and A.max() < 0.01
+    assert history.saturated_at is not None and 1 < history.saturated_at < 10
+    assert np.ptp(history.loss[-50:]) > 0  # not frozen: only saturated
+
+
+def test_a_short_run_that_saturates_is_reported_too(split):
+    net = NumpyNetwork((64, 10), seed=0)
+    with pytest.warns(TrainingSaturated):
+        assert net.fit(split.train.X, one_hot(split.train.y), lr=1e3, epochs=5).saturated
+
+
+def test_a_zero_gradient_at_a_perfect_fit_is_not_a_stall():
+    # all weights 0: every output is 1/2, the targets are 1/2, loss 0, gradient exactly 0
+    net = NumpyNetwork((2, 3), seed=0)
+    net.params["W1"][...] = 0.0
+    X, Y = np.eye(2), np.full((2, 3), 0.5)
+    history = net.fit(X, Y, lr=1.0, epochs=5)  # warnings are errors in this suite
+    assert not history.saturated and history.loss[-1] == 0.0
+
+
+def test_a_learning_rate_too_small_to_move_is_not_called_saturation(split):
+    # the loss does not change, but the outputs are near 1/2, far from saturated
+    history = NumpyNetwork((64, 10), seed=0).fit(split.train.X, one_hot(split.train.y), lr=1e-20, epochs=60)
+    assert not history.saturated and np.ptp(history.loss) == 0.0
+
+
+def test_saturated_outputs_with_accuracy_above_chance_are_not_a_stall():
+    # two classes, separable: the network learns with outputs pushed close to 0 and 1
+    X = np.array([[-1.0], [-0.5], [0.5], [1.0]])
+    Y = one_hot([0, 0, 1, 1], num_classes=2)
+    net = NumpyNetwork((1, 2), seed=0)
+    net.params["W1"][...] = [[-40.0, 40.0], [0.0, 0.0]]  # already right, and saturated
+    history = net.fit(X, Y, lr=1.0, epochs=20)
+    assert net.accuracy(X, [0, 0, 1, 1]) == 1.0 > 0.5 + CHANCE_MARGIN
+    assert not history.saturated
 
 
 def test_a_run_that_learns_is_not_called_a_stall(batch):
     X, Y = batch
-    history = NumpyNetwork((64, 10), seed=0).fit(X, Y, lr=1.0, epochs=STALL_WINDOW + 10)
+    history = NumpyNetwork((64, 10), seed=0).fit(X, Y, lr=1.0, epochs=60)
     assert not history.saturated and history.saturated_at is None
-    assert history.message == f"trained {STALL_WINDOW + 10} iterations at lr=1"
+    assert history.message == "trained 60 iterations at lr=1"
 
 
 def test_training_setup_is_a_plain_record():

@@ -169,7 +169,7 @@ def test_invalid_sweeps_fail_before_any_run(param, values, exc, match):
 
 @pytest.mark.parametrize(
     ("seeds", "match"),
-    [((), "at least one seed"), ((0, 0), "must not repeat"), ((-1,), r"ints >= 0, got -1")],
+    [((), "at least one seed"), ((0, 0), "must not repeat"), ((-1,), r"ints >= 0 and below 2\*\*32, got -1")],
 )
 def test_invalid_seeds_fail_before_any_run(seeds, match):
     ex = CountingExecutor()

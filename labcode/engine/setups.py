@@ -7,13 +7,14 @@ hidden layer of 32 sigmoid units) and the learning-rate grid :data:`LEARNING_RAT
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..data import one_hot
-from ..numpy_net import NumpyNetwork, TrainingDiverged
+from ..numpy_net import NumpyNetwork, TrainingDiverged, TrainingSaturated
 
 __all__ = [
     "TrainingSetup",
@@ -75,6 +76,10 @@ class LearningRateTrial:
         Accuracy after training; NaN if training diverged.
     diverged : bool
         Whether :class:`~labcode.numpy_net.TrainingDiverged` stopped the run.
+    saturated : bool
+        Whether training stalled because every output unit saturated (see
+        :class:`~labcode.numpy_net.FitHistory`); the comparison records it instead of
+        warning.
     """
 
     lr: float
@@ -82,6 +87,7 @@ class LearningRateTrial:
     train_accuracy: float
     val_accuracy: float
     diverged: bool
+    saturated: bool = False
 
 def compare_learning_rates(
     setup: TrainingSetup,
@@ -119,14 +125,15 @@ def compare_learning_rates(
     for lr in lrs:
         net = setup.build()
         try:
-            history = net.fit(X_train, Y_train, lr=lr, epochs=setup.epochs).loss
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TrainingSaturated)  # recorded below instead
+                history = net.fit(X_train, Y_train, lr=lr, epochs=setup.epochs)
         except TrainingDiverged as err:
             trials.append(LearningRateTrial(float(lr), err.history, np.nan, np.nan, True))
             continue
+        train_acc, val_acc = net.accuracy(X_train, y_train), net.accuracy(X_val, y_val)
         trials.append(
-            LearningRateTrial(
-                float(lr), history, net.accuracy(X_train, y_train), net.accuracy(X_val, y_val), False
-            )
+            LearningRateTrial(float(lr), history.loss, train_acc, val_acc, False, history.saturated)
         )
     return trials
 
