@@ -98,10 +98,11 @@ def _append_ones(A: np.ndarray) -> np.ndarray:
 
 
 def fc_forward(X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """Fully connected layer, ``Z = X @ W``; the cache ``(X, W)`` is what the backward needs.
+    """Fully connected layer, ``Z = X @ W``, and the cache ``(X, W)``.
 
-    ``X`` (n_samples, n_in + 1) has a last column of ones (:func:`labcode.data.add_bias`),
-    ``W`` (n_in + 1, n_out) has the bias as its last row; ``Z`` is (n_samples, n_out).
+    ``X`` (n_samples, n_in + 1) ends with a column of ones
+    (:func:`labcode.data.add_bias`); ``W`` (n_in + 1, n_out) has the bias
+    as its last row; ``Z`` is (n_samples, n_out).
     """
     _check_fc(X, W)
     Z = X @ W
@@ -109,10 +110,10 @@ def fc_forward(X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarr
 
 
 def fc_backward(dZ: np.ndarray, cache: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Backward of :func:`fc_forward`: ``dX = dZ @ W.T`` and ``dW = X.T @ dZ``.
+    """Backward of :func:`fc_forward`: ``dX = dZ @ W.T``, ``dW = X.T @ dZ``.
 
-    ``dZ`` (n_samples, n_out) is the gradient of the loss with respect to ``Z``;
-    ``dX`` has the shape of ``X``, ``dW`` that of ``W``.
+    ``dZ`` (n_samples, n_out) is the gradient of the loss with respect to
+    ``Z``; ``dX`` has the shape of ``X``, ``dW`` that of ``W``.
     """
     X, W = cache
     _check_like(dZ, "dZ", (X.shape[0], W.shape[1]), "Z = X @ W")
@@ -125,11 +126,11 @@ def fc_backward(dZ: np.ndarray, cache: tuple[np.ndarray, np.ndarray]) -> tuple[n
 
 
 def sigmoid_forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sigmoid, ``A = 1 / (1 + exp(-Z))``, entry by entry; the cache is ``A``.
+    """Sigmoid, ``A = 1 / (1 + exp(-Z))`` entry by entry; the cache is ``A``.
 
-    Computed from ``E = exp(-|Z|)``, which never exceeds 1: ``1 / (1 + E)`` where
-    ``Z >= 0`` and ``E / (1 + E)`` where ``Z < 0`` (the same value, multiplied by
-    ``E / E``), so nothing overflows (``|Z| = 1e4`` included).
+    Computed from ``E = exp(-|Z|)``, which never exceeds 1: ``1 / (1 + E)``
+    where ``Z >= 0``, and ``E / (1 + E)`` (the same value times ``E / E``)
+    where ``Z < 0``. Nothing overflows, not even for ``|Z| = 1e4``.
     """
     _validate.float_matrices(Z=Z)
     E = np.exp(-np.abs(Z))
@@ -138,7 +139,10 @@ def sigmoid_forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sigmoid_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
-    """Backward of :func:`sigmoid_forward`: ``dZ = dA * A * (1 - A)``, with ``A`` the cache."""
+    """Backward of :func:`sigmoid_forward`: ``dZ = dA * A * (1 - A)``.
+
+    ``A`` is the cache; ``dA`` is the gradient of the loss with respect to it.
+    """
     A = cache
     _check_like(dA, "dA", A.shape, "A")
     dZ = dA * A * (1 - A)
@@ -149,10 +153,10 @@ def sigmoid_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
 
 
 def mse_loss(A: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean squared error over all ``n_samples * n_outputs`` entries, and its gradient.
+    """Mean squared error over all entries of ``A``, and its gradient.
 
-    ``loss = mean((A - Y) ** 2)``, as ``torch.nn.functional.mse_loss``; the gradient
-    with respect to ``A`` is ``dA = 2 * (A - Y) / A.size``, of the shape of ``A``.
+    ``loss = mean((A - Y) ** 2)``, as ``torch.nn.functional.mse_loss``;
+    ``dA = 2 * (A - Y) / A.size`` has the shape of ``A``.
     """
     _check_same_shape(A=A, Y=Y)
     diff = A - Y
@@ -167,14 +171,15 @@ def mse_loss(A: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
 def gradient_step(
     params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float
 ) -> dict[str, np.ndarray]:
-    """One update of batch gradient descent: new arrays ``W - lr * dW`` for every weight.
+    """One step of batch gradient descent: a new ``W - lr * dW`` for each W.
 
-    ``grads`` has the keys of ``params`` and each gradient the shape of its weights;
-    both dicts are left unchanged.
+    ``grads`` has the keys of ``params`` and each gradient the shape of its
+    weights; both dicts are left unchanged.
 
     Examples
     --------
-    >>> gradient_step({"W1": np.array([[1.0, 2.0]])}, {"W1": np.array([[0.5, -1.0]])}, lr=0.1)
+    >>> params = {"W1": np.array([[1.0, 2.0]])}
+    >>> gradient_step(params, {"W1": np.array([[0.5, -1.0]])}, lr=0.1)
     {'W1': array([[0.95, 2.1 ]])}
     """
     lr = _check_step(params, grads, lr)
