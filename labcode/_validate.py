@@ -118,7 +118,12 @@ def one_of(value: object, name: str, options: Iterable[object]) -> object:
 
 
 def _numeric(x: object, name: str, must: str) -> np.ndarray:
-    arr = np.asarray(x)
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor, without importing torch
+        x = x.detach().cpu().numpy()
+    try:
+        arr = np.asarray(x)
+    except ValueError:  # a ragged nested list
+        raise TypeError(f"{name} must {must}, got {describe(x)}") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise TypeError(f"{name} must {must}, got {describe(x)}")
     if np.iscomplexobj(arr):

@@ -176,20 +176,14 @@ class ComplexMLP(nn.Module):
         )
         self.num_classes = _validate.integer(num_classes, "num_classes")
         self.dropout = _validate.real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
-        blocks = []
-        n_in = self.in_features
-        for n_out in self.hidden_sizes:
-            blocks.append(
-                nn.Sequential(
-                    nn.Linear(n_in, n_out),
-                    nn.BatchNorm1d(n_out),
-                    nn.ReLU(),
-                    nn.Dropout(self.dropout),
-                )
+        widths = (self.in_features, *self.hidden_sizes)
+        self.blocks = nn.Sequential(*(
+            nn.Sequential(
+                nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU(), nn.Dropout(self.dropout)
             )
-            n_in = n_out
-        self.blocks = nn.Sequential(*blocks)
-        self.out = nn.Linear(n_in, self.num_classes)
+            for n_in, n_out in zip(widths[:-1], widths[1:])
+        ))
+        self.out = nn.Linear(widths[-1], self.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of a batch.

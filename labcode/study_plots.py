@@ -27,6 +27,7 @@ def _value_label(param: str, value: object) -> str:
         return f"{param}={value:g}"
     return f"{param}={value}"
 
+
 def plot_sweep_curves(
     table: object,
     *,

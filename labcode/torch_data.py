@@ -97,11 +97,7 @@ class DigitsDataset(Dataset):
         num_classes: int = NUM_CLASSES,
         device: str | torch.device = "cpu",
     ):
-        if isinstance(X, torch.Tensor):
-            X = X.detach().cpu().numpy()
-        if isinstance(y, torch.Tensor):
-            y = y.detach().cpu().numpy()
-        X, y = _validate.features_labels(X, y, num_classes)
+        X, y = _validate.features_labels(X, y, num_classes)  # tensors are fine too
         self.num_classes = int(num_classes)
         self.X = torch.as_tensor(X, dtype=torch.float32).to(device)
         self.y = torch.as_tensor(y, dtype=torch.int64).to(device)

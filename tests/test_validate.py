@@ -79,3 +79,12 @@ def test_every_module_uses_these_checks_instead_of_its_own():
         text = path.read_text()
         offenders += [f"{path.relative_to(package)}: {p}" for p in patterns if re.search(p, text)]
     assert offenders == []
+
+
+def test_features_and_labels_take_tensors_and_refuse_ragged_lists():
+    torch = pytest.importorskip("torch")
+    X = torch.ones(2, 3, requires_grad=True)  # a tensor that autograd tracks
+    np.testing.assert_array_equal(_validate.features(X), np.ones((2, 3)))
+    assert _validate.labels(torch.tensor([1, 2]), 10).tolist() == [1, 2]
+    with pytest.raises(TypeError, match=r"X must be a numeric array, got list \[\[1, 2\], \[3\]\]"):
+        _validate.features([[1, 2], [3]])
