@@ -495,7 +495,6 @@ class NumpyNetwork:
         X_tilde = _append_ones(X)  # the same every iteration: made once
         history = np.empty(epochs)
         saturated_since = None  # first iteration of the last run of saturated outputs
-        zero_grad = False
 
         def diverged(it: int, quantity: str, loss: float, reason: str) -> TrainingDiverged:
             return TrainingDiverged(it + 1, quantity, loss, history[:it].copy(), lr, reason)
@@ -521,13 +520,13 @@ class NumpyNetwork:
                     saturated_since = it + 1 if saturated_since is None else saturated_since
                 else:
                     saturated_since = None
-                zero_grad = not any(dW.any() for dW in grads.values())
                 new_params = gradient_step(self.params, grads, lr)
                 for key, new_W in new_params.items():
                     if not np.isfinite(new_W).all():
                         raise diverged(it, "weight", loss, f"the update of {key} overflowed")
                 for key, new_W in new_params.items():
                     self.params[key][...] = new_W
+        zero_grad = not any(dW.any() for dW in grads.values())  # of the last iteration
         result = self._how_it_ended(history, saturated_since, zero_grad, A, Y, lr)
         if result.saturated:
             warnings.warn(result.message, TrainingSaturated, stacklevel=2)
