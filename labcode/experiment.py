@@ -57,6 +57,7 @@ def _check_device_name(device: object) -> str:
         raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}")
     return device
 
+
 def resolve_device(device: str | torch.device) -> torch.device:
     """The :class:`torch.device` for ``device``, checking that it is available.
 
@@ -89,6 +90,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
             )
     return parsed
 
+
 @contextmanager
 def torch_threads(num_threads: int | None) -> Iterator[None]:
     """Run a block with torch using ``num_threads`` CPU threads, then restore the old count.
@@ -108,8 +110,10 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
     finally:
         torch.set_num_threads(previous)
 
+
 TARGET_TEST_ACCURACY = 0.95
 """The test accuracy the handout expects from ``run_experiment(TrainConfig())`` (Step 4)."""
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -207,6 +211,7 @@ class TrainConfig:
         """The fields as a plain dict."""
         return dataclasses.asdict(self)
 
+
 @dataclass(frozen=True)
 class ExperimentResult:
     """The outcome of :func:`run_experiment`.
@@ -254,6 +259,7 @@ class ExperimentResult:
             "diverged": self.diverged,
             "train_seconds": self.train_seconds,
         }
+
 
 def run_experiment(config: TrainConfig, split: DigitsSplit | None = None) -> ExperimentResult:
     """Train and evaluate the model that ``config`` describes.

@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 
-
 class SimpleMLP(nn.Module):
     """A multilayer perceptron with one hidden layer: Linear, ReLU, Linear.
 

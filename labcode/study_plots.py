@@ -79,6 +79,7 @@ def plot_sweep_curves(
     ax.grid(alpha=0.3)
     return ax
 
+
 def plot_sweep_final(
     runs: object,
     *,
@@ -151,6 +152,7 @@ def plot_sweep_final(
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     return ax
+
 
 def plot_weight_histograms(
     weights: Mapping[str, object],

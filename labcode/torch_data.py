@@ -154,7 +154,6 @@ class Loaders(NamedTuple):
     """In the split's order, never shuffled."""
 
 
-
 class BatchIndexSampler(Sampler[torch.Tensor]):
     """Batches of indices, each an int64 tensor: ``0 .. n - 1`` in order, or shuffled.
 

@@ -66,6 +66,7 @@ UNSTABLE_FACTOR: float = 3.0
 epoch, over the last :data:`LATE_EPOCHS` epochs, more than this many times as much as
 at the Step 3 learning rate (see :func:`late_fluctuation`)."""
 
+
 def _check_result(result: object, param: str, needed: Sequence[Any] = ()) -> SweepResult:
     if not isinstance(result, SweepResult):
         raise TypeError(f"result must be a labcode.engine.sweep.SweepResult, got {type(result).__name__}")
@@ -79,6 +80,7 @@ def _check_result(result: object, param: str, needed: Sequence[Any] = ()) -> Swe
             f"{missing} are missing from {list(result.values)}"
         )
     return result
+
 
 def learned_threshold(reference_accuracy: float) -> float:
     """The accuracy above which a setting counts as having learned the task.
@@ -104,6 +106,7 @@ def learned_threshold(reference_accuracy: float) -> float:
         raise ValueError(f"reference_accuracy must lie in [0, 1], got {reference_accuracy}")
     return CHANCE_ACCURACY + LEARNED_SHARE * (float(reference_accuracy) - CHANCE_ACCURACY)
 
+
 def mean_curves(result: SweepResult, metric: str = "val_accuracy") -> pd.DataFrame:
     """The mean over seeds of a per-epoch metric, one column per value.
 
@@ -127,6 +130,7 @@ def mean_curves(result: SweepResult, metric: str = "val_accuracy") -> pd.DataFra
     curves = result.table.groupby(["epoch", "value"], sort=False)[metric].mean().unstack("value")
     order = [v for v in dict.fromkeys(result.runs["value"]) if v in curves.columns]
     return curves.sort_index()[order]
+
 
 def epochs_to_reach(
     result: SweepResult, level: float = REACH_LEVEL, metric: str = "val_accuracy"
@@ -154,6 +158,7 @@ def epochs_to_reach(
         reached = curves.index[curves[value].to_numpy() >= level]
         out[value] = int(reached[0]) if len(reached) else None
     return out
+
 
 def late_fluctuation(result: SweepResult, last: int = LATE_EPOCHS) -> pd.Series:
     """How much validation accuracy jumps between epochs late in training.
@@ -189,12 +194,15 @@ def late_fluctuation(result: SweepResult, last: int = LATE_EPOCHS) -> pd.Series:
     order = [v for v in dict.fromkeys(result.runs["value"]) if v in per_value.index]
     return per_value[order]
 
+
 def _ranked(summary: pd.DataFrame) -> list:
     return list(summary["val_mean"].sort_values(ascending=False, kind="stable").index)
+
 
 def _gain_over_last(curves: pd.DataFrame, value: Any, last: int) -> float:
     curve = curves[value].dropna()
     return float(curve.iloc[-1] - curve.iloc[max(0, len(curve) - 1 - last)])
+
 
 def learning_rate_findings(result: SweepResult) -> dict[str, Any]:
     """What the learning-rate study (Step 6) shows, and the claims the chapter makes.
@@ -319,8 +327,10 @@ def learning_rate_findings(result: SweepResult) -> dict[str, Any]:
         "claims": {k: bool(v) for k, v in claims.items()},
     }
 
+
 FITS_TRAINING_SET: float = 0.99
 """Final training accuracy above which a network is said to fit the training set."""
+
 
 def hidden_size_findings(result: SweepResult) -> dict[str, Any]:
     """What the hidden-size study (Step 7) shows, and the claims the chapter makes.
@@ -406,9 +416,11 @@ def hidden_size_findings(result: SweepResult) -> dict[str, Any]:
         "claims": {k: bool(v) for k, v in claims.items()},
     }
 
+
 RUNNING_AVERAGE_OPTIMIZERS = ("rmsprop", "adam", "adamw", "nadam")
 """The optimizers of :data:`~labcode.training.OPTIMIZERS` that divide each step by a
 running (exponentially decaying) average of squared gradients."""
+
 
 def optimizer_findings(result: SweepResult) -> dict[str, Any]:
     """What the optimizer study (Step 8) shows, and the claims the chapter makes.
@@ -500,6 +512,7 @@ def optimizer_findings(result: SweepResult) -> dict[str, Any]:
         "epochs_to_reach": epochs_to_reach(result, REACH_LEVEL),
         "claims": {k: bool(v) for k, v in claims.items()},
     }
+
 
 def check_claims(findings: dict[str, Any], study: str = "study") -> None:
     """Raise if any claim of a findings dict is false.

@@ -45,6 +45,7 @@ learning rate (also 1e-3) every step moves a weight by about this much, so under
 weight whose data gradient is weaker than the penalty's pull ends within about one step
 of zero, rather than at exactly zero."""
 
+
 def weight_values(model: torch.nn.Module, penalize: str = "weights") -> np.ndarray:
     """Every entry of the parameters a penalty would include, as one flat array.
 
@@ -64,6 +65,7 @@ def weight_values(model: torch.nn.Module, penalize: str = "weights") -> np.ndarr
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     params = penalized_parameters(model, penalize)
     return np.concatenate([p.detach().cpu().double().numpy().ravel() for p in params])
+
 
 def near_zero_share(values: object, threshold: float = NEAR_ZERO) -> float:
     """The share of ``values`` whose absolute value is below ``threshold``.
@@ -85,6 +87,7 @@ def near_zero_share(values: object, threshold: float = NEAR_ZERO) -> float:
         raise ValueError(f"values must be a non-empty array of finite numbers, got {arr.size} values")
     threshold = _validate.positive(threshold, "threshold")
     return float(np.mean(np.abs(arr) < threshold))
+
 
 def regularization_findings(
     study: RegularizationStudy, weights: dict[str, np.ndarray]
@@ -170,6 +173,7 @@ def regularization_findings(
         "claims": {k: bool(v) for k, v in claims.items()},
     }
 
+
 def mode_behaviour(model: torch.nn.Module, X: object, *, seed: int = 0, part: int = 10) -> dict[str, Any]:
     """How a model's outputs depend on its mode (train or eval), measured on a copy.
 
@@ -231,9 +235,11 @@ def mode_behaviour(model: torch.nn.Module, X: object, *, seed: int = 0, part: in
         "batchnorm_batch": batchnorm_batch,
     }
 
+
 BATCH_INDEPENDENT: float = 1e-5
 """Logits that differ by less than this count as equal (float32 rounding when a batch is
 split differently)."""
+
 
 def complex_findings(result: SweepResult, modes: dict[str, Any]) -> dict[str, Any]:
     """What Step 10 shows, and the claims the chapter makes.
@@ -296,6 +302,7 @@ def complex_findings(result: SweepResult, modes: dict[str, Any]) -> dict[str, An
         "claims": {k: bool(v) for k, v in claims.items()},
     }
 
+
 def describe_config(config: TrainConfig, reference: TrainConfig | None = None) -> str:
     """The fields of ``config`` that differ from ``reference`` (Step 3 by default), seed aside.
 
@@ -309,6 +316,7 @@ def describe_config(config: TrainConfig, reference: TrainConfig | None = None) -
         if k != "seed" and v != ref[k]
     ]
     return ", ".join(parts) if parts else "Step 3 configuration"
+
 
 def best_configuration(results: Sequence[SweepResult]) -> dict[str, Any]:
     """Pick the best configuration on validation accuracy, then read its test accuracy.

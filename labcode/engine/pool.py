@@ -42,13 +42,16 @@ class SerialExecutor(Executor):
             future.set_exception(exc)
         return future
 
+
 _POOL: ProcessPoolExecutor | None = None
 
 _POOL_OWNER: int | None = None  # the pid that created _POOL (a forked child must not use it)
 
+
 def _limit_worker_threads() -> None:
     # every run sets its own thread count (TrainConfig.num_threads); until then, one
     torch.set_num_threads(1)
+
 
 def default_workers() -> int:
     """How many workers the default pool has: the cores this process may run on."""
@@ -56,6 +59,7 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
 
 def _pool_context() -> multiprocessing.context.BaseContext:
     if sys.platform.startswith("linux"):
@@ -68,6 +72,7 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["labcode.engine.sweep", "torch._dynamo"])
     return ctx
+
 
 def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """A new local process pool set up as the default one of :func:`~labcode.engine.sweep.sweep`.
@@ -90,6 +95,7 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
         max_workers=int(workers), mp_context=_pool_context(), initializer=_limit_worker_threads
     )
 
+
 def _default_executor() -> ProcessPoolExecutor:
     """This process's shared pool: one worker per available core, created on first use."""
     global _POOL, _POOL_OWNER
@@ -98,11 +104,13 @@ def _default_executor() -> ProcessPoolExecutor:
         _POOL_OWNER = os.getpid()
     return _POOL
 
+
 def _discard_default_executor() -> None:
     """Shut the shared pool down (at exit, or after it broke); the next sweep makes a new one."""
     global _POOL
     pool, _POOL = _POOL, None
     if pool is not None and _POOL_OWNER == os.getpid():
         pool.shutdown(wait=True, cancel_futures=True)
+
 
 atexit.register(_discard_default_executor)

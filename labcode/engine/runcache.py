@@ -31,6 +31,7 @@ __all__ = ["cached_experiment", "load_run"]
 
 _CACHE_FORMAT = 2  # 2: val_loss and test_loss in the record, weights in run-KEY.pt
 
+
 def _record_of(result: ExperimentResult) -> dict[str, Any]:
     history = result.history
     return {
@@ -49,10 +50,12 @@ def _record_of(result: ExperimentResult) -> dict[str, Any]:
         "train_seconds": float(result.train_seconds),
     }
 
+
 def _weights_bytes(model: torch.nn.Module) -> bytes:
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     return buffer.getvalue()
+
 
 def _split_identity(split: DigitsSplit | None) -> str:
     if split is None:
@@ -63,9 +66,11 @@ def _split_identity(split: DigitsSplit | None) -> str:
         digest.update(np.ascontiguousarray(part.y).tobytes())
     return "sha256:" + digest.hexdigest()[:16]
 
+
 def _cache_key(config: TrainConfig, identity: dict[str, str]) -> str:
     blob = json.dumps({"config": config.to_dict(), **identity}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
 
 def _write_atomically(path: Path, payload: dict[str, Any] | bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
@@ -82,12 +87,15 @@ def _write_atomically(path: Path, payload: dict[str, Any] | bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
 
+
 def _identity(split: DigitsSplit | None) -> dict[str, str]:
     return {"labcode_fingerprint": source_fingerprint(), "data": _split_identity(split)}
+
 
 def _run_paths(cache: Path, config: TrainConfig, identity: dict[str, str]) -> tuple[Path, Path]:
     stem = f"run-{_cache_key(config, identity)}"
     return cache / f"{stem}.json", cache / f"{stem}.pt"
+
 
 def _store(cache: Path, config: TrainConfig, identity: dict[str, str],
            record: dict[str, Any], weights: bytes | None) -> None:
@@ -96,6 +104,7 @@ def _store(cache: Path, config: TrainConfig, identity: dict[str, str],
     if weights is not None:
         _write_atomically(weights_path, weights)
     _write_atomically(json_path, {"format": _CACHE_FORMAT, "identity": identity, "record": record})
+
 
 def _read_cached(path: Path, config: TrainConfig, identity: dict[str, str]) -> dict | None:
     """The cached record of ``config``, or None when absent, unreadable or not a match."""
@@ -112,10 +121,12 @@ def _read_cached(path: Path, config: TrainConfig, identity: dict[str, str]) -> d
         return None
     return payload["record"]
 
+
 def _check_cache_dir(cache_dir: object) -> Path:
     if not isinstance(cache_dir, (str, os.PathLike)):
         raise TypeError(f"cache_dir must be a path, got {type(cache_dir).__name__}")
     return Path(cache_dir)
+
 
 def _result_from(config: TrainConfig, record: dict[str, Any], model: torch.nn.Module
                  ) -> ExperimentResult:
@@ -133,6 +144,7 @@ def _result_from(config: TrainConfig, record: dict[str, Any], model: torch.nn.Mo
         test_accuracy=record["test_accuracy"], test_loss=record["test_loss"],
         model=model, train_seconds=record["train_seconds"],
     )  # fmt: skip
+
 
 def load_run(
     config: TrainConfig, cache_dir: str | os.PathLike, split: DigitsSplit | None = None
@@ -160,6 +172,7 @@ def load_run(
     cache = _check_cache_dir(cache_dir)
     return _load(cache, config, _identity(split), split)
 
+
 def _load(cache: Path, config: TrainConfig, identity: dict[str, str],
           split: DigitsSplit | None) -> ExperimentResult | None:
     json_path, weights_path = _run_paths(cache, config, identity)
@@ -177,6 +190,7 @@ def _load(cache: Path, config: TrainConfig, identity: dict[str, str],
     except (RuntimeError, KeyError):
         return None
     return _result_from(config, record, model)
+
 
 def cached_experiment(
     config: TrainConfig, *, cache_dir: str | os.PathLike, split: DigitsSplit | None = None

@@ -52,6 +52,7 @@ class TrainingSetup:
         """A freshly initialized network of this setup."""
         return NumpyNetwork(self.layer_sizes, seed=self.seed)
 
+
 LEARNING_RATES: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0)
 """The learning rates compared on the validation part, about a factor 3 apart."""
 
@@ -61,6 +62,7 @@ that has the best validation accuracy after 500 iterations."""
 
 HIDDEN_SETUP = TrainingSetup(layer_sizes=(64, 32, 10), lr=30.0, epochs=1000, seed=0)
 """One hidden layer of 32 sigmoid units, its learning rate chosen the same way."""
+
 
 @dataclass(frozen=True)
 class LearningRateTrial:
@@ -88,6 +90,7 @@ class LearningRateTrial:
     val_accuracy: float
     diverged: bool
     saturated: bool = False
+
 
 def compare_learning_rates(
     setup: TrainingSetup,
@@ -136,6 +139,7 @@ def compare_learning_rates(
             LearningRateTrial(float(lr), history.loss, train_acc, val_acc, False, history.saturated)
         )
     return trials
+
 
 def best_learning_rate(trials: Sequence[LearningRateTrial]) -> float:
     """The learning rate with the highest validation accuracy (the smaller one on a tie).

@@ -59,6 +59,7 @@ RUN_CACHE_ENV = "LABCODE_RUN_CACHE"
 SEEDS = (0, 1, 2)
 """The seeds every study trains each value with."""
 
+
 @dataclass(frozen=True)
 class Study:
     """One study of the lab: a field of the Step 3 configuration and its values.
@@ -80,6 +81,7 @@ class Study:
     values: tuple
     title: str
 
+
 STUDIES: dict[str, Study] = {
     "learning_rate": Study(6, "lr", (1e-1, 1e-2, 1e-3, 1e-4, 1e-5), "Learning rate"),
     "hidden_size": Study(7, "hidden_size", (16, 32, 64, 128, 256, 512), "Hidden size"),
@@ -87,6 +89,7 @@ STUDIES: dict[str, Study] = {
 }
 """The one-parameter studies of Steps 6 to 8, keyed by name; every other field keeps
 its Step 3 value (``TrainConfig()``)."""
+
 
 def run_cache_dir(default: str | os.PathLike | None = None) -> Path | None:
     """The folder for finished runs: ``$LABCODE_RUN_CACHE`` if set, else ``default``.
@@ -104,6 +107,7 @@ def run_cache_dir(default: str | os.PathLike | None = None) -> Path | None:
     if env:
         return Path(env)
     return Path(default) if default is not None else None
+
 
 def run_study(
     name: str,
@@ -153,10 +157,12 @@ def run_study(
         **sweep_kwargs,
     )
 
+
 ALL_STUDIES = (*STUDIES, "regularization", "model")
 """The names of every study of Steps 6 to 10, for :func:`study_configs` and
 :func:`prepare_studies`. They are those of :data:`STUDIES`, then Step 9's
 (:func:`run_regularization_study`) and Step 10's (:func:`run_model_study`)."""
+
 
 def study_configs(
     name: str, *, base: TrainConfig | None = None, seeds: Sequence[int] = SEEDS
@@ -188,6 +194,7 @@ def study_configs(
         param, values = STUDIES[name].param, STUDIES[name].values
     return [dataclasses.replace(base, **{param: value}, seed=seed)
             for value in values for seed in seeds]  # fmt: skip
+
 
 def prepare_studies(
     names: Sequence[str] = ALL_STUDIES,
@@ -225,11 +232,13 @@ def prepare_studies(
     configs = [c for name in names for c in study_configs(name, base=base, seeds=seeds)]
     return train_runs(configs, cache_dir=cache_dir, executor=executor, progress=progress)
 
+
 PENALTY_STRENGTH: float = 1e-3
 """The handout's Step 9 strength ``lambda`` of the L1 and of the L2 penalty."""
 
 REGULARIZERS = ("none", "L1", "L2")
 """The settings Step 9 compares, in the order the book shows them."""
+
 
 def penalty_config(
     regularizer: str,
@@ -268,9 +277,11 @@ def penalty_config(
     strengths = {"l1": 0.0, "l2": 0.0, regularizer.lower(): strength}
     return base.replace(penalize=penalize, **strengths)
 
+
 def setting_label(regularizer: str, penalize: str) -> str:
     """How the book names a Step 9 setting: ``"none"``, ``"L1 (weights)"``, ``"L2 (all)"``."""
     return regularizer if regularizer == "none" else f"{regularizer} ({penalize})"
+
 
 @dataclass(frozen=True)
 class RegularizationStudy:
@@ -305,6 +316,7 @@ class RegularizationStudy:
         out.index.name = "setting"
         return out
 
+
 def regularization_configs(
     *,
     strength: float = PENALTY_STRENGTH,
@@ -320,6 +332,7 @@ def regularization_configs(
         dataclasses.replace(penalty_config(r, penalize=p, strength=strength, base=base), seed=s)
         for r in ("L1", "L2") for p in penalize for s in seeds
     ]  # fmt: skip
+
 
 def run_regularization_study(
     *,
@@ -394,6 +407,7 @@ def run_regularization_study(
     table = pd.concat(frames, ignore_index=True)[columns]
     return RegularizationStudy(float(strength), penalize, results, table)
 
+
 def train_models(
     configs: Sequence[TrainConfig],
     *,
@@ -440,8 +454,10 @@ def train_models(
     futures = [executor.submit(run_experiment, config) for config in configs]
     return [future.result() for future in futures]
 
+
 MODEL_STUDY_VALUES = ("simple", "complex")
 """The models Step 10 compares, all other fields at the Step 3 configuration."""
+
 
 def run_model_study(
     *,

@@ -87,6 +87,7 @@ RUN_COLUMNS = (
     "diverged_at_epoch", "epochs_run", "train_seconds", "cached",
 )  # fmt: skip
 
+
 @dataclass(frozen=True)
 class SweepResult:
     """The outcome of :func:`sweep`.
@@ -149,6 +150,7 @@ class SweepResult:
             )
         return rows["val_accuracy"].to_numpy(dtype=float)
 
+
 def _train_task(config: TrainConfig, split: DigitsSplit | None) -> tuple[dict[str, Any], bytes]:
     """The task :func:`sweep` sends to the executor: the run's record and its weights.
 
@@ -157,6 +159,7 @@ def _train_task(config: TrainConfig, split: DigitsSplit | None) -> tuple[dict[st
     """
     result = run_experiment(config, split)
     return _record_of(result), _weights_bytes(result.model)
+
 
 def _check_param_values(base: object, param: object, values: object) -> tuple[str, tuple]:
     if not isinstance(base, TrainConfig):
@@ -174,6 +177,7 @@ def _check_param_values(base: object, param: object, values: object) -> tuple[st
         seen.append(v)
     return param, values
 
+
 def _progress_bar(total: int, initial: int, desc: str, show: bool | None):
     if show is None:
         show = sys.stderr.isatty()
@@ -182,6 +186,7 @@ def _progress_bar(total: int, initial: int, desc: str, show: bool | None):
     else:  # tqdm.auto warns in a notebook without ipywidgets, even for a hidden bar
         from tqdm import tqdm
     return tqdm(total=total, initial=initial, desc=desc, unit="run", disable=not show, leave=True)
+
 
 def _expected_cost(config: TrainConfig) -> float:
     """A rough relative training time, only to order the runs (longest first)."""
@@ -193,6 +198,7 @@ def _expected_cost(config: TrainConfig) -> float:
     if config.l1 > 0 or config.l2 > 0:
         cost *= 1.3  # the penalty's forward and backward
     return cost
+
 
 def _run_all(
     configs: Sequence[TrainConfig],
@@ -265,6 +271,7 @@ def _run_all(
         bar.close()
     return [records[i] for i in range(len(configs))], cached
 
+
 def train_runs(
     configs: Sequence[TrainConfig],
     *,
@@ -306,6 +313,7 @@ def train_runs(
         cache_dir=_check_cache_dir(cache_dir), split=split, progress=progress, desc="runs",
     )  # fmt: skip
     return [config for i, config in enumerate(unique) if i not in cached]
+
 
 def sweep(
     base: TrainConfig,
