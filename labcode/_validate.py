@@ -68,6 +68,18 @@ def sizes(values: object, name: str, *, at_least: int, what: str) -> tuple[int, 
     return tuple(integer(n, f"{name}[{i}]") for i, n in enumerate(values))
 
 
+def mlp_shape(
+    in_features: object, hidden_sizes: object, num_classes: object, dropout: object
+) -> tuple[int, tuple[int, ...], int, float]:
+    """The sizes and dropout probability of :class:`labcode.models.ComplexMLP`, checked."""
+    return (
+        integer(in_features, "in_features"),
+        sizes(hidden_sizes, "hidden_sizes", at_least=1, what="one hidden layer"),
+        integer(num_classes, "num_classes"),
+        real(dropout, "dropout", low=0.0, high=1.0, high_open=True),
+    )
+
+
 def real(
     value: object,
     name: str,

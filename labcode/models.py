@@ -15,7 +15,7 @@ entry is called as ``MODELS[name](in_features=..., hidden_size=..., num_classes=
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -110,93 +110,35 @@ class SimpleMLP(nn.Module):
 class ComplexMLP(nn.Module):
     """A deeper MLP: hidden blocks of Linear, BatchNorm1d, ReLU and Dropout, then a Linear.
 
-    This is the handout's Step 10 model. Each hidden block ``k`` computes
-    ``dropout(relu(batchnorm(linear(h))))`` with ``hidden_sizes[k]`` units; a last
-    Linear layer maps the final hidden layer to the logits.
+    The handout's Step 10 model. Hidden block ``k`` computes
+    ``dropout(relu(batchnorm(linear(h))))`` with ``hidden_sizes[k]`` units (at least
+    one block); the last Linear maps to one logit per class. ``dropout`` is in [0, 1).
 
-    The model behaves differently in the two modes of a :class:`torch.nn.Module`:
+    The two modes differ. In training mode (``model.train()``) Dropout zeroes each
+    hidden unit with probability ``dropout`` and scales the rest by
+    ``1 / (1 - dropout)``, and BatchNorm normalises with the current batch's mean and
+    variance (so it needs at least two samples) and updates its running estimates. In
+    evaluation mode (``model.eval()``) Dropout passes everything through and BatchNorm
+    uses the running estimates: a sample's output no longer depends on its batch.
 
-    * training mode (``model.train()``): Dropout sets each hidden unit to zero with
-      probability ``dropout`` and scales the others by ``1 / (1 - dropout)``, so two
-      forward passes of the same batch differ; BatchNorm normalises with the mean and
-      variance of the current batch and updates its running estimates of them;
-    * evaluation mode (``model.eval()``): Dropout passes everything through and
-      BatchNorm uses the running estimates, so the output of a sample does not depend on
-      the rest of the batch, and the same input always gives the same output.
-
-    Parameters
-    ----------
-    in_features : int, default 64
-        Length of one input vector.
-    hidden_sizes : sequence of int, default (128, 64)
-        Units of each hidden block, at least one block.
-    num_classes : int, default 10
-        Number of outputs, one logit per class.
-    dropout : float, default 0.2
-        Probability of zeroing a hidden unit in training mode, in [0, 1).
-
-    Attributes
-    ----------
-    blocks : torch.nn.Sequential
-        One :class:`torch.nn.Sequential` per hidden block, each holding
-        ``Linear(n_in, n_out)``, ``BatchNorm1d(n_out)``, ``ReLU()``, ``Dropout(dropout)``.
-    out : torch.nn.Linear
-        Last hidden layer to logits, weight of shape (num_classes, hidden_sizes[-1]).
-
-    Raises
-    ------
-    TypeError
-        If a size is not an int, ``hidden_sizes`` is not a sequence, or ``dropout`` is
-        not a number.
-    ValueError
-        If a size is not positive, ``hidden_sizes`` is empty, or ``dropout`` is outside
-        [0, 1).
-
-    Examples
-    --------
     >>> model = ComplexMLP()
-    >>> count_parameters(model)
-    17610
-    >>> model.eval()(torch.zeros(5, 64)).shape
-    torch.Size([5, 10])
+    >>> count_parameters(model), model.eval()(torch.zeros(5, 64)).shape
+    (17610, torch.Size([5, 10]))
     """
 
-    def __init__(
-        self,
-        in_features: int = 64,
-        hidden_sizes: Sequence[int] = (128, 64),
-        num_classes: int = 10,
-        dropout: float = 0.2,
-    ):
+    def __init__(self, in_features=64, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
         super().__init__()
-        self.in_features = _validate.integer(in_features, "in_features")
-        self.hidden_sizes = _validate.sizes(
-            hidden_sizes, "hidden_sizes", at_least=1, what="one hidden layer"
-        )
-        self.num_classes = _validate.integer(num_classes, "num_classes")
-        self.dropout = _validate.real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
+        self.in_features, self.hidden_sizes, self.num_classes, self.dropout = (
+            _validate.mlp_shape(in_features, hidden_sizes, num_classes, dropout))
         widths = (self.in_features, *self.hidden_sizes)
         self.blocks = nn.Sequential(*(
-            nn.Sequential(
-                nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU(), nn.Dropout(self.dropout)
-            )
-            for n_in, n_out in zip(widths[:-1], widths[1:])
+            nn.Sequential(nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU(), nn.Dropout(self.dropout))
+            for a, b in zip(widths, widths[1:])
         ))
         self.out = nn.Linear(widths[-1], self.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of a batch.
-
-        Parameters
-        ----------
-        x : Tensor of shape (batch_size, in_features)
-            Float32 inputs. In training mode BatchNorm needs at least two samples.
-
-        Returns
-        -------
-        Tensor of shape (batch_size, num_classes)
-            One unnormalised score per class.
-        """
+        """Logits of shape (batch_size, num_classes) of a batch of shape (batch_size, in_features)."""
         return self.out(self.blocks(x))
 
     def extra_repr(self) -> str:

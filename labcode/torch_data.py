@@ -23,7 +23,7 @@ epoch, cut into batches), a fraction of the time (see
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import torch
@@ -33,7 +33,6 @@ from . import _validate
 from .data import (
     NUM_CLASSES,
     DigitsSplit,
-    Partition,
 )
 
 __all__ = [
@@ -46,101 +45,36 @@ __all__ = [
 
 
 class DigitsDataset(Dataset):
-    """Features and labels of one part of the split, as tensors.
+    """Features (float32) and labels (int64) of one part of the split, as tensors.
 
-    Parameters
-    ----------
-    X : array_like of shape (n_samples, n_features)
-        Finite real features (a NumPy array, a list of rows, or a CPU tensor).
-    y : array_like of shape (n_samples,)
-        Integer labels in ``0 .. num_classes - 1``.
-    num_classes : int, default 10
-        Number of classes, for checking the labels.
-    device : str or torch.device, default "cpu"
-        Where the tensors live. On a GPU the whole (small) dataset is copied once, so
-        batches need no transfer.
+    ``X`` is array_like of shape (n_samples, n_features), finite; ``y`` of shape
+    (n_samples,), integers in ``0 .. num_classes - 1``. ``device`` says where the
+    tensors live: on a GPU the whole (small) dataset is copied once. ``ds[i]`` is one
+    sample; ``ds[[i, j, ...]]`` (or a tensor of indices) is a batch, in that order. Bad
+    input raises ``TypeError`` or ``ValueError`` naming the value.
 
-    Attributes
-    ----------
-    X : Tensor of shape (n_samples, n_features)
-        float32 features.
-    y : Tensor of shape (n_samples,)
-        int64 labels.
-
-    Raises
-    ------
-    TypeError
-        If ``X`` or ``y`` is not numeric.
-    ValueError
-        If ``X`` is not 2-D, is empty or holds NaN or infinity; if ``y`` is not 1-D or
-        holds a label outside ``0 .. num_classes - 1``; or if ``X`` and ``y`` have
-        different numbers of samples. The message names the offending value.
-
-    Examples
-    --------
     >>> ds = DigitsDataset([[0.0, 0.5], [1.0, 0.25]], [3, 7])
-    >>> len(ds)
-    2
-    >>> x, label = ds[1]           # one sample
-    >>> x, label
-    (tensor([1.0000, 0.2500]), tensor(7))
-    >>> xb, yb = ds[[1, 0]]        # a batch, by a list of indices
-    >>> xb.shape, yb.tolist()
-    (torch.Size([2, 2]), [7, 3])
+    >>> len(ds), ds[1]
+    (2, (tensor([1.0000, 0.2500]), tensor(7)))
+    >>> ds[[1, 0]][1].tolist()
+    [7, 3]
     """
 
-    def __init__(
-        self,
-        X: object,
-        y: object,
-        *,
-        num_classes: int = NUM_CLASSES,
-        device: str | torch.device = "cpu",
-    ):
-        X, y = _validate.features_labels(X, y, num_classes)  # tensors are fine too
-        self.num_classes = int(num_classes)
+    def __init__(self, X, y, *, num_classes: int = NUM_CLASSES, device="cpu"):
+        X, y = _validate.features_labels(X, y, num_classes)
+        self.num_classes = num_classes
         self.X = torch.as_tensor(X, dtype=torch.float32).to(device)
         self.y = torch.as_tensor(y, dtype=torch.int64).to(device)
 
-    @classmethod
-    def from_partition(
-        cls, part: Partition, *, device: str | torch.device = "cpu"
-    ) -> DigitsDataset:
-        """The dataset of one :class:`labcode.data.Partition` (for example ``split.train``)."""
-        if not isinstance(part, Partition):
-            raise TypeError(f"part must be a labcode.data.Partition, got {type(part).__name__}")
-        return cls(part.X, part.y, device=device)
-
     def __len__(self) -> int:
-        return int(self.y.shape[0])
+        return len(self.y)
 
-    def __getitem__(
-        self, index: int | Sequence[int] | torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One sample, or a batch of samples.
-
-        Parameters
-        ----------
-        index : int, sequence of int, or Tensor of int64
-            An int gives one sample: ``x`` of shape (n_features,) and a scalar label.
-            A list (or tensor) of ``k`` indices gives a batch: ``X`` of shape
-            (k, n_features) and labels of shape (k,), in the order of the indices.
-
-        Returns
-        -------
-        x, y : Tensor
-            Features (float32) and labels (int64).
-        """
-        if isinstance(index, torch.Tensor) and index.ndim == 1:
-            index = index.to(self.X.device)
-            return self.X.index_select(0, index), self.y.index_select(0, index)
+    def __getitem__(self, index):
         return self.X[index], self.y[index]
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(n_samples={len(self)}, n_features={self.X.shape[1]}, "
-            f"num_classes={self.num_classes}, device={self.X.device})"
-        )
+        n, d = self.X.shape
+        return f"DigitsDataset(n_samples={n}, n_features={d}, device={self.X.device})"
 
 
 class Loaders(NamedTuple):
@@ -304,7 +238,7 @@ def make_loaders(
         eval_batch_size = _validate.integer(eval_batch_size, "eval_batch_size")
     generator = torch.Generator().manual_seed(int(seed))
     datasets = {
-        name: DigitsDataset.from_partition(part, device=device)
+        name: DigitsDataset(part.X, part.y, device=device)
         for name, part in split.parts().items()
     }
     return Loaders(
