@@ -19,10 +19,11 @@ models
 torch_data
     Exercise 2, Step 3: ``DigitsDataset`` and the data loaders (``make_loaders``).
 training
-    Exercise 2, Steps 3 to 5 and 9: ``OPTIMIZERS``, ``fit``, ``evaluate``, ``predict``,
-    ``weight_penalty``.
+    Exercise 2, Steps 3 to 5 and 9: ``OPTIMIZERS``, ``train_epoch`` (one epoch of the
+    loop), ``fit``, ``evaluate``, ``predict``, ``weight_penalty``.
 experiment
-    One run from one configuration: ``TrainConfig``, ``run_experiment``.
+    One run from one configuration: ``TrainConfig``, ``run_experiment``; one run per
+    value of a setting: ``compare_values`` (Steps 6 to 8, one seed).
 checks
     One checker per piece a student writes, with verdicts and hints.
 plots, study_plots
@@ -67,6 +68,8 @@ _LAZY = {
     "ExperimentResult": "experiment",
     "History": "training",
     "run_experiment": "experiment",
+    "compare_values": "experiment",
+    "train_epoch": "training",
     "fit": "training",
     "evaluate": "training",
     "predict": "training",
@@ -137,10 +140,12 @@ __all__ = [
     "TrainConfig",
     "ExperimentResult",
     "History",
+    "train_epoch",
     "fit",
     "evaluate",
     "predict",
     "weight_penalty",
     "run_experiment",
+    "compare_values",
     "sweep",
 ]

@@ -35,6 +35,21 @@ def integer(value: object, name: str, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def torch_module(model: object, name: str = "model") -> None:
+    """A :class:`torch.nn.Module` (torch is imported only when this runs)."""
+    from torch import nn
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {describe(model)}")
+
+
+def counted(n: int, what: str) -> int:
+    """The number of samples a loop over ``what`` saw; a ValueError when it saw none."""
+    if n == 0:
+        raise ValueError(f"{what} yielded no samples")
+    return n
+
+
 def seed(value: object, name: str = "seed") -> int:
     """A seed: an int >= 0 and below 2**32 (NumPy's, scikit-learn's and torch's range)."""
     value = integer(value, name, minimum=0)
@@ -182,6 +197,16 @@ def labels(y: object, num_classes: int, name: str = "y") -> np.ndarray:
             f"but {name}[{i}] = {got}"
         )
     return arr.astype(np.int64)
+
+
+def model_inputs(model: object, X: object) -> np.ndarray:
+    """Features for a torch model: a model, and as many columns as its ``in_features``."""
+    torch_module(model)
+    X = features(X)
+    expected = getattr(model, "in_features", None)
+    if expected is not None and X.shape[1] != expected:
+        raise ValueError(f"X must have {expected} columns for this model, got shape {X.shape}")
+    return X
 
 
 def features_labels(X: object, y: object, num_classes: int) -> tuple[np.ndarray, np.ndarray]:

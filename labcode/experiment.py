@@ -37,6 +37,7 @@ __all__ = [
     "TrainConfig",
     "ExperimentResult",
     "run_experiment",
+    "compare_values",
 ]
 
 
@@ -331,3 +332,19 @@ def run_experiment(config: TrainConfig, split: DigitsSplit | None = None) -> Exp
         model=model.cpu(),
         train_seconds=seconds,
     )
+
+
+def compare_values(
+    split: DigitsSplit, param: str, values: list, base: TrainConfig | None = None
+) -> list[float]:
+    """Steps 6 to 8 with one seed: the final validation accuracy of one run per value.
+
+    Each run is ``base`` (default: the Step 3 settings) with ``param`` set to one of
+    ``values``, trained by :func:`run_experiment`; the list follows ``values``.
+    """
+    base = TrainConfig() if base is None else base
+    accuracies = []
+    for value in values:
+        result = run_experiment(base.replace(**{param: value}), split)
+        accuracies.append(result.val_accuracy)
+    return accuracies

@@ -200,8 +200,7 @@ def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:
         ``(in_features + 1) * hidden_size + (hidden_size + 1) * num_classes``: each
         Linear layer has a weight matrix and one bias per output.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _validate.torch_module(model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "l1_penalty",
     "l2_penalty",
     "History",
+    "train_epoch",
     "fit",
     "evaluate",
     "predict",
@@ -243,8 +244,7 @@ def weight_penalty(
     >>> round(weight_penalty(lin, l1=0.1, l2=0.01, penalize="all").item(), 6)  # + 0.3 + 0.09
     0.74
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _validate.torch_module(model)
     l1 = _validate.non_negative(l1, "l1")
     l2 = _validate.non_negative(l2, "l2")
     params = penalized_parameters(model, penalize)
@@ -357,6 +357,28 @@ def _count_correct(outputs: list[tuple[torch.Tensor, torch.Tensor]]) -> int:
     return int((logits.argmax(dim=1) == labels).sum().item())
 
 
+def train_epoch(
+    model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer, penalty=None
+) -> float:
+    """One epoch of training; returns the mean cross-entropy per training sample.
+
+    For each batch: clear the gradients, forward pass, loss (plus ``penalty(model)``
+    when one is given, Step 9), backward pass, update. The returned mean leaves the
+    penalty out, so that runs with and without one compare.
+    """
+    _validate.torch_module(model)
+    model.train()
+    loss_sum, n = 0.0, 0
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(xb), yb)
+        (loss if penalty is None else loss + penalty(model)).backward()
+        optimizer.step()
+        loss_sum += loss.item() * len(yb)
+        n += len(yb)
+    return loss_sum / _validate.counted(n, "the loader")
+
+
 def fit(
     model: nn.Module,
     train_loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
@@ -412,8 +434,7 @@ def fit(
     TypeError, ValueError
         For a bad argument, before any update.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _validate.torch_module(model)
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
@@ -492,91 +513,38 @@ def fit(
     )
 
 
-def evaluate(
-    model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]]
-) -> dict[str, float]:
-    """Mean cross-entropy and accuracy of ``model`` over every batch of ``loader``.
+def evaluate(model: nn.Module, loader: Iterable) -> dict[str, float]:
+    """Mean cross-entropy and accuracy of ``model`` over every sample of ``loader``.
 
-    Runs in evaluation mode (``model.eval()``, so Dropout is off and BatchNorm uses its
-    running statistics) under ``torch.no_grad``, then puts the model back in the
-    mode it came in. Losses are summed over samples and divided once, so the result does
-    not depend on the batch size.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Maps a batch to logits.
-    loader : iterable of (Tensor, Tensor)
-        Yields ``(X, y)`` batches.
-
-    Returns
-    -------
-    dict
-        ``{"loss": float, "accuracy": float, "n": int}``.
-
-    Raises
-    ------
-    ValueError
-        If ``loader`` yields no samples.
+    Evaluation mode (Dropout off, BatchNorm on its running statistics) and no graph;
+    the loss is summed over the samples and divided once, so the batch size does not
+    matter. Returns ``{"loss": float, "accuracy": float, "n": int}``; the model is left
+    in evaluation mode.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    device = _model_device(model)
-    was_training = model.training
+    _validate.torch_module(model)
     model.eval()
-    losses, corrects, n = [], [], 0
-    try:
-        with torch.no_grad():
-            for xb, yb in loader:
-                xb = xb.to(device)
-                yb = yb.to(device)
-                logits = model(xb)
-                losses.append(F.cross_entropy(logits, yb, reduction="sum"))
-                corrects.append((logits.argmax(dim=1) == yb).sum())
-                n += int(yb.shape[0])
-    finally:
-        model.train(was_training)
-    if n == 0:
-        raise ValueError("loader yielded no samples to evaluate")
-    return {
-        "loss": torch.stack(losses).sum().item() / n,
-        "accuracy": torch.stack(corrects).sum().item() / n,
-        "n": n,
-    }
+    loss_sum, correct, n = 0.0, 0, 0
+    with torch.no_grad():
+        for xb, yb in loader:
+            logits = model(xb)
+            loss_sum += F.cross_entropy(logits, yb, reduction="sum").item()
+            correct += (logits.argmax(dim=1) == yb).sum().item()
+            n += len(yb)
+    _validate.counted(n, "the loader")
+    return {"loss": loss_sum / n, "accuracy": correct / n, "n": n}
 
 
 def predict(model: nn.Module, X: object) -> np.ndarray:
-    """Predicted class of each row of ``X``: the index of the largest logit.
+    """Predicted class of each row of ``X`` (n_samples, n_features): the largest logit.
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Maps a batch to logits.
-    X : array_like or Tensor of shape (n_samples, n_features)
-        Finite features.
-
-    Returns
-    -------
-    ndarray of shape (n_samples,)
-        int64 class indices. Computed in evaluation mode under ``torch.no_grad``;
-        the model's mode is restored afterwards.
+    Evaluation mode, no graph; returns an int64 array of shape (n_samples,) and leaves
+    the model in evaluation mode.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
-    X = _validate.features(X)
-    expected = getattr(model, "in_features", None)
-    if expected is not None and X.shape[1] != expected:
-        raise ValueError(f"X must have {expected} columns for this model, got shape {X.shape}")
-    device = _model_device(model)
-    was_training = model.training
+    X = _validate.model_inputs(model, X)
+    X = torch.as_tensor(X, dtype=torch.float32, device=_model_device(model))
     model.eval()
-    try:
-        with torch.no_grad():
-            logits = model(torch.as_tensor(X, dtype=torch.float32, device=device))
-    finally:
-        model.train(was_training)
+    with torch.no_grad():
+        logits = model(X)
     return logits.argmax(dim=1).cpu().numpy()
 
 

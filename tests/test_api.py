@@ -14,8 +14,8 @@ PUBLIC = [
     "gradient_step", "NumpyNetwork", "FitHistory", "TrainingDiverged", "TrainingSaturated",
     "numerical_gradient", "relative_error",
     "SimpleMLP", "ComplexMLP", "DigitsDataset", "make_loaders", "OPTIMIZERS", "TrainConfig",
-    "ExperimentResult", "History", "fit", "evaluate", "predict", "weight_penalty",
-    "run_experiment", "sweep",
+    "ExperimentResult", "History", "train_epoch", "fit", "evaluate", "predict", "weight_penalty",
+    "run_experiment", "compare_values", "sweep",
 ]
 
 

@@ -14,13 +14,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from labcode import checks, data, models, numpy_net, torch_data, training
+from labcode import checks, data, experiment, models, numpy_net, torch_data, training
 from labcode.checks import (
     Verdict,
     check_add_bias,
     check_all,
+    check_compare_values,
     check_complex_mlp,
     check_dataset,
+    check_evaluate,
     check_fc_backward,
     check_fc_forward,
     check_gradient_step,
@@ -28,9 +30,21 @@ from labcode.checks import (
     check_l2_penalty,
     check_mse_loss,
     check_one_hot,
+    check_predict,
     check_sigmoid_backward,
     check_sigmoid_forward,
     check_simple_mlp,
+    check_train_epoch,
+)
+from test_loop_checks import (  # loops written differently from labcode's, right and wrong
+    _compare,
+    _compare_written_differently,
+    _evaluate,
+    _predict,
+    _with,
+    _epoch_written_differently,
+    _evaluate_written_differently,
+    _predict_written_differently,
 )
 
 # --- plain, correct answers, as a student would write them ------------------------------
@@ -157,6 +171,10 @@ REFERENCES = [
     (check_l1_penalty, training.l1_penalty, l1_penalty),
     (check_l2_penalty, training.l2_penalty, l2_penalty),
     (check_complex_mlp, models.ComplexMLP, StudentComplexMLP),
+    (check_train_epoch, training.train_epoch, _epoch_written_differently),
+    (check_evaluate, training.evaluate, _evaluate_written_differently),
+    (check_predict, training.predict, _predict_written_differently),
+    (check_compare_values, experiment.compare_values, _compare_written_differently),
 ]
 IDS = [c.__name__ for c, _, _ in REFERENCES]
 
@@ -167,7 +185,11 @@ def test_the_reference_and_a_plain_answer_pass(checker, reference, student):
         verdict = checker(answer, verbose=False)
         assert verdict.status == "passed", verdict.message
         assert verdict.passed and verdict.checks >= 5
-        assert verdict.message == f"✓ {verdict.name}: passed ({verdict.checks} checks)"
+        passed = f"✓ {verdict.name}: passed ({verdict.checks} checks)"
+        if answer is reference:  # the page says whose code it judged
+            assert verdict.message.startswith(passed + " on labcode's reference solution")
+        else:
+            assert verdict.message == passed
         assert verdict.use() is answer
     assert verdict.reference is reference
 
@@ -419,6 +441,15 @@ WRONG = [
      _block_student(lambda n_in, n_out, p: [nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.ReLU(),
                                            nn.Dropout(0.2)]),
      ["dropout argument"]),
+    # the loops (their mistakes one by one: tests/test_loop_checks.py)
+    (check_train_epoch, _with(zero_grad=False), ["optimizer.zero_grad()"]),
+    (check_train_epoch, _with(per_batch_mean=True), ["mean of the batch means"]),
+    (check_evaluate, lambda m, loader: _evaluate(m, loader, eval_mode=False), ["model.eval()"]),
+    (check_evaluate, lambda m, loader: _evaluate(m, loader, dim=0), ["argmax(dim=1)"]),
+    (check_predict, lambda m, X: _predict(m, X, no_grad=False), ["torch.no_grad()"]),
+    (check_predict, lambda m, X: _predict(m, X, dim=0), ["argmax(dim=1)"]),
+    (check_compare_values, lambda *a: _compare(*a, pick=lambda r: r.test_accuracy), ["test accuracy"]),
+    (check_compare_values, lambda *a: _compare(*a, set_value=False), ["same settings"]),
 ]
 
 

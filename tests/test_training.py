@@ -229,7 +229,7 @@ def test_evaluate_and_predict_use_eval_mode_without_grad(loaders, split, start_i
     evaluate(model, loaders.test)
     predict(model, split.test.X[:5])
     assert model.calls == [(False, False), (False, False)]
-    assert model.training is start_in_train_mode
+    assert not model.training  # both leave the model in evaluation mode, as they found it or not
 
 
 def test_evaluate_turns_dropout_off(loaders):
@@ -468,3 +468,25 @@ def test_training_on_cuda(split):
     assert not result.diverged
     assert next(result.model.parameters()).device.type == "cpu"  # returned on the CPU
     assert abs(result.test_accuracy - cpu.test_accuracy) < 0.05
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_train_epoch_is_the_loop_of_fit(split, l2):
+    """The loop a student writes (train_epoch) and fit's loop: the same losses and weights, bitwise."""
+    from labcode.training import train_epoch, weight_penalty
+
+    models, losses = [], []
+    for use_fit in (True, False):
+        torch.manual_seed(0)
+        model = SimpleMLP()
+        loaders = make_loaders(split, batch_size=32, seed=0)
+        opt = make_optimizer("adam", model.parameters(), 1e-3)
+        if use_fit:
+            losses.append(list(fit(model, loaders.train, optimizer=opt, epochs=3, l2=l2).train_loss))
+        else:
+            penalty = (lambda m: weight_penalty(m, l2=l2)) if l2 else None
+            losses.append([train_epoch(model, loaders.train, opt, penalty) for _ in range(3)])
+        models.append(model)
+    assert losses[0] == losses[1]
+    for p, q in zip(models[0].parameters(), models[1].parameters()):
+        assert torch.equal(p, q)

@@ -36,19 +36,24 @@ check_simple_mlp            ``class SimpleMLP(nn.Module)``
 check_l1_penalty            ``l1_penalty(model)``, :func:`labcode.training.l1_penalty`
 check_l2_penalty            ``l2_penalty(model)``, :func:`labcode.training.l2_penalty`
 check_complex_mlp           ``class ComplexMLP(nn.Module)``
+check_train_epoch           ``train_epoch(model, loader, optimizer, penalty=None)``
+check_evaluate              ``evaluate(model, loader) -> {"loss", "accuracy"}``
+check_predict               ``predict(model, X) -> class indices``
+check_compare_values        ``compare_values(split, param, values, base) -> accuracies``
 ==========================  ============================================================
 
 The NumPy pieces' references are in :mod:`labcode.numpy_net` and :mod:`labcode.data`;
-the PyTorch ones in :mod:`labcode.torch_data`, :mod:`labcode.models` and
-:mod:`labcode.training`. Importing this module does not import PyTorch: a PyTorch
+the PyTorch ones in :mod:`labcode.torch_data`, :mod:`labcode.models`,
+:mod:`labcode.training` and :mod:`labcode.experiment`. Importing this module does not import PyTorch: a PyTorch
 checker imports it when it runs. PyTorch checkers fork torch's random generator, so
 running one leaves the notebook's random state as it was.
 
-Every name above is imported from here; the code is in three modules:
+Every name above is imported from here; the code is in four modules:
 :mod:`labcode.checks.framework` (:class:`~labcode.checks.framework.Verdict`,
 :class:`~labcode.checks.framework.Summary`, :func:`~labcode.checks.framework.check_all`
 and the machinery every checker shares), :mod:`labcode.checks.numpy_checks` (the NumPy
-pieces) and :mod:`labcode.checks.torch_checks` (the PyTorch pieces).
+pieces), :mod:`labcode.checks.torch_checks` (the PyTorch pieces) and
+:mod:`labcode.checks.loop_checks` (the loops: one epoch, evaluate, predict, a sweep).
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ from .torch_checks import (
     check_l2_penalty,
     check_simple_mlp,
 )
+from .loop_checks import check_compare_values, check_evaluate, check_predict, check_train_epoch
 
 __all__ = [
     "STATUSES",
@@ -93,4 +99,8 @@ __all__ = [
     "check_l1_penalty",
     "check_l2_penalty",
     "check_complex_mlp",
+    "check_train_epoch",
+    "check_evaluate",
+    "check_predict",
+    "check_compare_values",
 ]

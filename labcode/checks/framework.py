@@ -78,6 +78,12 @@ _REFERENCES = {
         "labcode.training", "l2_penalty", "labcode.training.weight_penalty(model, l2=1.0)"
     ),
     "ComplexMLP": _Reference("labcode.models", "ComplexMLP", "labcode.models.ComplexMLP"),
+    "train_epoch": _Reference("labcode.training", "train_epoch", "labcode.training.train_epoch"),
+    "evaluate": _Reference("labcode.training", "evaluate", "labcode.training.evaluate"),
+    "predict": _Reference("labcode.training", "predict", "labcode.training.predict"),
+    "compare_values": _Reference(
+        "labcode.experiment", "compare_values", "labcode.experiment.compare_values"
+    ),
 }
 
 
@@ -306,6 +312,11 @@ def _run(
     else:
         status = "passed"
         message = f"{_MARKS[status]} {name}: passed ({run.checks} checks)"
+        if student is reference.load():
+            message += (
+                f" on labcode's reference solution, {reference.text}, which a hidden cell put "
+                "in place of the starter; in the student edition this check runs on your code"
+            )
     verdict = Verdict(name, status, message, run.checks, student, reference)
     _RESULTS[name] = verdict
     if verbose:
