@@ -200,8 +200,8 @@ def test_compare_values_checker_names_each_mistake(mistake, words):
 
 def test_a_passing_reference_says_whose_code_was_checked():
     message = check_evaluate(evaluate, verbose=False).message
-    assert "on labcode's reference solution, labcode.training.evaluate" in message
-    assert "in the student edition this check runs on your code" in message
+    assert "on labcode's reference solution,\n  labcode.training.evaluate," in message
+    assert "In the student edition this check runs on your code." in message
     assert "reference" not in check_evaluate(_evaluate, verbose=False).message
 
 

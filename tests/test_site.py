@@ -266,3 +266,44 @@ def test_format_seeds(glued, shown):
 def test_format_seeds_rejects_anything_but_ints(glued):
     with pytest.raises(ValueError, match="the glued 'seeds' must be an int or a non-empty list"):
         labcode_book.format_seeds(glued)
+
+
+# --- the engine out of the reader's path ------------------------------------------------
+
+_ENGINE_WORDS = re.compile(
+    r"cache|executor|\bpool\b|worker|thread|perf_counter|timing|check_claims|show_source"
+    r"|inspect\.getsource",
+    re.IGNORECASE,
+)
+
+
+def _shown_code_cells(page: Path) -> list[str]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page.read_text(encoding="utf8"), "html.parser")
+    return [cell.get_text() for cell in soup.select("div.cell div.cell_input")]
+
+
+def test_no_main_flow_code_cell_is_about_the_engine(html):
+    """Caches, pools, thread limits, timings and claim checks run in hidden cells only."""
+    offenders = []
+    for page in _code_pages():
+        cells = _shown_code_cells(html / f"{page}.html")
+        assert cells, page  # the selector finds the page's code cells
+        offenders += [(page, match.group(0), code[:200]) for code in cells
+                      if (match := _ENGINE_WORDS.search(code))]
+    assert not offenders, offenders
+
+
+def test_the_engine_word_finder_finds_each_kind_of_cell():
+    for code in ["trained = prepare_studies(cache_dir=CACHE)", "start = time.perf_counter()",
+                 "threadpool_limits(limits=1)", "check_claims(lr, 'learning-rate')",
+                 "with ProcessPoolExecutor() as executor:", "timings['x'] = 1"]:
+        assert _ENGINE_WORDS.search(code), code
+    assert not _ENGINE_WORDS.search("losses = [train_epoch(model, loaders.train, opt)]")
+
+
+def test_the_appendix_on_the_engine_is_linked_from_each_studies_chapter(html):
+    assert "book/building" in toc_pages()
+    for page in ("book/studies", "book/regularization", "book/complex_mlp"):
+        assert 'href="building.html' in (html / f"{page}.html").read_text(encoding="utf8"), page

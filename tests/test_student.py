@@ -330,3 +330,25 @@ def test_integration_student_notebooks_run_with_reference_fallbacks(
             )
             assert cell.outputs, (path.name, cell.source)
             assert "not implemented yet" in text, (path.name, cell.source, text)
+
+
+def test_the_student_edition_asks_for_every_piece_the_handout_does(tmp_path):
+    """The PyTorch chapter asks for the Dataset, the model, the loop and the evaluation;
+    the studies chapter for the sweep; each starter is followed by its checker."""
+    written = {p.stem: nbformat.read(p, as_version=4)
+               for p in student_edition.write_student_edition(None, tmp_path)}
+
+    def asked(stem):
+        names = []
+        for index, cell in enumerate(written[stem].cells):
+            if tagged(cell, "starter"):
+                names += re.findall(r"^(?:def|class) (\w+)", cell.source, re.M)
+                follower = written[stem].cells[index + 1]
+                assert CHECKER_CALL.search(follower.source), (stem, follower.source)
+        return names
+
+    assert asked("pytorch_mlp") == ["DigitsDataset", "SimpleMLP", "train_epoch", "evaluate",
+                                    "predict"]
+    assert asked("studies") == ["compare_values"]
+    assert asked("regularization") == ["l1_penalty", "l2_penalty"]
+    assert asked("complex_mlp") == ["ComplexMLP"]

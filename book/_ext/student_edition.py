@@ -238,10 +238,14 @@ def _intro_cell(chapter: str, source_name: str, title: str | None, uses_run_cach
     if uses_run_cache:
         text += [
             "",
-            "The studies in this chapter keep finished training runs in a cache folder. "
-            "Set the environment variable `LABCODE_RUN_CACHE` to the repository's "
-            "`_build/.labcode_runs` before starting Jupyter to reuse the runs that "
-            "`make book` trained instead of training them again.",
+            "**How long it takes.** Your own sweeps train one run per value each time you "
+            "run them, a few seconds each. The book's studies keep their finished runs in "
+            "a cache folder: from an empty cache, this notebook trains them, which takes "
+            "under two minutes on a machine with two cores. To read the runs that `make "
+            "book` trained instead, set the environment variable `LABCODE_RUN_CACHE` to "
+            "the repository's `_build/.labcode_runs` before starting Jupyter, for "
+            "example `LABCODE_RUN_CACHE=$PWD/_build/.labcode_runs jupyter lab` from the "
+            "repository.",
         ]
     text += [
         "",

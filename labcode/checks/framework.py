@@ -314,8 +314,9 @@ def _run(
         message = f"{_MARKS[status]} {name}: passed ({run.checks} checks)"
         if student is reference.load():
             message += (
-                f" on labcode's reference solution, {reference.text}, which a hidden cell put "
-                "in place of the starter; in the student edition this check runs on your code"
+                f" on labcode's reference solution,\n  {reference.text}, which a hidden cell "
+                "put in place of the starter.\n  In the student edition this check runs on "
+                "your code."
             )
     verdict = Verdict(name, status, message, run.checks, student, reference)
     _RESULTS[name] = verdict
