@@ -158,6 +158,14 @@ def _numeric(x: object, name: str, must: str) -> np.ndarray:
     return arr
 
 
+def real_array(x: object, name: str) -> np.ndarray:
+    """Any array of real numbers, of any shape, as float64 (the gradient check's inputs)."""
+    try:
+        return _numeric(x, name, "be an array of real numbers").astype(np.float64)
+    except TypeError:  # complex too: one message for every kind of non-real input
+        raise TypeError(f"{name} must be an array of real numbers, got {describe(x)}") from None
+
+
 def features(X: object, name: str = "X") -> np.ndarray:
     """A 2-D, non-empty, finite, real feature matrix, returned as float64."""
     arr = _numeric(X, name, "be a numeric array")

@@ -133,7 +133,7 @@ def relative_error(a: object, b: object) -> float:
     >>> round(relative_error([1.0, 0.0], [1.1, 0.0]), 4)
     0.0476
     """
-    a_arr, b_arr = _real_array(a, "a"), _real_array(b, "b")
+    a_arr, b_arr = _validate.real_array(a, "a"), _validate.real_array(b, "b")
     if a_arr.shape != b_arr.shape:
         raise ValueError(f"a of shape {a_arr.shape} and b of shape {b_arr.shape} must have the same shape")
     if not (np.isfinite(a_arr).all() and np.isfinite(b_arr).all()):
@@ -145,15 +145,3 @@ def relative_error(a: object, b: object) -> float:
         return 0.0
     a_arr, b_arr = a_arr / scale, b_arr / scale
     return float(np.linalg.norm(a_arr - b_arr) / (np.linalg.norm(a_arr) + np.linalg.norm(b_arr)))
-
-
-def _real_array(x: object, name: str) -> np.ndarray:
-    """``x`` as a float64 array, or a TypeError naming ``name`` (strings, complex, ragged)."""
-    try:
-        arr = np.asarray(x)
-    except ValueError:  # a ragged nested list
-        raise TypeError(f"{name} must be an array of real numbers, got {_validate.describe(x)}") from None
-    numeric = np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-    if arr.dtype == object or not numeric or np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be an array of real numbers, got {_validate.describe(x)}")
-    return arr.astype(np.float64)

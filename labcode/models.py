@@ -162,8 +162,9 @@ def complex_from_table(
     The table calls every model with one ``hidden_size``; the Step 10 model has two
     hidden layers. This entry makes them ``4 * hidden_size`` and ``2 * hidden_size``
     units wide (:data:`COMPLEX_WIDTH_FACTORS`), so the Step 3 value, 32, gives the
-    handout's ``hidden_sizes=(128, 64)``, and a study over ``hidden_size`` widens both
-    layers together. Dropout is the handout's 0.2.
+    book's ``hidden_sizes=(128, 64)``, and a study over ``hidden_size`` widens both
+    layers together. Dropout is the book's 0.2 (the handout leaves the sizes and the
+    dropout probability to its notebook).
 
     Parameters
     ----------
@@ -217,7 +218,7 @@ Each value is called with the keyword arguments ``in_features``, ``hidden_size``
 ``"simple"`` is :class:`SimpleMLP` with ``hidden_size`` hidden units. ``"complex"`` is
 :class:`ComplexMLP` with two hidden blocks of ``4 * hidden_size`` and
 ``2 * hidden_size`` units and dropout 0.2 (:func:`complex_from_table`): the default
-``hidden_size=32`` gives the handout's ``(128, 64)``.
+``hidden_size=32`` gives the book's ``(128, 64)``.
 """
 
 
