@@ -43,6 +43,34 @@ def torch_module(model: object, name: str = "model") -> None:
         raise TypeError(f"{name} must be a torch.nn.Module, got {describe(model)}")
 
 
+def device(value: object, name: str = "device"):
+    """A CPU or CUDA :class:`torch.device` that exists on this machine."""
+    import torch
+
+    if isinstance(value, torch.device):
+        value = str(value)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str such as 'cpu' or 'cuda', got {describe(value)}")
+    try:
+        parsed = torch.device(value)
+    except RuntimeError:
+        parsed = None
+    if parsed is None or parsed.type not in ("cpu", "cuda"):
+        raise ValueError(f"{name} must be 'cpu', 'cuda' or 'cuda:<index>', got {value!r}")
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"{name} {value!r} was asked for, but CUDA is not available here "
+            f"(torch {torch.__version__}); use {name}='cpu'"
+        )
+    if parsed.type == "cuda" and parsed.index is not None:
+        if parsed.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"{name} {value!r} does not exist; this machine has "
+                f"{torch.cuda.device_count()} GPU(s)"
+            )
+    return parsed
+
+
 def counted(n: int, what: str) -> int:
     """The number of samples a loop over ``what`` saw; a ValueError when it saw none."""
     if n == 0:

@@ -23,8 +23,20 @@ from typing import Any, NoReturn
 __all__ = ["main", "build_parser"]
 
 
+MAX_SEEDS, MAX_EPOCHS = 100, 10_000
+"""The largest ``--seeds`` and ``--epochs`` accepted without ``--no-limits``: a typo such
+as ``--seeds 100000000`` is refused at once instead of running for hours."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on standard error, exit code 2."""
+    """An argument parser whose errors are one line on standard error, exit code 2.
+
+    Abbreviated options are refused (``--seed`` is not read as ``--seeds``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -92,6 +104,17 @@ def _add_config_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None
         g.add_argument("--seed", type=_int, default=d.seed, help="random seed (default: %(default)s)")
     g.add_argument("--device", type=str, default=d.device,
                    help="cpu, cuda or cuda:<index> (default: %(default)s)")
+    parser.add_argument("--no-limits", action="store_true",
+                        help=f"allow more than {MAX_SEEDS} seeds and {MAX_EPOCHS} epochs")
+
+
+def _check_limits(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    limits = [("epochs", MAX_EPOCHS)] + ([("seeds", MAX_SEEDS)] if hasattr(args, "seeds") else [])
+    for name, most in limits:
+        value = getattr(args, name)
+        if value > most and not args.no_limits:
+            parser.error(f"--{name} must be at most {most} (pass --no-limits to allow more), "
+                         f"got {value}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,6 +179,7 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     if args.every < 1:
         parser.error(f"--every must be at least 1, got {args.every}")
+    _check_limits(args, parser)
     config = _config_from(args, parser)
     try:
         result = run_experiment(config)
@@ -187,6 +211,7 @@ def _run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             parser.error(f"argument VALUE: {exc} for {args.param}")
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
+    _check_limits(args, parser)
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     base = _config_from(args, parser)

@@ -77,19 +77,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
         If the name is not a CPU or CUDA device, or CUDA is asked for on a machine
         where ``torch.cuda.is_available`` is false (or the index does not exist).
     """
-    parsed = torch.device(_check_device_name(device))
-    if parsed.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device {str(device)!r} was asked for, but CUDA is not available here "
-                f"(torch {torch.__version__}); use device='cpu'"
-            )
-        count = torch.cuda.device_count()
-        if parsed.index is not None and parsed.index >= count:
-            raise ValueError(
-                f"device {str(device)!r} does not exist; this machine has {count} GPU(s)"
-            )
-    return parsed
+    return _validate.device(_check_device_name(device))
 
 
 @contextmanager
@@ -185,12 +173,12 @@ class TrainConfig:
         def put(name: str, value: object) -> None:
             object.__setattr__(self, name, value)
 
-        if self.model not in MODELS:
+        if not isinstance(self.model, str) or self.model not in MODELS:
             raise ValueError(
                 f"TrainConfig.model: unknown model {self.model!r}; valid names are "
                 f"{sorted(MODELS)}"
             )
-        if self.optimizer not in OPTIMIZERS:
+        if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"TrainConfig.optimizer: unknown optimizer {self.optimizer!r}; valid names are "
                 f"{sorted(OPTIMIZERS)}"
@@ -201,6 +189,11 @@ class TrainConfig:
         put("lr", _validate.positive(self.lr, "TrainConfig.lr"))
         for name in ("l1", "l2"):
             put(name, _validate.non_negative(getattr(self, name), f"TrainConfig.{name}"))
+        if self.model == "complex" and self.batch_size < 2:
+            raise ValueError(
+                "TrainConfig.batch_size: the 'complex' model has BatchNorm, which normalises "
+                f"over the batch and needs at least 2 samples per batch, got {self.batch_size}"
+            )
         put("seed", _validate.seed(self.seed, "TrainConfig.seed"))
         put("device", _check_device_name(self.device))
         if self.num_threads is not None:

@@ -63,6 +63,7 @@ class DigitsDataset(Dataset):
     def __init__(self, X, y, *, num_classes: int = NUM_CLASSES, device="cpu"):
         X, y = _validate.features_labels(X, y, num_classes)
         self.num_classes = num_classes
+        device = _validate.device(device)
         self.X = torch.as_tensor(X, dtype=torch.float32).to(device)
         self.y = torch.as_tensor(y, dtype=torch.int64).to(device)
 
@@ -222,6 +223,17 @@ def make_loaders(
         ``(train, val, test)``. Only ``train`` shuffles; ``val`` and ``test`` keep the
         split's order.
 
+    Notes
+    -----
+    The training loader keeps its last, smaller batch, except when that batch would
+    hold a single sample (``len(split.train) % batch_size == 1``, for example batches
+    of 4 of the 1077 training images): then it leaves that batch out, as
+    ``drop_last=True`` does, so one sample per epoch goes unused (a different one each
+    epoch, since the order is shuffled). BatchNorm cannot normalise a batch of one
+    sample in training mode, and one sample's gradient is a poor step for any model.
+    A batch size of 1 with the BatchNorm model is refused by
+    :class:`labcode.experiment.TrainConfig`.
+
     Examples
     --------
     >>> from labcode.data import load_digits_split
@@ -236,14 +248,16 @@ def make_loaders(
     batch_size = _validate.integer(batch_size, "batch_size")
     if eval_batch_size is not None:
         eval_batch_size = _validate.integer(eval_batch_size, "eval_batch_size")
+    device = _validate.device(device)
     generator = torch.Generator().manual_seed(int(seed))
     datasets = {
         name: DigitsDataset(part.X, part.y, device=device)
         for name, part in split.parts().items()
     }
+    single = len(datasets["train"]) % batch_size == 1  # a last batch of one sample
     return Loaders(
         train=make_loader(datasets["train"], batch_size=batch_size, shuffle=True,
-                          generator=generator),
+                          generator=generator, drop_last=single),
         val=make_loader(datasets["val"], batch_size=eval_batch_size or len(datasets["val"])),
         test=make_loader(datasets["test"], batch_size=eval_batch_size or len(datasets["test"])),
     )

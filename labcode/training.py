@@ -439,6 +439,13 @@ def fit(
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
+    own = {id(p) for p in model.parameters()}
+    if any(id(p) not in own for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError(
+            "the optimizer must be built over the parameters of the model it trains "
+            "(make_optimizer(name, model.parameters(), lr)); it holds other parameters, "
+            "so training would change nothing in this model"
+        )
     epochs = _validate.integer(epochs, "epochs")
     l1 = _validate.non_negative(l1, "l1")
     l2 = _validate.non_negative(l2, "l2")

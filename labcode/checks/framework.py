@@ -33,6 +33,16 @@ __all__ = ["STATUSES", "Verdict", "Summary", "check_all"]
 STATUSES = ("passed", "failed", "not implemented", "error")
 """The possible values of ``Verdict.status``."""
 
+TIME_LIMIT = 10.0
+"""Seconds one call of the student's code may take before the checker gives up on it
+with an "error" verdict (an endless loop, usually). Set it, for example
+``labcode.checks.framework.TIME_LIMIT = 30``, to allow more; it applies in the main
+thread of a process (as in a notebook) on systems with ``SIGALRM``."""
+
+MAX_MESSAGE = 2000
+"""The longest piece of a verdict's message taken from the student's code (an exception's
+text, a description of a value); longer ones are cut in the middle."""
+
 
 _MARKS = {"passed": "✓", "failed": "✗", "not implemented": "○", "error": "✗"}
 
@@ -204,11 +214,54 @@ class _NotImplemented(Exception):
     """The student's code raised NotImplementedError."""
 
 
+class _TimedOut(Exception):
+    """The student's code ran past :data:`TIME_LIMIT`."""
+
+    def __str__(self) -> str:
+        return (f"did not finish within {TIME_LIMIT:g} s: an endless loop? (raise "
+                "labcode.checks.framework.TIME_LIMIT if your code needs longer)")
+
+
+@contextmanager
+def _time_limit() -> Iterator[None]:
+    """Raise :class:`_TimedOut` in the student's code after :data:`TIME_LIMIT` seconds."""
+    import signal
+    import threading
+
+    if (not hasattr(signal, "setitimer") or threading.current_thread()
+            is not threading.main_thread() or signal.getitimer(signal.ITIMER_REAL)[0] > 0):
+        yield  # no alarm here, or someone else's alarm is running: no limit
+        return
+
+    def alarm(signum, frame):
+        raise _TimedOut()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _text(x: object, how: Callable[[object], str] = str) -> str:
+    """``str(x)`` (or ``how(x)``), even when that raises, cut to :data:`MAX_MESSAGE`."""
+    try:
+        text = how(x)
+    except Exception as exc:  # noqa: BLE001 - a value that cannot be printed
+        text = f"<{type(x).__name__} that cannot be printed: {type(exc).__name__}>"
+    if len(text) > MAX_MESSAGE:
+        cut = len(text) - MAX_MESSAGE
+        text = f"{text[:MAX_MESSAGE // 2]} ... [{cut} characters left out] ... {text[-MAX_MESSAGE // 2:]}"
+    return text
+
+
 class _StudentError(Exception):
     """The student's code raised another exception."""
 
     def __init__(self, error: BaseException, case: str, expr: str):
-        super().__init__(str(error))
+        super().__init__(_text(error))
         self.error, self.case, self.expr = error, case, expr
 
 
@@ -221,14 +274,22 @@ class _Run:
         self.warnings: list[str] = []
 
     def call(self, func: Callable, *args: object, case: str, expr: str, **kwargs: object):
-        """``func(*args, **kwargs)``, its exceptions turned into a verdict, its warnings kept."""
-        with warnings.catch_warnings(record=True) as caught:
+        """``func(*args, **kwargs)``, its exceptions turned into a verdict, its warnings kept.
+
+        Every exception but ``KeyboardInterrupt`` becomes a verdict (``SystemExit`` too),
+        and a call that runs longer than :data:`TIME_LIMIT` is stopped.
+        """
+        with warnings.catch_warnings(record=True) as caught, _time_limit():
             warnings.simplefilter("always")
             try:
                 return func(*args, **kwargs)
             except NotImplementedError as exc:
                 raise _NotImplemented() from exc
-            except Exception as exc:  # the student's code failed: reported, not raised
+            except _TimedOut as exc:
+                raise _StudentError(exc, case, expr) from None
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # the student's code failed: reported, not raised
                 raise _StudentError(exc, case, expr) from exc
             finally:
                 for w in caught:
@@ -280,7 +341,10 @@ def _run(
     reference = _REFERENCES[name]
     fallback = f"The rest of the notebook uses labcode's reference, {reference.text}, instead."
     try:
-        with _forked_torch_rng() if torch_rng else _nothing():
+        # numpy's default floating-point handling, whatever the notebook set with np.seterr
+        with _forked_torch_rng() if torch_rng else _nothing(), np.errstate(
+            divide="warn", over="warn", under="ignore", invalid="warn"
+        ):
             body(run, student)
     except _NotImplemented:
         status = "not implemented"
@@ -292,7 +356,7 @@ def _run(
         status = "error"
         message = (
             f"{_MARKS[status]} {name}: error. Your code raised "
-            f"{type(err.error).__name__}: {err.error}\n{_where(err.error)}\n"
+            f"{type(err.error).__name__}: {_text(err.error)}\n{_where(err.error)}\n"
             f"  while running {err.expr}; input: {err.case}.\n{fallback}"
         )
     except _Failed as f:
@@ -427,7 +491,7 @@ def _describe(x: object) -> str:
         return f"a dict with keys {list(x)}"
     if isinstance(x, type):
         return f"the class {x.__name__}"
-    text = repr(x)
+    text = _text(x, repr)
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{type(x).__name__} {text}"

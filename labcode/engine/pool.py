@@ -92,8 +92,30 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     else:
         workers = _validate.integer(workers, "workers")
     return ProcessPoolExecutor(
-        max_workers=int(workers), mp_context=_pool_context(), initializer=_limit_worker_threads
+        max_workers=int(workers), mp_context=_pool_context(), initializer=_worker_start
     )
+
+
+def _worker_start() -> None:
+    """Set up a worker: one torch thread, and exit when the parent process dies.
+
+    On Linux the kernel sends the worker SIGKILL when its parent exits, however it
+    exits (SIGKILL, SIGTERM, SIGHUP, a crash), so no worker outlives a killed sweep and
+    holds its pipes open. Strictly, the signal comes when the thread that started the
+    worker ends: start pools from a thread that lives as long as they do (the main
+    thread, as :func:`~labcode.engine.sweep.sweep` does). Elsewhere the pool's own
+    shutdown is all there is.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        parent = os.getppid()
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the line above
+            os._exit(1)
+    _limit_worker_threads()
 
 
 def _default_executor() -> ProcessPoolExecutor:
