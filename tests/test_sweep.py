@@ -14,7 +14,7 @@ import torch
 import labcode.engine.pool as pool_module
 import labcode.engine.runcache as runcache_module
 from labcode.engine.pool import SerialExecutor, process_pool
-from labcode.engine.runcache import cached_experiment, load_run
+from labcode.engine.runcache import RunCacheWarning, cached_experiment, load_run
 from labcode.engine.sweep import SWEEPABLE, SweepResult, sweep, train_runs
 from labcode.experiment import TrainConfig, run_experiment
 
@@ -124,12 +124,14 @@ def test_cache_file_with_wrong_content_is_recomputed(tmp_path):
     payload["record"]["config"]["lr"] = 0.5  # a file that does not match its key
     path.write_text(json.dumps(payload))
     ex = CountingExecutor()
-    again = sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
+    with pytest.warns(RunCacheWarning, match=str(path)):
+        again = sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
     assert ex.submitted == 1
     pd.testing.assert_frame_equal(again.table, first.table)
     path.write_text("{not json")
     ex = CountingExecutor()
-    sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
+    with pytest.warns(RunCacheWarning, match="cannot be read"):
+        sweep(BASE, "lr", [1e-2], seeds=(0,), cache_dir=cache, executor=ex)
     assert ex.submitted == 1
 
 
@@ -236,9 +238,11 @@ def test_load_run_is_none_without_the_run_or_its_weights(tmp_path):
     assert load_run(config, tmp_path) is not None
     (weights,) = tmp_path.glob("run-*.pt")
     weights.write_bytes(b"not a state dict")
-    assert load_run(config, tmp_path) is None
+    with pytest.warns(RunCacheWarning, match="does not match the digest"):
+        assert load_run(config, tmp_path) is None
     weights.unlink()
-    assert load_run(config, tmp_path) is None
+    with pytest.warns(RunCacheWarning, match="is missing"):
+        assert load_run(config, tmp_path) is None
     with pytest.raises(TypeError, match="TrainConfig"):
         load_run({"lr": 1e-2}, tmp_path)
 

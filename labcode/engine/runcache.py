@@ -1,10 +1,17 @@
 """The run cache of :func:`labcode.engine.sweep.sweep`: one record and one weights file per run.
 
-Each finished run is written to its own files as soon as it ends, atomically, under a
-key that hashes its configuration, labcode's version and source fingerprint and the
-data: its numbers (``run-KEY.json``) and its trained weights (``run-KEY.pt``, read back
-by :func:`load_run`). A rerun, also after an interrupt or a crash, computes only the
-runs that are missing.
+Each finished run is written to its own files as soon as it ends, atomically and
+durably (written to a temporary file, flushed to disk, then renamed), under a key that
+hashes its configuration, labcode's version and source fingerprint and the data: its
+numbers (``run-KEY.json``) and its trained weights (``run-KEY.pt``, read back by
+:func:`load_run`). A rerun, also after an interrupt or a crash, computes only the runs
+that are missing.
+
+The cache does not trust the disk. A record carries the SHA-256 digest of its own
+content and of its weights file; on reading, a record that fails its digest, lacks a
+field, holds a value of the wrong type or range, or whose weights file is missing, fails
+its digest or does not load into the model, counts as missing: the run is trained again
+and a :class:`RunCacheWarning` names the file.
 """
 
 from __future__ import annotations
@@ -12,8 +19,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
+import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +36,18 @@ from ..provenance import source_fingerprint
 from ..experiment import ExperimentResult, TrainConfig, run_experiment
 from ..training import History
 
-__all__ = ["cached_experiment", "load_run"]
+__all__ = ["RunCacheWarning", "cached_experiment", "load_run"]
 
 
-_CACHE_FORMAT = 2  # 2: val_loss and test_loss in the record, weights in run-KEY.pt
+_CACHE_FORMAT = 3  # 3: digests of the record and of its weights; 2: weights in run-KEY.pt
+
+STALE_TMP_SECONDS = 60.0
+"""A temporary file of the cache older than this, when a sweep starts, was left by a
+writer that died; it is removed (younger ones may belong to a sweep still running)."""
+
+
+class RunCacheWarning(UserWarning):
+    """A file of the run cache was damaged or did not match its run: the run is trained again."""
 
 
 def _record_of(result: ExperimentResult) -> dict[str, Any]:
@@ -97,29 +115,128 @@ def _run_paths(cache: Path, config: TrainConfig, identity: dict[str, str]) -> tu
     return cache / f"{stem}.json", cache / f"{stem}.pt"
 
 
+def _digest(content: object) -> str:
+    blob = content if isinstance(content, bytes) else json.dumps(content, sort_keys=True).encode()
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
 def _store(cache: Path, config: TrainConfig, identity: dict[str, str],
-           record: dict[str, Any], weights: bytes | None) -> None:
+           record: dict[str, Any], weights: bytes) -> None:
     # the weights first: a run whose .json exists is complete
     json_path, weights_path = _run_paths(cache, config, identity)
-    if weights is not None:
-        _write_atomically(weights_path, weights)
-    _write_atomically(json_path, {"format": _CACHE_FORMAT, "identity": identity, "record": record})
+    _write_atomically(weights_path, weights)
+    signed = {"format": _CACHE_FORMAT, "identity": identity, "record": record,
+              "weights": _digest(weights)}
+    _write_atomically(json_path, {**signed, "digest": _digest(signed)})
+
+
+def _warn(path: Path, why: str) -> None:
+    warnings.warn(f"run cache: {path} {why}; the run is trained again", RunCacheWarning,
+                  stacklevel=4)
+
+
+def _is_real(x: object, low: float = -math.inf, high: float = math.inf) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and (
+        math.isnan(x) or low <= x <= high)
+
+
+def _valid_record(record: object) -> str | None:
+    """Why ``record`` is not a well-formed run record, or None when it is."""
+    if not isinstance(record, dict) or not isinstance(record.get("history"), dict):
+        return "has no history"
+    hist = record["history"]
+    columns = [hist.get(c) for c in ("epoch", *History.COLUMNS)]
+    if not all(isinstance(c, list) for c in columns) or len({len(c) for c in columns}) != 1:
+        return "holds a history whose columns are missing or of different lengths"
+    n = len(columns[0])
+    if hist["epoch"] != list(range(1, n + 1)):
+        return "holds a history whose epochs are not 1, 2, ..."
+    if not isinstance(hist.get("epochs_requested"), int) or not 0 <= n <= hist["epochs_requested"]:
+        return "holds a history longer than the epochs it asked for"
+    if not all(_is_real(v, 0.0, 1.0) for c in ("train_accuracy", "val_accuracy") for v in hist[c]):
+        return "holds an accuracy outside [0, 1]"
+    if not all(_is_real(v, 0.0) or v == math.inf for c in ("train_loss", "val_loss")
+               for v in hist[c]):
+        return "holds a negative or non-numeric loss"
+    if not (hist.get("diverged_at_epoch") is None or isinstance(hist["diverged_at_epoch"], int)):
+        return "holds a divergence epoch that is not a number"
+    if hist["diverged_at_epoch"] is None and n != hist["epochs_requested"]:
+        return "holds a shortened history"
+    if not isinstance(hist.get("message"), str) or not isinstance(hist.get("weights_finite"), bool):
+        return "holds a history without its message"
+    for name in ("val_accuracy", "test_accuracy"):
+        if not _is_real(record.get(name), 0.0, 1.0):
+            return f"holds a {name} that is not a number in [0, 1]"
+    for name in ("val_loss", "test_loss", "train_seconds"):
+        if not (_is_real(record.get(name), 0.0) or record.get(name) == math.inf):
+            return f"holds a {name} that is not a number >= 0"
+    return None
 
 
 def _read_cached(path: Path, config: TrainConfig, identity: dict[str, str]) -> dict | None:
-    """The cached record of ``config``, or None when absent, unreadable or not a match."""
+    """The cached record of ``config``, or None when absent, damaged or not a match.
+
+    A file that exists but cannot be trusted gives one :class:`RunCacheWarning`.
+    """
+    if not path.is_file():
+        return None  # absent (or not a file: sweep reports that before training)
     try:
         payload = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, UnicodeDecodeError):
+        _warn(path, "cannot be read as a run record")
         return None
-    if (
-        not isinstance(payload, dict)
-        or payload.get("format") != _CACHE_FORMAT
-        or payload.get("identity") != identity
-        or payload.get("record", {}).get("config") != json.loads(json.dumps(config.to_dict()))
-    ):
+    if not isinstance(payload, dict):
+        _warn(path, "is not a run record")
         return None
-    return payload["record"]
+    if payload.get("format") != _CACHE_FORMAT or payload.get("identity") != identity:
+        return None  # another version of the cache or of labcode: not ours to judge
+    signed = {k: payload.get(k) for k in ("format", "identity", "record", "weights")}
+    if payload.get("digest") != _digest(signed):
+        _warn(path, "does not match its digest (edited or damaged)")
+        return None
+    record = payload["record"]
+    if not isinstance(record, dict) or record.get("config") != json.loads(
+            json.dumps(config.to_dict())):
+        _warn(path, "holds another configuration than its name says")
+        return None
+    why = _valid_record(record)
+    if why is None and record["history"]["epochs_requested"] != config.epochs:
+        why = "holds a history of another number of epochs"
+    if why is not None:
+        _warn(path, why)
+        return None
+    weights_path = path.with_suffix(".pt")
+    try:
+        weights = weights_path.read_bytes()
+    except OSError:
+        _warn(weights_path, "is missing or cannot be read")
+        return None
+    if _digest(weights) != payload["weights"]:
+        _warn(weights_path, "does not match the digest its record holds (replaced or damaged)")
+        return None
+    return record
+
+
+def _prepare_cache(cache: Path) -> None:
+    """Make the cache folder, check that it is writable, remove stale temporary files.
+
+    Raises a PermissionError (or the OSError) naming the folder before any training.
+    """
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=cache, prefix=".write-test.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"the run cache folder {cache} cannot be written to "
+                        f"({exc.strerror}); pass another cache_dir") from None
+    stale = time.time() - STALE_TMP_SECONDS
+    for tmp in cache.glob("*.tmp"):
+        try:
+            if tmp.is_file() and tmp.stat().st_mtime < stale:
+                tmp.unlink()
+        except OSError:
+            pass  # another sweep removed or renamed it meanwhile
 
 
 def _check_cache_dir(cache_dir: object) -> Path:
@@ -165,7 +282,8 @@ def load_run(
     ExperimentResult or None
         As :func:`~labcode.experiment.run_experiment` returned it (the model on the CPU,
         in training mode), or None when the cache holds no such run from this version
-        of labcode, or not its weights.
+        of labcode, or holds one that cannot be trusted (a :class:`RunCacheWarning` then
+        names the file).
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -177,17 +295,15 @@ def _load(cache: Path, config: TrainConfig, identity: dict[str, str],
           split: DigitsSplit | None) -> ExperimentResult | None:
     json_path, weights_path = _run_paths(cache, config, identity)
     record = _read_cached(json_path, config, identity)
-    if record is None or not weights_path.is_file():
-        return None
-    try:
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - an unreadable file is a missing run
+    if record is None:
         return None
     width = {} if split is None else {"in_features": split.n_features}  # else the model's default
     model = build_model(config.model, hidden_size=config.hidden_size, num_classes=NUM_CLASSES, **width)
     try:
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
-    except (RuntimeError, KeyError):
+    except Exception:  # noqa: BLE001 - weights that do not load are a missing run
+        _warn(weights_path, "does not load into the model")
         return None
     return _result_from(config, record, model)
 
@@ -220,7 +336,7 @@ def cached_experiment(
     cached = _load(cache, config, identity, split)
     if cached is not None:
         return cached
+    _prepare_cache(cache)
     result = run_experiment(config, split)
-    cache.mkdir(parents=True, exist_ok=True)
     _store(cache, config, identity, _record_of(result), _weights_bytes(result.model))
     return result

@@ -30,6 +30,7 @@ import dataclasses
 import math
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -47,6 +48,7 @@ from ..training import History
 from .pool import _default_executor, _discard_default_executor
 from .runcache import (
     _check_cache_dir,
+    _prepare_cache,
     _identity,
     _read_cached,
     _record_of,
@@ -216,7 +218,7 @@ def _run_all(
     records: dict[int, dict] = {}
     cached: set[int] = set()
     if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
+        _prepare_cache(cache)  # writable, or one clear error before any training
         for i, config in enumerate(configs):
             record = _read_cached(_run_paths(cache, config, identity)[0], config, identity)
             if record is not None:
@@ -224,19 +226,28 @@ def _run_all(
                 cached.add(i)
 
     missing = [i for i in range(len(configs)) if i not in records]
+    if cache is not None:
+        for i in missing:
+            for path in _run_paths(cache, configs[i], identity):
+                if path.exists() and not path.is_file():
+                    raise ValueError(f"{path} is not a file, but a run's file belongs there: "
+                                     "remove it, or pass another cache_dir")
     bar = _progress_bar(len(configs), len(configs) - len(missing), desc, progress)
     write_errors: list[BaseException] = []
+    written = {i: threading.Event() for i in missing}
 
     def on_done(i: int, future: Future) -> None:
         # runs as soon as the run ends (in the executor's thread), so that a finished
         # run is on disk even if this process is interrupted before it reads it
-        if cache is None or future.cancelled() or future.exception() is not None:
-            return
         try:
+            if cache is None or future.cancelled() or future.exception() is not None:
+                return
             record, weights = future.result()
             _store(cache, configs[i], identity, record, weights)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
             write_errors.append(exc)
+        finally:
+            written[i].set()
 
     default_pool = executor is None
     if default_pool and missing:
@@ -258,6 +269,7 @@ def _run_all(
                 raise
             except Exception as exc:
                 raise RuntimeError(f"{describe(i)} failed: {exc}") from exc
+            written[i].wait()  # on disk before sweep returns, whatever the executor
             bar.update(1)
         if write_errors:
             raise write_errors[0]
