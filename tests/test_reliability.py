@@ -238,3 +238,66 @@ def test_the_reference_is_immune_to_the_notebooks_floating_point_settings():
         assert np.geterr()["over"] == "raise"  # the notebook's setting is left as it was
     finally:
         np.seterr(**old)
+
+
+# --- wrong models that used to pass ----------------------------------------------------------
+
+
+class _DropoutMLP(SimpleMLP):
+    def __init__(self, in_features=64, hidden_size=32, num_classes=10):
+        super().__init__(in_features, hidden_size, num_classes)
+        self.drop = torch.nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.fc2(self.drop(self.relu(self.fc1(x))))
+
+
+class _DetachedMLP(SimpleMLP):
+    def forward(self, x):
+        hidden = self.relu(self.fc1(x))
+        return self.fc2(hidden.detach() if self.training else hidden)
+
+
+class _SpareParameterMLP(torch.nn.Module):
+    def __init__(self, in_features=64, hidden_size=32, num_classes=10):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(in_features, hidden_size)
+        self.relu = torch.nn.ReLU()
+        self.fc2 = torch.nn.Linear(hidden_size, num_classes, bias=False)
+        self.spare = torch.nn.Parameter(torch.zeros(num_classes))
+
+    def forward(self, x):
+        return self.fc2(self.relu(self.fc1(x))) + self.spare
+
+
+def _affine_free_complex():
+    from labcode.models import ComplexMLP
+
+    class AffineFree(ComplexMLP):
+        def __init__(self, in_features=64, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
+            super().__init__(in_features, hidden_sizes, num_classes, dropout)
+            self.spares = torch.nn.ParameterList()
+            for block in self.blocks:
+                n = block[1].num_features
+                block[1] = torch.nn.BatchNorm1d(n, affine=False)
+                self.spares.append(torch.nn.Parameter(torch.ones(n)))
+                self.spares.append(torch.nn.Parameter(torch.zeros(n)))
+
+    return AffineFree
+
+
+@pytest.mark.parametrize("cls, words", [
+    (_DropoutMLP, "only Linear, ReLU layers"),
+    (_DetachedMLP, "gradients reaching every parameter"),
+    (_SpareParameterMLP, "without a bias"),
+])
+def test_wrong_simple_mlps_fail(cls, words):
+    verdict = check_simple_mlp(cls, verbose=False)
+    assert verdict.status == "failed" and words in verdict.message, verdict.message
+
+
+def test_a_complex_mlp_without_batchnorms_scale_fails():
+    from labcode.checks import check_complex_mlp
+
+    verdict = check_complex_mlp(_affine_free_complex(), verbose=False)
+    assert verdict.status == "failed" and "affine=False" in verdict.message, verdict.message

@@ -155,6 +155,55 @@ def _module_check(run: _Run, cls: type, case: str) -> None:
     run.ok()
 
 
+def _exact_parameters(run: _Run, model: nn.Module, layers: list, case: str) -> None:
+    """Biases present, BatchNorm's scale and shift present, and no parameter besides the
+    layers' own (a spare tensor can make a parameter count come out right)."""
+    from torch import nn
+
+    for layer in layers:
+        if isinstance(layer, nn.Linear) and layer.bias is None:
+            run.fail(case, "every nn.Linear with its bias", f"{layer} without a bias",
+                     "leave bias=True (the default): each output unit has its own bias, and "
+                     "without biases the model has fewer parameters than the task's.")
+        if isinstance(layer, nn.BatchNorm1d) and not layer.affine:
+            run.fail(case, "BatchNorm1d with its learnable scale and shift",
+                     f"{layer} with affine=False",
+                     "leave affine=True (the default): BatchNorm then learns a scale and a shift.")
+    own = {id(q) for layer in layers for q in layer.parameters()}
+    spare = [name for name, q in model.named_parameters() if id(q) not in own]
+    if spare:
+        run.fail(case, "no parameters besides those of the layers", f"extra parameters {spare}",
+                 "the model holds only its layers; remove other nn.Parameter attributes.")
+    run.ok()
+
+
+def _only_modules(run: _Run, model: nn.Module, allowed: tuple, case: str, hint: str) -> None:
+    """Every submodule is of an allowed kind (an extra Dropout or BatchNorm is not)."""
+    others = [f"{name}: {type(m).__name__}" for name, m in model.named_modules()
+              if name and not isinstance(m, allowed)]
+    if others:
+        run.fail(case, f"only {', '.join(t.__name__ for t in allowed)} layers",
+                 f"also {others}", hint)
+    run.ok()
+
+
+def _gradients_reach(run: _Run, model: nn.Module, x: torch.Tensor, case: str) -> None:
+    """In training mode, a backward pass from the logits reaches every parameter."""
+    model.train()
+    model.zero_grad()
+    out = run.call(model, x, case=case, expr="model(x)")
+    run.call(lambda: out.square().sum().backward(), case=case, expr="logits.square().sum().backward()")
+    dead = [name for name, q in model.named_parameters()
+            if q.grad is None or not bool(q.grad.abs().sum() > 0)]
+    if dead:
+        run.fail(case, "gradients reaching every parameter in training mode",
+                 f"no gradient for {dead}",
+                 "do not cut the graph in forward (no .detach(), .item(), .data or "
+                 "torch.no_grad()): backward must reach every layer.")
+    model.zero_grad()
+    run.ok()
+
+
 def _layer_sizes(linears: list) -> list[tuple[int, int]]:
     return [(m.in_features, m.out_features) for m in linears]
 
@@ -211,6 +260,7 @@ def check_simple_mlp(cls: type, *, verbose: bool = True) -> Verdict:
 
 def _simple_mlp_body(run: _Run, cls: type) -> None:
     import torch
+    from torch import nn
 
     case = "SimpleMLP(5, 7, 3): in_features=5, hidden_size=7, num_classes=3"
     _module_check(run, cls, case)
@@ -240,6 +290,10 @@ def _simple_mlp_body(run: _Run, cls: type) -> None:
                  f"{n_params} parameters", "the model holds only the two Linear layers.")
     run.ok()
     fc1, fc2 = linears
+    _exact_parameters(run, model, linears, case)
+    _only_modules(run, model, (nn.Linear, nn.ReLU), case,
+                  "SimpleMLP is Linear, ReLU, Linear and nothing else (no Dropout, no "
+                  "BatchNorm: those come in Step 10).")
     model.eval()
     for what, x in [("a batch of 8 samples", torch.randn(8, 5)), ("one sample", torch.randn(1, 5))]:
         where = f"{case}; {what}, x of shape {tuple(x.shape)}"
@@ -262,6 +316,16 @@ def _simple_mlp_body(run: _Run, cls: type) -> None:
                 run.fail(where, "fc2(relu(fc1(x))) with the model's own layers",
                          f"logits that differ by up to {float((out - want).abs().max()):.3g}", hint)
         run.ok()
+    x = torch.randn(8, 5)  # after the eval-mode checks, whose hints say more
+    _gradients_reach(run, model, x, f"{case}; training mode, x of shape (8, 5)")
+    with torch.no_grad():
+        train_out = _forward_output(run, model.train(), x, (8, 3), f"{case}; training mode")
+        if not _tensor_close(train_out, fc2(torch.relu(fc1(x)))):
+            run.fail(f"{case}; training mode, x of shape (8, 5)",
+                     "fc2(relu(fc1(x))) in training mode too",
+                     "logits that differ from it",
+                     "the model behaves the same in both modes: no Dropout or BatchNorm.")
+    run.ok()
     case = "SimpleMLP(64, 32, 10), the lab's sizes"
     big = run.call(lambda: cls(in_features=64, hidden_size=32, num_classes=10), case=case,
                    expr="SimpleMLP(in_features=64, hidden_size=32, num_classes=10)")
@@ -468,6 +532,11 @@ def _complex_mlp_body(run: _Run, cls: type) -> None:
             run.fail(case, f"Dropout with p = {p}", f"Dropout with p = {[m.p for m in drops]}",
                      "pass the constructor's dropout argument: nn.Dropout(dropout).")
         run.ok()
+        _exact_parameters(run, model, [*linears, *norms], case)
+        _only_modules(run, model, (nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Dropout,
+                                   nn.Sequential, nn.ModuleList), case,
+                      "each hidden block is Linear, BatchNorm1d, ReLU, Dropout; nothing else.")
+        _gradients_reach(run, model, torch.randn(7, 6), f"{case}; training mode, x of shape (7, 6)")
         # evaluation mode: random running statistics, so BatchNorm's place in the block shows
         with torch.no_grad():
             for m in norms:
