@@ -8,11 +8,12 @@ from pathlib import Path
 
 __all__ = ["PACKAGE_DIR", "source_fingerprint", "library_versions"]
 
+# The folder that holds labcode's source files (not documented as data: its value is a
+# path of the machine that built the site).
 PACKAGE_DIR = Path(__file__).resolve().parent
-"""The folder that holds labcode's source files."""
 
 
-def source_fingerprint(package_dir: Path | str = PACKAGE_DIR) -> str:
+def source_fingerprint(package_dir: Path | str | None = None) -> str:
     """Hash of every ``.py`` file in the package, names and contents.
 
     Any edit to labcode's source changes the fingerprint; the book build uses it
@@ -20,14 +21,16 @@ def source_fingerprint(package_dir: Path | str = PACKAGE_DIR) -> str:
 
     Parameters
     ----------
-    package_dir : path, default the installed labcode folder
-        Folder to fingerprint, searched recursively.
+    package_dir : path, optional
+        Folder to fingerprint, searched recursively; by default ``PACKAGE_DIR``,
+        the installed labcode folder.
 
     Returns
     -------
     str
         The first 16 hex digits of a SHA-256 over the sorted files.
     """
+    package_dir = PACKAGE_DIR if package_dir is None else package_dir
     root = Path(package_dir)
     if not root.is_dir():
         raise ValueError(f"package_dir must be an existing folder, got {str(root)!r}")

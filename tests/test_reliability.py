@@ -301,3 +301,24 @@ def test_a_complex_mlp_without_batchnorms_scale_fails():
 
     verdict = check_complex_mlp(_affine_free_complex(), verbose=False)
     assert verdict.status == "failed" and "affine=False" in verdict.message, verdict.message
+
+
+def test_a_result_that_breaks_the_check_is_a_verdict():
+    from labcode.checks import check_gradient_step
+
+    class Hostile(dict):
+        def __getitem__(self, key):
+            raise RuntimeError("no")
+
+    verdict = check_gradient_step(lambda params, grads, lr: Hostile(params), verbose=False)
+    assert verdict.status in ("error", "failed")  # a verdict, not a crash of the checker
+
+
+def test_a_forward_that_turns_its_layers_to_double_is_a_verdict():
+    class Doubled(SimpleMLP):
+        def forward(self, x):
+            self.double()
+            return super().forward(x.double())
+
+    verdict = check_simple_mlp(Doubled, verbose=False)
+    assert verdict.status in ("failed", "error") and "SimpleMLP" in verdict.message

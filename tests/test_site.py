@@ -308,3 +308,15 @@ def test_the_appendix_on_the_engine_is_linked_from_each_studies_chapter(html):
     assert "book/building" in toc_pages()
     for page in ("book/studies", "book/regularization", "book/complex_mlp"):
         assert 'href="building.html' in (html / f"{page}.html").read_text(encoding="utf8"), page
+
+
+def test_no_page_shows_a_traceback_or_a_path_of_the_build_machine(html):
+    """Error demonstrations show the exception and its message; nothing leaks where the
+    site was built."""
+    offenders = []
+    for page in sorted(html.rglob("*.html")):
+        text = page.read_text(encoding="utf8")
+        for needle in ("Traceback (most recent call last)", str(REPO), str(Path.home())):
+            if needle in text and needle not in ("/", ""):
+                offenders.append((str(page.relative_to(html)), needle))
+    assert not offenders, offenders

@@ -373,6 +373,15 @@ def _run(
             lines.append(f"  Your code warned: {'; '.join(run.warnings)}.")
         lines.append(fallback)
         message = "\n".join(lines)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - what the student's code returned broke the check
+        status = "error"
+        message = (
+            f"{_MARKS[status]} {name}: error. What your code returned could not be checked: "
+            f"reading it raised {type(exc).__name__}: {_text(exc)}\n"
+            f"  (a value of an unexpected kind, or one whose methods raise).\n{fallback}"
+        )
     else:
         status = "passed"
         message = f"{_MARKS[status]} {name}: passed ({run.checks} checks)"
