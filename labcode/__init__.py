@@ -34,7 +34,8 @@ baselines
 The book engine, what builds the book (:mod:`labcode.engine`): ``engine.sweep`` (one
 parameter over several seeds, the run cache, the process pool) and ``engine.studies``
 (the studies of Steps 6 to 10 and the claims their prose makes). Around both: ``cli``
-(``python -m labcode train | sweep``), ``notebook`` (glue) and ``provenance``.
+(``python -m labcode train | sweep | grade``), ``grade`` (running a class's notebooks
+and tabulating their checks), ``notebook`` (glue) and ``provenance``.
 """
 
 from importlib import import_module as _import_module
@@ -78,7 +79,7 @@ _LAZY = {
 }
 _LAZY_MODULES = (
     "models", "torch_data", "training", "experiment", "checks", "plots", "study_plots",
-    "baselines", "engine", "cli", "notebook", "provenance",
+    "baselines", "engine", "cli", "grade", "notebook", "provenance",
 )
 
 

@@ -1,4 +1,4 @@
-"""The command line: ``python -m labcode train`` and ``python -m labcode sweep``.
+"""The command line: ``python -m labcode train``, ``sweep`` and ``grade``.
 
 Examples
 --------
@@ -10,6 +10,10 @@ Train the handout's Step 3 model and print its history and test accuracy::
 Study the learning rate over three seeds, writing the table and the figure::
 
     python -m labcode sweep lr 0.1 0.01 0.001 --seeds 3 --out lr.csv --plot lr.png
+
+Grade a folder of students' notebooks into grades.csv and grades.json::
+
+    python -m labcode grade submissions/
 """
 
 from __future__ import annotations
@@ -126,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train the book's PyTorch models on the digits, or run a study of one "
         "hyperparameter over several seeds.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sweep}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sweep,grade}")
 
     train = sub.add_parser(
         "train",
@@ -160,7 +164,47 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_config_options(sweep, sweep=True)
     sweep.set_defaults(subparser=sweep)
+
+    grade = sub.add_parser(
+        "grade",
+        help="run students' notebooks and tabulate every check's verdict",
+        description="Run each submitted notebook (a file, or every *.ipynb in a folder) in "
+        "a fresh kernel and write one row per submission and check: passed, failed (with "
+        "its hint), not implemented, error, not reached (the cell that stopped it), "
+        "missing (a deleted check) or unreadable. Exit status 0 when every submission "
+        "was graded, whatever the students scored.",
+    )
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                       help="a notebook, or a folder of notebooks")
+    grade.add_argument("--out", metavar="CSV", default="grades.csv",
+                       help="the table as CSV (default: %(default)s)")
+    grade.add_argument("--json", metavar="JSON", default="grades.json",
+                       help="the table as JSON, hints included (default: %(default)s)")
+    grade.add_argument("--cell-timeout", type=_float, default=120.0, metavar="S",
+                       help="seconds one cell may run (default: %(default)s)")
+    grade.add_argument("--notebook-timeout", type=_float, default=900.0, metavar="S",
+                       help="seconds one notebook may run (default: %(default)s)")
+    grade.set_defaults(subparser=grade)
     return parser
+
+
+def _run_grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .grade import grade_notebooks, write_table
+
+    try:
+        rows = grade_notebooks(args.submissions, cell_timeout=args.cell_timeout,
+                               notebook_timeout=args.notebook_timeout)
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    except ImportError as exc:
+        parser.error(f"grading needs nbclient, nbformat and ipykernel ({exc}); install them "
+                     "with pip install nbclient nbformat ipykernel")
+    write_table(rows, args.out, args.json)
+    width = max([len(r.submission) for r in rows] + [10])
+    for r in rows:
+        print(f"{r.submission:<{width}}  {r.check or '-':<16}  {r.status}")
+    print(f"wrote {args.out} and {args.json}")
+    return 0
 
 
 def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser):
@@ -254,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "train":
         return _run_train(args, args.subparser)
+    if args.command == "grade":
+        return _run_grade(args, args.subparser)
     return _run_sweep(args, args.subparser)
 
 

@@ -9,7 +9,9 @@ them to ``_build/student``). The notebook holds the chapter's cells in order, ex
   ```` ```{solution} ````, up to their closing fence) are cut out of the markdown cells,
   and a markdown cell left empty is dropped;
 * a first markdown cell says which chapter the notebook comes from and how to work
-  through it.
+  through it;
+* the notebook's metadata lists the checks it holds (``metadata.labcode.checks``), so
+  that ``python -m labcode grade`` can tell a deleted check from one never reached.
 
 The ``starter`` cells and the checker cells stay. Until a student fills in a starter
 cell, its checker reports "not implemented yet" and hands the rest of the notebook
@@ -339,6 +341,10 @@ def student_notebook(path: str | Path) -> nbformat.NotebookNode:
         cells=[intro, *cells],
         metadata={"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}},
     )
+    from labcode.grade import expected_checks
+
+    # what `python -m labcode grade` expects to find checked in the student's copy
+    notebook.metadata["labcode"] = {"chapter": chapter, "checks": expected_checks(notebook)}
     prefix = re.sub(r"[^A-Za-z0-9_-]", "-", chapter)[:50]
     for number, cell in enumerate(notebook.cells):  # stable ids: the same chapter, the same file
         cell.id = f"{prefix}-{number:03d}"
