@@ -8,7 +8,7 @@ STAMP := $(VENV)/.labcode-installed
 PORT ?= 8000
 CHAPTER ?=
 
-.PHONY: book test serve clean chapter setup chromium student
+.PHONY: book test serve clean chapter setup chromium student term
 
 setup: $(STAMP)
 
@@ -24,6 +24,11 @@ $(STAMP): pyproject.toml constraints.txt
 book: $(STAMP)
 	$(JB) build . -W -n --keep-going
 	@echo "The site is at $(CURDIR)/_build/html/index.html (or run: make serve)"
+
+## make term: the term-time site, every solution left out, into _build/term/_build/html
+term: $(STAMP)
+	LABCODE_SOLUTIONS=hidden $(JB) build . -W -n --keep-going --path-output _build/term
+	@echo "The term-time site is at $(CURDIR)/_build/term/_build/html/index.html"
 
 ## make test: the whole test suite, including a clean, strict build of the book
 test: $(STAMP) chromium

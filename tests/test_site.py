@@ -320,3 +320,63 @@ def test_no_page_shows_a_traceback_or_a_path_of_the_build_machine(html):
             if needle in text and needle not in ("/", ""):
                 offenders.append((str(page.relative_to(html)), needle))
     assert not offenders, offenders
+
+
+# --- the term-time edition ----------------------------------------------------------------
+
+_EXERCISE_CHAPTER = MINI_FRONT_MATTER + """
+# Doubling
+
+:::{exercise} Write `double`
+:label: ex-double
+:nonumber:
+
+Write `double(x)`.
+:::
+
+```{code-cell} ipython3
+:tags: [starter]
+def double(x):
+    raise NotImplementedError
+```
+
+```{code-cell} ipython3
+:tags: [solution, remove-cell]
+def double(x):
+    return 2 * x  # THE-REFERENCE-SOLUTION
+```
+
+::::{solution} ex-double
+:class: dropdown
+
+The reference: `return 2 * x`, SOLUTION-DROPDOWN-TEXT.
+::::
+
+```{code-cell} ipython3
+double(21)
+```
+"""
+
+
+def test_the_term_time_build_leaves_every_solution_out(tmp_path):
+    from bs4 import BeautifulSoup
+
+    root = make_mini_book(tmp_path / "book", {"doubling": _EXERCISE_CHAPTER})
+    normal = build_book(root, *STRICT, out=tmp_path / "normal")
+    term = build_book(root, *STRICT, out=tmp_path / "term", env={"LABCODE_SOLUTIONS": "hidden"})
+    assert normal.returncode == 0, normal.output[-3000:]
+    assert term.returncode == 0, term.output[-3000:]
+    shown, hidden = normal.page("doubling"), term.page("doubling")
+    assert "SOLUTION-DROPDOWN-TEXT" in shown and "Solution to" in shown
+    assert "SOLUTION-DROPDOWN-TEXT" not in hidden and "Solution to" not in hidden
+    for page in (shown, hidden):
+        assert "THE-REFERENCE-SOLUTION" not in page  # solution cells are hidden in both
+        assert "Write <code" in page or "Write" in page  # the exercise itself stays
+        outputs = [c.get_text() for c in BeautifulSoup(page, "html.parser").select("div.cell_output")]
+        assert any("42" in text for text in outputs)  # it ran, with the reference in place
+
+
+def test_a_bad_solutions_setting_stops_the_build(tmp_path):
+    root = make_mini_book(tmp_path / "book", {"doubling": _EXERCISE_CHAPTER})
+    build = build_book(root, *STRICT, out=tmp_path / "bad", env={"LABCODE_SOLUTIONS": "maybe"})
+    assert build.returncode != 0 and "LABCODE_SOLUTIONS must be 'shown' or 'hidden'" in build.output

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -240,8 +241,18 @@ def install_mathjax(mathjax_path: str, static_dir: str | Path) -> Path | None:
     return target / entry.name
 
 
+SOLUTIONS_ENV = "LABCODE_SOLUTIONS"
+"""Set to ``hidden`` for the term-time edition: every ``{solution}`` block is left out
+(sphinx-exercise's ``hide_solutions``); the solution cells are hidden in both editions."""
+
+
 def _on_config_inited(app, config) -> None:
-    """Check ``mathjax_path`` before anything is built."""
+    """Check ``mathjax_path`` before anything is built; apply the term-time switch."""
+    choice = os.environ.get(SOLUTIONS_ENV, "shown")
+    if choice not in ("shown", "hidden"):
+        raise ValueError(f"{SOLUTIONS_ENV} must be 'shown' or 'hidden', got {choice!r}")
+    if choice == "hidden":
+        config.hide_solutions = True
     if mathjax_entry(config.mathjax_path) is None:
         from sphinx.util import logging
 
