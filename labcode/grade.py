@@ -4,7 +4,7 @@
 :func:`grade_notebooks`. Each notebook runs in a fresh Jupyter kernel, cell after cell,
 with a time limit per cell and one for the whole notebook; the first cell that raises
 or runs too long stops it. A last cell, added by the grader, reads the verdicts of
-:func:`labcode.checks.check_all` from the kernel. The result is one row per submission
+:func:`labcode.checks.framework.check_all` from the kernel. The result is one row per submission
 and check:
 
 =================  ==========================================================================
