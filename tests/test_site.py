@@ -380,3 +380,15 @@ def test_a_bad_solutions_setting_stops_the_build(tmp_path):
     root = make_mini_book(tmp_path / "book", {"doubling": _EXERCISE_CHAPTER})
     build = build_book(root, *STRICT, out=tmp_path / "bad", env={"LABCODE_SOLUTIONS": "maybe"})
     assert build.returncode != 0 and "LABCODE_SOLUTIONS must be 'shown' or 'hidden'" in build.output
+
+
+def test_the_intro_lists_every_step_with_a_link_to_its_section(html):
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((html / "book" / "intro.html").read_text(encoding="utf8"), "html.parser")
+    lists = [[a["href"] for a in ol.select("li a.reference")] for ol in soup.select("ol")][:2]
+    expected = [[f"ex1-step-{i}" for i in range(1, 6)], [f"ex2-step-{i}" for i in range(1, 11)]]
+    assert [[href.split("#")[1] for href in hrefs] for hrefs in lists] == expected
+    for href in lists[0] + lists[1]:
+        page, anchor = href.split("#")
+        assert f'id="{anchor}"' in (html / "book" / page).read_text(encoding="utf8"), href
