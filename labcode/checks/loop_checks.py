@@ -78,6 +78,14 @@ def _largest_difference(a: nn.Module, b: nn.Module) -> float:
                for p, q in zip(a.parameters(), b.parameters()))
 
 
+def _parameters_differ(run: _Run, where: str, when: str, student: nn.Module,
+                       reference: nn.Module, hint: str | None) -> None:
+    """Fail: the student's parameters are not those labcode's train_epoch leaves ``when``."""
+    run.fail(where, f"the parameters labcode's train_epoch leaves {when}",
+             f"parameters that differ by up to {_largest_difference(student, reference):.3g}",
+             hint)
+
+
 def _number(run: _Run, value: object, case: str, what: str, hint_graph: str) -> float:
     """A returned number: a float, an int, or a tensor of one value without a graph."""
     import torch
@@ -191,10 +199,8 @@ def _train_epoch_body(run: _Run, func: Callable) -> None:
                        expr="train_epoch(model, loader, optimizer)")
         want = train_epoch(reference, loader_r, opt_r)
         if not _same_parameters(student, reference):
-            hint = _epoch_diagnosis(model, X, y, make_opt, epoch, student)
-            run.fail(where, "the parameters labcode's train_epoch leaves after this epoch",
-                     f"parameters that differ by up to {_largest_difference(student, reference):.3g}",
-                     hint)
+            _parameters_differ(run, where, "after this epoch", student, reference,
+                               _epoch_diagnosis(model, X, y, make_opt, epoch, student))
         run.ok()
         got = _number(run, out, where, "the epoch's mean loss", graph_hint)
         if not _near(got, want):
@@ -218,9 +224,7 @@ def _train_epoch_body(run: _Run, func: Callable) -> None:
         hint = ("the penalty was left out: add penalty(model) to each batch's loss before "
                 "backward(), when a penalty is given." if _same_parameters(student, plain)
                 else "backward() runs on the batch's loss plus penalty(model).")
-        run.fail(where, "the parameters labcode's train_epoch leaves with the penalty",
-                 f"parameters that differ by up to {_largest_difference(student, reference):.3g}",
-                 hint)
+        _parameters_differ(run, where, "with the penalty", student, reference, hint)
     run.ok()
     got = _number(run, out, where, "the epoch's mean loss", graph_hint)
     if not _near(got, want):
