@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["glue"]
+__all__ = ["glue", "sci"]
 
 try:  # the book build: myst-nb stores the value for {glue:text} roles
     from myst_nb import glue as _myst_glue
@@ -43,3 +43,20 @@ def glue(name: str, variable: Any, display: bool = True) -> None:
         from IPython.display import display as show
 
         show(variable)
+
+
+def sci(value: float, digits: int = 0) -> str:
+    """``value`` in scientific notation as the book writes it: ``sci(1e-5) == "1e-5"``.
+
+    Python's ``f"{1e-5:.0e}"`` gives ``"1e-05"``; the book drops the padding zero of
+    the exponent everywhere (prose, tables, labels), so that a number reads the same on
+    every page. ``digits`` is the number of digits after the point of the mantissa.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"value must be a real number, got {type(value).__name__}")
+    if not isinstance(digits, int) or isinstance(digits, bool) or digits < 0:
+        raise ValueError(f"digits must be an int >= 0, got {digits!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    mantissa, exponent = f"{value:.{digits}e}".split("e")
+    return f"{mantissa}e{int(exponent)}"

@@ -541,7 +541,8 @@ def plot_prediction_grid(
     Returns
     -------
     Axes
-        A mosaic; above each tile "predicted (true)" for a mistake, the predicted label
+        A mosaic; above each tile "true → predicted" for a mistake (as in
+        :func:`plot_misclassified`), the predicted label
         alone when it is right. Mistakes get a red frame and a red label.
     """
     X, y_true, y_pred = _images_and_predictions(X, y_true, y_pred, num_classes)
@@ -555,7 +556,7 @@ def plot_prediction_grid(
     for k, (top, left) in enumerate(corners):
         ok = y_true[k] == y_pred[k]
         wrong += not ok
-        label = f"{y_pred[k]}" if ok else f"{y_pred[k]} ({y_true[k]})"
+        label = f"{y_pred[k]}" if ok else f"{y_true[k]}\u2192{y_pred[k]}"
         ax.text(left + w / 2 - 0.5, top - 0.8, label, ha="center", va="bottom",
                 fontsize="small", color="black" if ok else "tab:red",
                 fontweight="normal" if ok else "bold")
@@ -565,7 +566,7 @@ def plot_prediction_grid(
     _show_mosaic(ax, mosaic)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"{title}: {wrong} of {n} wrong, in red as \"predicted (true)\"")
+    ax.set_title(f"{title}: {wrong} of {n} wrong, in red (true \u2192 predicted)")
     return ax
 
 

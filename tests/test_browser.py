@@ -396,6 +396,88 @@ def check_site(
     return report
 
 
+# --- layout: nothing cut, nothing scrolling that should not, every figure captioned ------
+
+PHONE_WIDTH = 390
+DESKTOP_WIDTH = 1280
+
+_LAYOUT_JS = """(phone) => {
+  const article = document.querySelector(".bd-article");
+  if (!article) return ["no .bd-article on the page"];
+  // every collapsed block open, so that its equations, tables and figures are measured
+  article.querySelectorAll("details").forEach((d) => { d.open = true; });
+  article.querySelectorAll(".toggle-hidden").forEach((e) => e.classList.remove("toggle-hidden"));
+  const edge = article.getBoundingClientRect().right;
+  const text = (el) => (el.innerText || el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 70);
+  const scrollBox = (el) => {
+    for (let a = el; a && a !== article; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX;
+      if (o === "auto" || o === "scroll" || o === "hidden") return a;
+    }
+    return null;
+  };
+  const problems = [];
+  const wide = [...article.querySelectorAll("mjx-container[display='true'], table")];
+  for (const el of wide) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    const kind = el.tagName === "TABLE" ? "table" : "equation";
+    const box = scrollBox(el);
+    const scrolls = box !== null && box.scrollWidth > box.clientWidth + 1;
+    if (!phone && scrolls) {
+      problems.push(`${kind} needs horizontal scrolling (${box.scrollWidth} px in ${box.clientWidth} px): ${text(el)}`);
+    } else if (!scrolls && r.right > edge + 1) {
+      problems.push(`${kind} wider than the page, ${Math.round(r.right - edge)} px cut or sticking out: ${text(el)}`);
+    } else if (box !== null && getComputedStyle(box).overflowX === "hidden" && box.scrollWidth > box.clientWidth + 1) {
+      problems.push(`${kind} cut by a box that does not scroll: ${text(el)}`);
+    }
+  }
+  if (phone && document.documentElement.scrollWidth > window.innerWidth + 1) {
+    problems.push(`the page scrolls sideways (${document.documentElement.scrollWidth} px in ${window.innerWidth} px)`);
+  }
+  for (const img of article.querySelectorAll("img")) {
+    const figure = img.closest("figure");
+    const caption = figure && figure.querySelector("figcaption");
+    if (!caption || !caption.innerText.trim()) {
+      problems.push(`figure without a caption: ${img.getAttribute("src")}`);
+    }
+  }
+  return problems;
+}"""
+
+
+def check_layout(html: Path, pages: list[str], width: int) -> list[str]:
+    """Read the pages at a window ``width`` pixels wide and report layout problems.
+
+    At any width: an equation or table wider than the article with no scroll box of its
+    own (cut or sticking out), and an image outside a figure with a caption. At the
+    desktop width also any equation or table that needs horizontal scrolling; at a
+    phone's width (below 600 px), a scroll box is fine but the page itself must not
+    scroll sideways. Every collapsed block is opened first.
+    """
+    from playwright.sync_api import sync_playwright
+
+    problems = []
+    with serve(html) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            context.set_default_timeout(TIMEOUT_MS)
+            context.route(
+                "**/*",
+                lambda r: r.continue_() if r.request.url.startswith(base) else r.abort(),
+            )
+            page = context.new_page()
+            for name in pages:
+                page.goto(f"{base}{name}.html", wait_until="load")
+                page.evaluate(_MATH_JS, 2000)
+                for problem in page.evaluate(_LAYOUT_JS, width < 600):
+                    problems.append(f"{name} at {width} px: {problem}")
+        finally:
+            browser.close()
+    return problems
+
+
 # --- the real site ----------------------------------------------------------------------
 
 
@@ -494,3 +576,41 @@ def test_checker_reports_broken_links_and_script_errors(built_book, tmp_path):
     assert any("missing file" in p and "no-such-page.html" in p for p in report.problems)
     assert any("script error" in p and "deliberate failure" in p for p in report.problems)
     assert "search: no results for 'no-such-word-anywhere'" in report.problems
+
+
+# --- layout -----------------------------------------------------------------------------
+
+
+def test_no_equation_or_table_scrolls_or_is_cut_at_desktop_width(built_book):
+    assert built_book.returncode == 0, built_book.output[-5000:]
+    problems = check_layout(built_book.html, toc_pages(), DESKTOP_WIDTH)
+    assert problems == [], "\n".join(problems)
+
+
+def test_nothing_sticks_out_at_phone_width(built_book):
+    assert built_book.returncode == 0, built_book.output[-5000:]
+    problems = [p for p in check_layout(built_book.html, toc_pages(), PHONE_WIDTH)
+                if "without a caption" not in p]  # the desktop test reports those
+    assert problems == [], "\n".join(problems)
+
+
+def test_layout_checker_reports_a_wide_table_a_wide_equation_and_a_bare_image(built_book, tmp_path):
+    html = _damaged_copy(built_book, tmp_path)
+    page = html / "book" / "data.html"
+    source = page.read_text(encoding="utf8")
+    image = re.search(r'<img[^>]*src="(\.\./_images/[^"]+\.png)"', source).group(1)
+    cells = "".join(f"<td>column{i:02d}-wide-content</td>" for i in range(40))
+    damage = (
+        '<div class="bd-article-damage"><table id="damage-table"><tr>' + cells + "</tr></table>"
+        f'<p><img src="{image}" alt="bare"></p>'
+        "<div class=\"math notranslate nohighlight\">\\[" + " + ".join(f"x_{{{i}}}" for i in range(120))
+        + "\\]</div></div>"
+    )
+    assert source.count("</article>") == 1
+    page.write_text(source.replace("</article>", damage + "</article>"), encoding="utf8")
+    desktop = check_layout(html, ["book/data"], DESKTOP_WIDTH)
+    assert any("table" in p and "column00" in p for p in desktop), desktop
+    assert any("equation" in p for p in desktop), desktop
+    assert any("figure without a caption" in p and image in p for p in desktop), desktop
+    phone = check_layout(html, ["book/data"], PHONE_WIDTH)
+    assert any("table" in p and "column00" in p for p in phone), phone

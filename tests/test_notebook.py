@@ -24,3 +24,19 @@ def test_glue_without_myst_nb_stores_nothing_and_shows_only_on_request(monkeypat
 def test_glue_rejects_bad_names(name):
     with pytest.raises(ValueError, match="name must be a non-empty str"):
         nb.glue(name, 1)
+
+
+def test_sci_writes_exponents_without_padding():
+    assert nb.sci(1e-5) == "1e-5"
+    assert nb.sci(1e-3) == "1e-3"
+    assert nb.sci(4.5e-16, 1) == "4.5e-16"
+    assert nb.sci(1.25e-7, 2) == "1.25e-7"
+    assert nb.sci(3e2) == "3e2"
+    assert nb.sci(float("nan")) == "nan"
+
+
+def test_sci_rejects_what_is_not_a_number():
+    with pytest.raises(TypeError, match="value must be a real number, got str"):
+        nb.sci("1e-5")
+    with pytest.raises(ValueError, match="digits must be an int >= 0, got -1"):
+        nb.sci(1.0, -1)

@@ -88,7 +88,7 @@ def test_prediction_grid_frames_exactly_the_mistakes():
     assert len(frames) == 2
     labels = [t.get_text() for t in ax.texts]
     assert len(labels) == 10
-    assert labels[2] == f"{y_pred[2]} ({y_true[2]})" and labels[0] == str(y_pred[0])
+    assert labels[2] == f"{y_true[2]}\u2192{y_pred[2]}" and labels[0] == str(y_pred[0])  # as plot_misclassified
     assert "2 of 10 wrong" in ax.get_title()
     with pytest.raises(ValueError, match="same number of samples"):
         plots.plot_prediction_grid(X, y_true[:5], y_pred)

@@ -294,6 +294,12 @@ def test_complex_claims_hold_and_each_can_fail():
         complex_findings(make_model_study(0.9, 0.9), {"eval_repeat": 0.0})
 
 
+def test_complex_gap_verdict_follows_the_one_yardstick():
+    # gap 0.5 point: a tie; gap 1.5 points: a difference (the chapter glues the word)
+    assert complex_findings(make_model_study(0.968, 0.973), GOOD_MODES)["gap_verdict"] == "a tie"
+    assert complex_findings(make_model_study(0.958, 0.973), GOOD_MODES)["gap_verdict"] == "a difference"
+
+
 # --- The final choice --------------------------------------------------------------------
 
 

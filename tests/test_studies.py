@@ -22,12 +22,14 @@ from labcode.engine.findings import (
     TIE_MARGIN,
     check_claims,
     epochs_to_reach,
+    exceeds,
     hidden_size_findings,
     late_fluctuation,
     learned_threshold,
     learning_rate_findings,
     mean_curves,
     optimizer_findings,
+    tied,
 )
 from labcode.engine.studies import STUDIES, prepare_studies, run_study, study_configs
 from labcode.engine.pool import SerialExecutor
@@ -36,6 +38,16 @@ from labcode.experiment import TrainConfig
 
 EPOCHS = 30
 SEEDS = (0, 1, 2)
+
+
+def test_one_yardstick_every_gap_is_a_tie_or_a_difference():
+    assert tied(0.96, 0.96 + TIE_MARGIN) and not exceeds(0.96 + TIE_MARGIN, 0.96)
+    assert exceeds(0.97 + TIE_MARGIN, 0.969) and not tied(0.97 + TIE_MARGIN, 0.969)
+    rng = np.random.default_rng(0)
+    pairs = np.concatenate([rng.uniform(0.9, 1.0, (500, 2)),
+                            np.arange(1081)[:, None] / 1080 * [0, 1] + [0.95, 0.0]])
+    for a, b in pairs:  # exactly one of the three verdicts, including gaps of k/1080
+        assert tied(a, b) + exceeds(a, b) + exceeds(b, a) == 1, (a, b)
 
 
 def curve(final: float, *, rise: int = 5, jitter: float = 0.0, start: float = CHANCE_ACCURACY,

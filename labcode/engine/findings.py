@@ -23,6 +23,8 @@ __all__ = [
     "CHANCE_ACCURACY",
     "LEARNED_SHARE",
     "TIE_MARGIN",
+    "tied",
+    "exceeds",
     "REACH_LEVEL",
     "LATE_EPOCHS",
     "UNSTABLE_FACTOR",
@@ -52,7 +54,11 @@ TIE_MARGIN: float = 0.01
 """Mean final validation accuracies closer than this (one percentage point, 3.6 of the
 360 validation images) count as *tied*; a gap larger than this counts as a difference.
 Each findings function also checks that the margin exceeds the spread over seeds of the
-best settings (claim ``margin_exceeds_noise``), so that a "difference" is not noise."""
+best settings (claim ``margin_exceeds_noise``), so that a "difference" is not noise.
+
+Every comparison of two accuracies goes through :func:`tied` and :func:`exceeds`, which
+apply this margin the same way everywhere: a gap of at most the margin is a tie, a larger
+one a difference, and nothing is neither."""
 
 REACH_LEVEL: float = 0.95
 """The validation accuracy whose first epoch the chapter compares (:func:`epochs_to_reach`):
@@ -65,6 +71,26 @@ UNSTABLE_FACTOR: float = 3.0
 """A learning rate is called *unstable* when its validation accuracy jumps from epoch to
 epoch, over the last :data:`LATE_EPOCHS` epochs, more than this many times as much as
 at the Step 3 learning rate (see :func:`late_fluctuation`)."""
+
+
+_ROUNDING = 1e-9
+"""Accuracies are counts over a few hundred images: two different gaps differ by far more
+than this, while a gap of exactly one margin computed in floating point can land a few
+units of the last place above it (``0.97 - 0.96 > 0.01``)."""
+
+
+def tied(a: float, b: float) -> bool:
+    """True when accuracies ``a`` and ``b`` are at most :data:`TIE_MARGIN` apart: a tie."""
+    return abs(a - b) <= TIE_MARGIN + _ROUNDING
+
+
+def exceeds(a: float, b: float) -> bool:
+    """True when accuracy ``a`` is more than :data:`TIE_MARGIN` above ``b``: a difference.
+
+    For any two accuracies exactly one of ``tied(a, b)``, ``exceeds(a, b)`` and
+    ``exceeds(b, a)`` holds.
+    """
+    return a - b > TIE_MARGIN + _ROUNDING
 
 
 def _check_result(result: object, param: str, needed: Sequence[Any] = ()) -> SweepResult:
@@ -249,7 +275,7 @@ def learning_rate_findings(result: SweepResult) -> dict[str, Any]:
             Both the smallest and the largest rate end more than :data:`TIE_MARGIN`
             below the best.
         ``top_two_tied``
-            The two best rates end less than :data:`TIE_MARGIN` apart.
+            The two best rates end at most :data:`TIE_MARGIN` apart.
         ``reference_in_top_two``
             The reference is one of the two best rates.
         ``larger_reaches_faster``
@@ -290,14 +316,13 @@ def learning_rate_findings(result: SweepResult) -> dict[str, Any]:
         "smallest_not_learned": mean[smallest] < threshold,
         "other_smaller_learned": len(smaller) > 1
         and all(mean[v] >= threshold for v in smaller[1:]),
-        "smaller_still_improving": all(late_gain[v] > TIE_MARGIN for v in smaller),
+        "smaller_still_improving": all(exceeds(late_gain[v], 0.0) for v in smaller),
         "smaller_never_reach": all(reach[v] is None for v in smaller),
-        "largest_worse": mean[ref] - mean[largest] > TIE_MARGIN,
+        "largest_worse": exceeds(mean[ref], mean[largest]),
         "largest_unstable": ratio > UNSTABLE_FACTOR,
         "largest_val_loss_rises": bool(val_loss.iloc[-1] > 1.5 * val_loss.min()),
-        "best_is_interior": (mean[best] - mean[smallest] > TIE_MARGIN
-                             and mean[best] - mean[largest] > TIE_MARGIN),
-        "top_two_tied": mean[best] - mean[second] < TIE_MARGIN,
+        "best_is_interior": exceeds(mean[best], mean[smallest]) and exceeds(mean[best], mean[largest]),
+        "top_two_tied": tied(mean[best], mean[second]),
         "reference_in_top_two": ref in (best, second),
         "larger_reaches_faster": reach[ref] is not None and fastest in (best, second)
         and fastest > ref,
@@ -383,15 +408,15 @@ def hidden_size_findings(result: SweepResult) -> dict[str, Any]:
     ranking = _ranked(summary)
     best = ranking[0]
     smallest, widest = widths[0], widths[-1]
-    saturation = next(w for w in widths if mean[best] - mean[w] < TIE_MARGIN)
+    saturation = next(w for w in widths if tied(mean[best], mean[w]))
     beyond = [w for w in widths if w >= saturation]
     train_acc = mean_curves(result, "train_accuracy").ffill().iloc[-1].to_dict()
     reach = epochs_to_reach(result, REACH_LEVEL)
     claims = {
-        "smallest_underfits": mean[best] - mean[smallest] > TIE_MARGIN,
+        "smallest_underfits": exceeds(mean[best], mean[smallest]),
         "smallest_lowest_train": all(train_acc[smallest] < train_acc[w] for w in widths[1:]),
         "flat_beyond_saturation": saturation < widest
-        and all(mean[best] - mean[w] < TIE_MARGIN for w in beyond),
+        and all(tied(mean[best], mean[w]) for w in beyond),
         "widest_fits_training_set": train_acc[widest] > FITS_TRAINING_SET,
         "wider_learns_faster": reach[ref] is not None and reach[widest] is not None
         and reach[widest] <= reach[ref] / 2,
@@ -462,9 +487,9 @@ def optimizer_findings(result: SweepResult) -> dict[str, Any]:
         ``adadelta_not_learned``
             Adadelta has not learned the task.
         ``adadelta_at_chance``
-            Adadelta ends less than :data:`TIE_MARGIN` above :data:`CHANCE_ACCURACY`.
+            Adadelta ends at most :data:`TIE_MARGIN` above :data:`CHANCE_ACCURACY`.
         ``adamw_matches_adam``
-            AdamW and Adam end less than :data:`TIE_MARGIN` apart.
+            AdamW and Adam end at most :data:`TIE_MARGIN` apart.
         ``rmsprop_starts_faster``
             After the first epoch, RMSProp's mean validation accuracy is more than
             :data:`TIE_MARGIN` above Adam's.
@@ -479,24 +504,24 @@ def optimizer_findings(result: SweepResult) -> dict[str, Any]:
     mean, std = summary["val_mean"].to_dict(), summary["val_std"].to_dict()
     ranking = _ranked(summary)
     best = ranking[0]
-    top = [v for v in ranking if mean[best] - mean[v] < TIE_MARGIN]
+    top = [v for v in ranking if tied(mean[best], mean[v])]
     threshold = learned_threshold(mean[ref]) if ref in mean else learned_threshold(mean[best])
     first = mean_curves(result).iloc[0].to_dict()
     claims = {
         "running_average_on_top": set(top) == set(RUNNING_AVERAGE_OPTIMIZERS),
         "sgd_not_learned": mean["sgd"] < threshold,
         "sgd_lags_adaptive": all(
-            mean[v] - mean["sgd"] > TIE_MARGIN for v in ("adagrad", *RUNNING_AVERAGE_OPTIMIZERS)
+            exceeds(mean[v], mean["sgd"]) for v in ("adagrad", *RUNNING_AVERAGE_OPTIMIZERS)
         ),
         "momentum_helps": mean["sgd_momentum"] >= threshold
-        and mean["sgd_momentum"] - mean["sgd"] > TIE_MARGIN,
-        "momentum_lags_top": mean[best] - mean["sgd_momentum"] > TIE_MARGIN,
+        and exceeds(mean["sgd_momentum"], mean["sgd"]),
+        "momentum_lags_top": exceeds(mean[best], mean["sgd_momentum"]),
         "adagrad_learns_slowly": mean["adagrad"] >= threshold
-        and mean[best] - mean["adagrad"] > TIE_MARGIN,
+        and exceeds(mean[best], mean["adagrad"]),
         "adadelta_not_learned": mean["adadelta"] < threshold,
-        "adadelta_at_chance": mean["adadelta"] < CHANCE_ACCURACY + TIE_MARGIN,
-        "adamw_matches_adam": abs(mean["adamw"] - mean["adam"]) < TIE_MARGIN,
-        "rmsprop_starts_faster": first["rmsprop"] - first["adam"] > TIE_MARGIN,
+        "adadelta_at_chance": not exceeds(mean["adadelta"], CHANCE_ACCURACY),
+        "adamw_matches_adam": tied(mean["adamw"], mean["adam"]),
+        "rmsprop_starts_faster": exceeds(first["rmsprop"], first["adam"]),
         "margin_exceeds_noise": all(std[v] < TIE_MARGIN for v in top),
     }
     return {

@@ -22,7 +22,7 @@ import torch
 from .. import _validate
 from ..experiment import TrainConfig
 from ..training import penalized_parameters
-from .findings import REACH_LEVEL, TIE_MARGIN, _check_result, epochs_to_reach
+from .findings import REACH_LEVEL, TIE_MARGIN, _check_result, epochs_to_reach, exceeds, tied
 from .studies import RegularizationStudy
 from .sweep import SweepResult
 
@@ -115,7 +115,7 @@ def regularization_findings(
         ``l1_costs_accuracy``
             L1 on the weights ends more than :data:`~labcode.engine.findings.TIE_MARGIN` below no penalty.
         ``l2_ties_none``
-            L2 on the weights ends less than :data:`~labcode.engine.findings.TIE_MARGIN` from no penalty.
+            L2 on the weights ends at most :data:`~labcode.engine.findings.TIE_MARGIN` from no penalty.
         ``no_penalty_helps``
             No penalized setting ends more than :data:`~labcode.engine.findings.TIE_MARGIN` above no penalty.
         ``penalize_choice_tied``
@@ -151,10 +151,10 @@ def regularization_findings(
     ]
     penalize_gap = max(gaps) if len(gaps) == 2 else math.nan
     claims = {
-        "l1_costs_accuracy": mean["none"] - mean["L1 (weights)"] > TIE_MARGIN,
-        "l2_ties_none": abs(mean["none"] - mean["L2 (weights)"]) < TIE_MARGIN,
-        "no_penalty_helps": all(m - mean["none"] <= TIE_MARGIN for m in mean.values()),
-        "penalize_choice_tied": len(gaps) == 2 and penalize_gap < TIE_MARGIN,
+        "l1_costs_accuracy": exceeds(mean["none"], mean["L1 (weights)"]),
+        "l2_ties_none": tied(mean["none"], mean["L2 (weights)"]),
+        "no_penalty_helps": not any(exceeds(m, mean["none"]) for m in mean.values()),
+        "penalize_choice_tied": len(gaps) == 2 and penalize_gap <= TIE_MARGIN,
         "l1_most_near_zero": near["L1 (weights)"] > 2 * near["L2 (weights)"]
         and near["L2 (weights)"] > near["none"],
         "penalties_shrink": mean_abs["L1 (weights)"] < mean_abs["none"]
@@ -255,6 +255,7 @@ def complex_findings(result: SweepResult, modes: dict[str, Any]) -> dict[str, An
     -------
     dict
         Numbers: ``summary``, ``mean``, ``std``, ``gap`` (complex minus simple),
+        ``gap_verdict`` (``"a tie"`` or ``"a difference"``, by :func:`~labcode.engine.findings.tied`),
         ``epochs_to_reach`` (of :data:`~labcode.engine.findings.REACH_LEVEL`, by model) and ``claims``:
 
         ``complex_not_worse``
@@ -298,6 +299,7 @@ def complex_findings(result: SweepResult, modes: dict[str, Any]) -> dict[str, An
         "mean": mean,
         "std": std,
         "gap": mean["complex"] - mean["simple"],
+        "gap_verdict": "a tie" if tied(mean["complex"], mean["simple"]) else "a difference",
         "epochs_to_reach": reach,
         "claims": {k: bool(v) for k, v in claims.items()},
     }
@@ -375,7 +377,7 @@ def best_configuration(results: Sequence[SweepResult]) -> dict[str, Any]:
         "val_mean": float(best["val_mean"]),
         "val_std": float(best["val_std"]),
         "n_candidates": len(table),
-        "n_tied": int((best["val_mean"] - table["val_mean"].iloc[1:] < TIE_MARGIN).sum()),
+        "n_tied": sum(tied(best["val_mean"], m) for m in table["val_mean"].iloc[1:]),
         "test_accuracy": test,
         "test_mean": float(np.mean(list(test.values()))),
     }
