@@ -8,7 +8,7 @@ STAMP := $(VENV)/.labcode-installed
 PORT ?= 8000
 CHAPTER ?=
 
-.PHONY: book test serve clean chapter setup chromium student term
+.PHONY: book test serve clean chapter setup chromium student term notebooks
 
 setup: $(STAMP)
 
@@ -58,6 +58,11 @@ chapter: $(STAMP)
 student: $(STAMP)
 	$(PY) book/_ext/student_edition.py --out _build/student
 	@echo "The student notebooks are in $(CURDIR)/_build/student (make student overwrites them: work on a copy)"
+
+## make notebooks: write book/<chapter>.ipynb (what the Colab and Binder buttons open) and
+## binder/requirements.txt; commit them. The edition is launch_notebooks: in _config.yml.
+notebooks: $(STAMP)
+	$(PY) book/_ext/launch_notebooks.py
 
 ## make serve: serve the built site on http://127.0.0.1:$(PORT)
 serve:

@@ -139,16 +139,94 @@ def test_each_chapter_offers_its_executed_notebook(html):
         assert any(cell.get("outputs") for cell in notebook.cells), f"{name} has no outputs"
 
 
+_LAUNCH_LINK = re.compile(
+    r'href="(https://mybinder\.org/v2/gh/(?P<b_repo>[^/"]+/[^/"]+)/(?P<b_ref>[^?"]+)'
+    r'\?urlpath=tree/(?P<b_path>[^"]+)'
+    r'|https://colab\.research\.google\.com/github/(?P<c_repo>[^/"]+/[^/"]+)/blob/'
+    r'(?P<c_ref>[^/"]+)/(?P<c_path>[^"]+))"'
+)
+
+
+def _launch_links(html: Path) -> dict[str, list[tuple[str, str, str, str]]]:
+    """Each page's launch links: (provider, owner/repo, ref, path in the repository)."""
+    links = {}
+    for page in sorted(html.rglob("*.html")):
+        found = []
+        for match in _LAUNCH_LINK.finditer(page.read_text(encoding="utf8")):
+            kind = "binder" if match["b_repo"] else "colab"
+            key = kind[0]
+            found.append((kind, match[f"{key}_repo"], match[f"{key}_ref"], match[f"{key}_path"]))
+        if found:
+            links[page.relative_to(html).with_suffix("").as_posix()] = found
+    return links
+
+
+def _tracked(path: Path) -> bool:
+    """Whether git tracks ``path`` (True outside a git work tree: nothing to ask)."""
+    inside = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--is-inside-work-tree"],
+                            capture_output=True, text=True, check=False)
+    if inside.returncode != 0:
+        return True
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "--error-unmatch", str(path)],
+                            capture_output=True, check=False)
+    return listed.returncode == 0
+
+
 def test_launch_and_repository_buttons_point_at_the_repository(html):
     config = (REPO / "_config.yml").read_text()
     repo_url = re.search(r"^repository:\n  url: (\S+)", config, re.M).group(1)
+    branch = re.search(r"^repository:\n(?:  .*\n)*?  branch: (\S+)", config, re.M).group(1)
     owner_repo = repo_url.removeprefix("https://github.com/")
     for page in toc_pages():
         assert f'href="{repo_url}"' in (html / f"{page}.html").read_text(encoding="utf8")
-    for page in _code_pages():
-        source = (html / f"{page}.html").read_text(encoding="utf8")
-        assert f"https://mybinder.org/v2/gh/{owner_repo}/main?urlpath=tree/{page}.md" in source
-        assert f"https://colab.research.google.com/github/{owner_repo}/blob/main/{page}" in source
+    links = _launch_links(html)
+    assert set(links) == set(_code_pages())  # every executed chapter, and only those
+    for page, found in links.items():
+        assert sorted(kind for kind, *_ in found) == ["binder", "colab"], (page, found)
+        for kind, repo, ref, path in found:
+            assert (repo, ref) == (owner_repo, branch), (page, kind)
+            # the notebook beside the chapter (make notebooks), never the .md Colab cannot open
+            assert path == f"{page}.ipynb", (page, kind, path)
+            assert (REPO / path).is_file(), f"{kind} link of {page}: {path} does not exist"
+            assert _tracked(REPO / path), f"{kind} link of {page}: {path} is not committed"
+
+
+def test_the_launch_link_pattern_reads_both_providers():
+    page = ('<a href="https://mybinder.org/v2/gh/o/r/main?urlpath=tree/book/data.ipynb">'
+            '<a href="https://colab.research.google.com/github/o/r/blob/main/book/data.md">')
+    found = [(m["b_path"], m["c_path"]) for m in _LAUNCH_LINK.finditer(page)]
+    assert found == [("book/data.ipynb", None), (None, "book/data.md")]
+
+
+def test_launch_notebooks_run_top_to_bottom(html, tmp_path, run_cache):
+    """Every notebook a launch link opens runs in a fresh kernel, in an empty folder.
+
+    labcode is importable here, so the install cell installs nothing. The studies read
+    the session build's runs (``LABCODE_RUN_CACHE``) instead of training them again.
+    """
+    from nbclient import NotebookClient
+
+    import labcode
+
+    paths = sorted({path for found in _launch_links(html).values() for *_, path in found})
+    assert paths
+    kernel_env = {**os.environ, RUN_CACHE_ENV: str(run_cache)}
+    for path in paths:
+        folder = tmp_path / Path(path).stem
+        folder.mkdir()
+        notebook = nbformat.read(REPO / path, as_version=4)
+        NotebookClient(
+            notebook, timeout=900, resources={"metadata": {"path": str(folder)}}
+        ).execute(env=kernel_env)
+        install = notebook.cells[0]
+        printed = "".join(out.get("text", "") for out in install.outputs)
+        assert printed == f"labcode {labcode.__version__}\n", (path, printed)  # no pip run
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            raised = any(out.output_type == "error" for out in cell.outputs)
+            assert raised == ("raises-exception" in cell.metadata.get("tags", [])), (
+                path, cell.source[:80])
 
 
 def test_downloaded_notebooks_run_in_plain_jupyter(html, tmp_path, run_cache):

@@ -219,11 +219,14 @@ def _chapter_title(cells: list) -> str | None:
     return None
 
 
-def _intro_cell(chapter: str, source_name: str, title: str | None, uses_run_cache: bool):
+def _intro_cell(
+    chapter: str, source_name: str, title: str | None, uses_run_cache: bool,
+    made_by: str = "make student",
+):
     text = [
         f"**Student edition.** This notebook is the student edition of the chapter "
         f"`{chapter}`" + (f" (*{title}*)" if title else "") + f", generated from "
-        f"`{source_name}` by `make student`. It holds the chapter's text and code without "
+        f"`{source_name}` by `{made_by}`. It holds the chapter's text and code without "
         "the solutions.",
         "",
         "How to use it:",
@@ -251,18 +254,20 @@ def _intro_cell(chapter: str, source_name: str, title: str | None, uses_run_cach
         ]
     text += [
         "",
-        "`make student` writes this file again from the chapter: work on a copy.",
+        f"`{made_by}` writes this file again from the chapter: work on a copy.",
     ]
     return nbformat.v4.new_markdown_cell("\n".join(text))
 
 
-def student_notebook(path: str | Path) -> nbformat.NotebookNode:
+def student_notebook(path: str | Path, *, made_by: str = "make student") -> nbformat.NotebookNode:
     """The student edition of one MyST chapter.
 
     Parameters
     ----------
     path : path
         The chapter, a MyST markdown notebook (``book/<name>.md``).
+    made_by : str, default ``"make student"``
+        The command the first cell names as the one that writes the notebook.
 
     Returns
     -------
@@ -336,7 +341,7 @@ def student_notebook(path: str | Path) -> nbformat.NotebookNode:
 
     chapter = path.stem
     uses_run_cache = "run_cache_dir(" in text or "LABCODE_RUN_CACHE" in text
-    intro = _intro_cell(chapter, name, _chapter_title(cells), uses_run_cache)
+    intro = _intro_cell(chapter, name, _chapter_title(cells), uses_run_cache, made_by)
     notebook = nbformat.v4.new_notebook(
         cells=[intro, *cells],
         metadata={"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}},
