@@ -189,9 +189,9 @@ class TrainConfig:
         put("lr", _validate.positive(self.lr, "TrainConfig.lr"))
         for name in ("l1", "l2"):
             put(name, _validate.non_negative(getattr(self, name), f"TrainConfig.{name}"))
-        if self.model == "complex" and self.batch_size < 2:
+        if self.model in ("complex", "complex_no_dropout") and self.batch_size < 2:
             raise ValueError(
-                "TrainConfig.batch_size: the 'complex' model has BatchNorm, which normalises "
+                f"TrainConfig.batch_size: the {self.model!r} model has BatchNorm, which normalises "
                 f"over the batch and needs at least 2 samples per batch, got {self.batch_size}"
             )
         put("seed", _validate.seed(self.seed, "TrainConfig.seed"))

@@ -16,6 +16,7 @@ entry is called as ``MODELS[name](in_features=..., hidden_size=..., num_classes=
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import nn
@@ -28,6 +29,7 @@ __all__ = [
     "ComplexMLP",
     "COMPLEX_WIDTH_FACTORS",
     "complex_from_table",
+    "complex_without",
     "MODELS",
     "build_model",
     "count_parameters",
@@ -205,9 +207,34 @@ def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+def complex_without(layer: str, **sizes: int) -> ComplexMLP:
+    """The ``"complex"`` model with one kind of layer taken out of every block (Step 10's ablation).
+
+    Parameters
+    ----------
+    layer : {"batchnorm", "dropout"}
+        The layer replaced by ``nn.Identity`` in each hidden block.
+    **sizes : int
+        ``in_features``, ``hidden_size``, ``num_classes``, as for :func:`complex_from_table`.
+
+    Returns
+    -------
+    ComplexMLP
+        With the same initial weights as ``complex_from_table(**sizes)`` under the same
+        seed: BatchNorm and Dropout draw no random numbers when they are built.
+    """
+    position = {"batchnorm": 1, "dropout": 3}[_validate.one_of(layer, "layer", ("batchnorm", "dropout"))]
+    model = complex_from_table(**sizes)
+    for block in model.blocks:
+        block[position] = nn.Identity()
+    return model
+
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "simple": SimpleMLP,
     "complex": complex_from_table,
+    "complex_no_batchnorm": partial(complex_without, "batchnorm"),
+    "complex_no_dropout": partial(complex_without, "dropout"),
 }
 """The models :class:`labcode.experiment.TrainConfig` can name, keyed by name.
 
@@ -218,7 +245,9 @@ Each value is called with the keyword arguments ``in_features``, ``hidden_size``
 ``"simple"`` is :class:`SimpleMLP` with ``hidden_size`` hidden units. ``"complex"`` is
 :class:`ComplexMLP` with two hidden blocks of ``4 * hidden_size`` and
 ``2 * hidden_size`` units and dropout 0.2 (:func:`complex_from_table`): the default
-``hidden_size=32`` gives the book's ``(128, 64)``.
+``hidden_size=32`` gives the book's ``(128, 64)``. ``"complex_no_batchnorm"`` and
+``"complex_no_dropout"`` are that model without its BatchNorm or its Dropout layers
+(:func:`complex_without`), for the Step 10 study of which part helps.
 """
 
 

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from . import _validate
 from .data import (
@@ -27,6 +28,7 @@ __all__ = [
     "plot_loss_curves",
     "plot_confusion_matrix",
     "plot_misclassified",
+    "plot_weight_templates",
     "plot_digit_image",
     "plot_training_curves",
     "plot_per_class_accuracy",
@@ -189,7 +191,8 @@ def plot_class_balance(
     ax.set_xlabel("digit class")
     ax.set_ylabel("share of the part's samples")
     ax.set_title("Class balance of each part of the split")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # room above the bars for the legend
+    ax.legend(loc="upper center", ncol=len(items) + 1, fontsize="small")
     return ax
 
 
@@ -292,7 +295,9 @@ def plot_confusion_matrix(
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
-    ax.figure.colorbar(image, ax=ax, label="number of mistakes", shrink=0.8)
+    bar = ax.figure.colorbar(image, ax=ax, label="number of mistakes", shrink=0.8)
+    bar.locator = MaxNLocator(integer=True)  # counts: no tick at 2.5
+    bar.update_ticks()
     return ax
 
 
@@ -350,6 +355,44 @@ def plot_misclassified(
     more = f", the first {shown.size} shown" if wrong.size > shown.size else ""
     ax.set_title(f"{title}: {wrong.size} of {y_true.size} (true \u2192 predicted){more}")
     return ax
+
+
+def plot_weight_templates(W: object, *, title: str = "The weights of each output neuron") -> np.ndarray:
+    """Each column of a network's only weight matrix as an 8 x 8 image: what the neuron looks for.
+
+    Parameters
+    ----------
+    W : array_like of shape (65, num_classes)
+        The weights of a network without a hidden layer (``net.params["W1"]``): one row
+        per pixel, then the biases' row, which is left out.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    ndarray of Axes
+        One tile per class, on a colour scale centred on zero (red raises the class's
+        weighted sum, blue lowers it), with one colour bar for all.
+    """
+    h, w = IMAGE_SHAPE
+    W = _validate.real_array(W, "W")
+    if W.ndim != 2 or W.shape[0] != h * w + 1:
+        raise ValueError(f"W must have shape ({h * w + 1}, num_classes), got {W.shape}")
+    pixels = W[:-1]
+    limit = float(np.abs(pixels).max()) or 1.0
+    fig, axes = plt.subplots(2, -(-W.shape[1] // 2), figsize=(8, 3.6), layout="constrained")
+    for k, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= W.shape[1]:
+            ax.set_axis_off()
+            continue
+        image = ax.imshow(pixels[:, k].reshape(h, w), cmap="RdBu_r", vmin=-limit, vmax=limit,
+                          interpolation="nearest")
+        ax.set_title(f"digit {k}", fontsize="medium")
+    fig.colorbar(image, ax=axes, label="weight", shrink=0.8)
+    fig.suptitle(title)
+    return axes
 
 
 # --- Exercise 2, Steps 2 to 5: the PyTorch MLP ----------------------------------------
@@ -435,7 +478,7 @@ def plot_training_curves(
             f"{ {c: v.size for c, v in data.items()} }"
         )
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), layout="constrained")
     else:
         axes = list(axes)
         if len(axes) != 2 or not all(isinstance(a, Axes) for a in axes):
@@ -449,6 +492,9 @@ def plot_training_curves(
         ax_loss.plot(epochs, data[f"{part}_loss"], style, marker=marker, label=name)
         ax_acc.plot(epochs, data[f"{part}_accuracy"], style, marker=marker, label=name)
     ax_loss.set_yscale("log")
+    ax_loss.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 0.1, 0.2, 0.5, 1, ...
+    ax_loss.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax_loss.yaxis.set_minor_formatter(NullFormatter())
     ax_loss.set_ylabel("cross-entropy loss (log scale)")
     ax_loss.set_title("Loss per epoch")
     ax_acc.set_ylabel("accuracy")

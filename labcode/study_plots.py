@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
@@ -16,6 +17,7 @@ from matplotlib.axes import Axes
 from .plots import _new_axes
 
 __all__ = [
+    "plot_train_val_curves",
     "plot_sweep_curves",
     "plot_sweep_final",
     "plot_weight_histograms",
@@ -213,3 +215,47 @@ def plot_weight_histograms(
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     return ax
+
+
+def plot_train_val_curves(tables: Mapping[str, object], *, title: str = "") -> np.ndarray:
+    """Training and validation accuracy per epoch of several settings, side by side.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        For each setting's name, its per-epoch table (a
+        :class:`labcode.engine.sweep.SweepResult`'s ``table``, restricted to one value),
+        with columns ``seed``, ``epoch``, ``train_accuracy`` and ``val_accuracy``.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    ndarray of Axes
+        Left the training accuracy, right the validation accuracy: one line per
+        setting, the mean over seeds with a band of +/- one standard deviation, on a
+        shared vertical axis.
+    """
+    import pandas as pd
+
+    if not isinstance(tables, Mapping) or not tables:
+        raise ValueError("tables must map at least one setting's name to its per-epoch table")
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), layout="constrained", sharey=True)
+    for name, table in tables.items():
+        if not isinstance(table, pd.DataFrame) or table.empty:
+            raise ValueError(f"tables[{name!r}] must be a non-empty pandas DataFrame")
+        for ax, metric in zip(axes, ("train_accuracy", "val_accuracy")):
+            stats = table.groupby("epoch")[metric].agg(["mean", "std"])
+            std = stats["std"].fillna(0.0)
+            line = ax.plot(stats.index, stats["mean"], label=name)[0]
+            ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
+                            color=line.get_color(), alpha=0.2, linewidth=0)
+    for ax, part in zip(axes, ("training", "validation")):
+        ax.set_title(f"{part.capitalize()} accuracy")
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy")
+    axes[1].legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return axes

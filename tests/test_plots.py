@@ -92,3 +92,40 @@ def test_prediction_grid_frames_exactly_the_mistakes():
     assert "2 of 10 wrong" in ax.get_title()
     with pytest.raises(ValueError, match="same number of samples"):
         plots.plot_prediction_grid(X, y_true[:5], y_pred)
+
+
+def test_weight_templates_show_each_class_on_one_scale_centred_on_zero():
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(65, 10))
+    W[-1] = 100.0  # the biases' row is left out of the images and of the colour scale
+    axes = plots.plot_weight_templates(W)
+    images = [ax.images[0] for ax in axes.flat if ax.images]
+    assert len(images) == 10
+    limit = np.abs(W[:-1]).max()
+    assert all(im.get_clim() == (-limit, limit) for im in images)
+    np.testing.assert_array_equal(images[3].get_array(), W[:-1, 3].reshape(8, 8))
+    assert [ax.get_title() for ax in axes.flat][:2] == ["digit 0", "digit 1"]
+    with pytest.raises(ValueError, match=r"W must have shape \(65, num_classes\), got \(64, 10\)"):
+        plots.plot_weight_templates(W[:-1])
+    plt.close("all")
+
+
+def test_train_val_curves_draw_each_setting_on_both_panels():
+    import pandas as pd
+
+    from labcode import study_plots
+
+    def table(level):
+        return pd.DataFrame({"seed": [0, 0, 1, 1], "epoch": [1, 2, 1, 2],
+                             "train_accuracy": [level, level + 0.1] * 2,
+                             "val_accuracy": [level - 0.1, level] * 2})
+
+    axes = study_plots.plot_train_val_curves({"none": table(0.5), "L1": table(0.4)}, title="t")
+    assert [len(ax.lines) for ax in axes] == [2, 2]
+    np.testing.assert_allclose(axes[0].lines[1].get_ydata(), [0.4, 0.5])
+    np.testing.assert_allclose(axes[1].lines[0].get_ydata(), [0.4, 0.5])
+    with pytest.raises(ValueError, match="tables must map at least one"):
+        study_plots.plot_train_val_curves({})
+    with pytest.raises(ValueError, match=r"tables\['x'\] must be a non-empty"):
+        study_plots.plot_train_val_curves({"x": pd.DataFrame()})
+    plt.close("all")

@@ -71,30 +71,45 @@ ALLOWED: list[tuple[str, str, str]] = [
 
 def prose_lines(text: str) -> list[tuple[int, str]]:
     """The chapter's prose, line by line, with code, math, roles and markup blanked."""
-    text = re.sub(r"\$\$.*?\$\$|<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+    keep_lines = lambda m: "\n" * m.group(0).count("\n")  # noqa: E731
+    text = re.sub(r"\$\$.*?\$\$|<!--.*?-->", keep_lines, text, flags=re.S)
     lines = text.splitlines()
     start = 0
     if lines and lines[0].strip() == "---":
         start = lines.index("---", 1) + 1
-    kept, fence = [], None
-    for number, line in enumerate(lines[start:], start + 1):
+    kept, fence, directives = [""] * start, None, []
+    for line in lines[start:]:
         if fence is not None:
             if line.strip() == fence:
                 fence = None
+            kept.append("")
             continue
-        opening = re.match(r"^\s*(`{3,}|~{3,})\s*\{?([\w-]*)\}?", line)
-        if opening and opening.group(2) in CODE_FENCES:
-            fence = opening.group(1)
+        if directives and line.strip() == directives[-1]:
+            directives.pop()  # the end of a directive whose body is prose
+            kept.append("")
             continue
-        if opening or re.match(r"^\s*(:{3,}|:[\w-]+:|\(.*\)=\s*$)", line):
-            continue  # a directive's fence or option, a label
-        line = re.sub(r"\{[\w:.-]+\}`[^`]*`", " ", line)  # roles: glue, cite, eq, doc, ...
-        line = re.sub(r"`[^`]*`", " ", line)  # inline code
-        line = re.sub(r"\$[^$]+\$", " ", line)  # inline math
-        line = re.sub(r"\]\([^)]*\)", "]", line)  # link targets
-        line = re.sub(r"^#+ ", "", line)
-        kept.append((number, line))
-    return kept
+        opening = re.match(r"^\s*(`{3,}|~{3,})\s*(?:\{([\w:-]*)\}|(\w*))", line)
+        if opening:
+            name = opening.group(2) if opening.group(2) is not None else opening.group(3)
+            if name in CODE_FENCES:
+                fence = opening.group(1)
+            else:
+                directives.append(opening.group(1))
+            kept.append("")
+            continue
+        if re.match(r"^\s*(:{3,}|:[\w-]+:|\(.*\)=\s*$)", line):
+            kept.append("")  # a colon fence or a directive's option, a label
+            continue
+        kept.append(re.sub(r"^#+ ", "", line))
+    # Inline markup may wrap onto the next line: blank it in the whole text, keeping the
+    # line breaks so that line numbers stay right.
+    prose = "\n".join(kept)
+    blank = lambda m: " " + "\n" * m.group(0).count("\n")  # noqa: E731
+    prose = re.sub(r"\{[\w:.-]+\}`[^`]*`", blank, prose)  # roles: glue, cite, eq, doc, ...
+    prose = re.sub(r"`[^`]*`", blank, prose)  # inline code
+    prose = re.sub(r"\$[^$]+\$", blank, prose)  # inline math
+    prose = re.sub(r"\]\([^)]*\)", "]", prose)  # link targets
+    return [(n, line) for n, line in enumerate(prose.split("\n"), 1) if line.strip()]
 
 
 def typed_numbers(path: Path) -> tuple[list[str], set[int]]:
@@ -121,11 +136,15 @@ def test_the_scanner_finds_typed_numbers_and_skips_code_math_and_glue(tmp_path):
         "We ran three seeds and 50 epochs; {glue:text}`n_seeds` seeds in all, see Step 3.\n"
         "Within one percentage point, at most a thousand rows. One of them, $x_1 = 2$.\n\n"
         "```{code-cell} ipython3\nx = 12345\n```\n\n$$\ny = 42\n$$ (eq-y)\n\n"
-        "Steps 6 to 8 use `lr=1e-3`, as does 1e-3 here.\n"
+        "Steps 6 to 8 use `lr=1e-3`, as does 1e-3 here.\n\n"
+        "```{note}\nA note's prose counts: 7 cats.\n```\n\n"
+        "```{glue:figure} fig\nA caption's too: 8 dogs.\n```\n\n"
+        "After the directives, 9 birds; `code that\nwraps 99` and {glue:text}`a:.1%` ±\n"
+        "{glue:text}`b:.1%` are not prose.\n"
     )
     found, _ = typed_numbers(page)
     words = [f.split(": ")[1].split(" in ")[0] for f in found]
-    assert words == ["'three'", "'50'", "'one'", "'a thousand'", "'1e-3'"]
+    assert words == ["'three'", "'50'", "'one'", "'a thousand'", "'1e-3'", "'7'", "'8'", "'9'"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)

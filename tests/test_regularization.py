@@ -23,6 +23,8 @@ from labcode.engine.model_findings import (
     BATCH_INDEPENDENT,
     NEAR_ZERO,
     best_configuration,
+    ablation_findings,
+    fit_gap_findings,
     complex_findings,
     describe_config,
     mode_behaviour,
@@ -264,6 +266,68 @@ def make_model_study(simple: float, complex_: float, spread: float = 0.002,
                        runs=pd.DataFrame(runs, columns=list(RUN_COLUMNS)))
 
 
+def make_ablation_study(means: dict | None = None, rise: dict | None = None,
+                        spread: float = 0.002) -> SweepResult:
+    """Four models climbing linearly to their final accuracy over ``rise[model]`` epochs."""
+    means = {"simple": 0.968, "complex": 0.978, "complex_no_batchnorm": 0.972,
+             "complex_no_dropout": 0.975, **(means or {})}
+    rise = {"simple": 24, "complex": 4, "complex_no_batchnorm": 10, "complex_no_dropout": 3,
+            **(rise or {})}
+    rows, runs = [], []
+    for value, mean in means.items():
+        for k, seed in enumerate(SEEDS):
+            final = mean + spread * (k - 1)
+            for e in range(1, 31):
+                acc = 0.1 + (final - 0.1) * min(1.0, e / rise[value])
+                rows.append(("model", value, seed, e, 0.1, acc, 0.1, acc, 0.5, False))
+            runs.append(("model", value, seed, final, 0.5, False, np.nan, 30, 1.0, True))
+    return SweepResult(param="model", values=tuple(means), seeds=SEEDS, base=TrainConfig(),
+                       table=pd.DataFrame(rows, columns=list(EPOCH_COLUMNS)),
+                       runs=pd.DataFrame(runs, columns=list(RUN_COLUMNS)))
+
+
+def test_ablation_claims_hold_and_each_can_fail():
+    f = ablation_findings(make_ablation_study())
+    assert f["claims"] == {name: True for name in f["claims"]}
+    cases = [
+        (make_ablation_study(rise={"complex_no_batchnorm": 6}), "batchnorm_speeds_learning"),
+        (make_ablation_study(rise={"simple": 16}), "width_speeds_learning"),
+        (make_ablation_study(rise={"complex_no_dropout": 6}), "dropout_not_needed_for_speed"),
+        (make_ablation_study(means={"complex_no_dropout": 0.96}), "finals_tied"),
+        (make_ablation_study(means={"complex_no_batchnorm": 0.99}), "finals_tied"),
+    ]
+    for study, claim in cases:
+        f = ablation_findings(study)
+        assert not f["claims"][claim], claim
+        assert sum(not v for v in f["claims"].values()) == 1, (claim, f["claims"])
+    noisy = ablation_findings(make_ablation_study(spread=0.02))
+    assert not noisy["claims"]["margin_exceeds_noise"]
+    with pytest.raises(ValueError, match="complex_no_batchnorm"):
+        ablation_findings(make_model_study(0.968, 0.978))
+
+
+def test_complex_without_takes_out_one_layer_kind_and_keeps_the_initial_weights():
+    from torch import nn
+
+    from labcode.models import MODELS, complex_without
+    torch.manual_seed(0)
+    full = MODELS["complex"]()
+    for name, kind in (("complex_no_batchnorm", nn.BatchNorm1d), ("complex_no_dropout", nn.Dropout)):
+        torch.manual_seed(0)
+        part = MODELS[name]()
+        assert not any(isinstance(m, kind) for m in part.modules())
+        assert sum(isinstance(m, nn.Identity) for m in part.modules()) == len(full.blocks)
+        linear = {k: v for k, v in full.state_dict().items()  # blocks.<i>.0.* and out.*
+                  if k.startswith("out.") or k.split(".")[2] == "0"}
+        assert len(linear) == 2 * (len(full.blocks) + 1)
+        assert all(torch.equal(part.state_dict()[k], v) for k, v in linear.items())
+    with pytest.raises(ValueError, match="layer must be one of"):
+        complex_without("relu")
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(model="complex_no_dropout", batch_size=1)
+    TrainConfig(model="complex_no_batchnorm", batch_size=1)  # no BatchNorm: a batch of 1 is fine
+
+
 GOOD_MODES = {"eval_repeat": 0.0, "train_repeat": 2.0, "train_changed": 5, "eval_batch": 1e-7,
               "batchnorm_batch": 1.0}
 
@@ -417,3 +481,18 @@ def test_book_regularization_chapter_quotes_the_findings(built_book, book_result
     for mean in summary["val_mean"]:
         assert f"{mean:.1%}" in html
     assert html.count("<img") >= 1
+
+
+def test_fit_gap_claims_hold_and_each_can_fail():
+    def curves(gaps):  # final training accuracy 0.99, validation 0.99 - gap
+        return {name: pd.DataFrame({"seed": [0, 1], "epoch": [5, 5], "train_accuracy": [0.99, 0.99],
+                                    "val_accuracy": [0.99 - g, 0.99 - g]})
+                for name, g in gaps.items()}
+
+    f = fit_gap_findings(curves({"none": 0.02, "L1": 0.022, "L2": 0.015}))
+    assert f["claims"] == {"training_above_validation": True, "penalty_leaves_gap": True}
+    assert f["gap"]["L1"] == pytest.approx(0.022)
+    assert not fit_gap_findings(curves({"none": 0.03, "L1": 0.015}))["claims"]["penalty_leaves_gap"]
+    assert not fit_gap_findings(curves({"none": 0.02, "L1": 0.005}))["claims"]["training_above_validation"]
+    with pytest.raises(ValueError, match="curves must map 'none'"):
+        fit_gap_findings(curves({"L1": 0.02}))

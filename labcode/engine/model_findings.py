@@ -31,9 +31,13 @@ __all__ = [
     "weight_values",
     "near_zero_share",
     "regularization_findings",
+    "fit_gap_findings",
     "mode_behaviour",
     "BATCH_INDEPENDENT",
     "complex_findings",
+    "ABLATION",
+    "SPEED_FACTOR",
+    "ablation_findings",
     "describe_config",
     "best_configuration",
 ]
@@ -174,6 +178,41 @@ def regularization_findings(
     }
 
 
+def fit_gap_findings(curves: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Training against validation accuracy at the end of training, per Step 9 setting.
+
+    Parameters
+    ----------
+    curves : dict of str to pandas.DataFrame
+        ``"none"`` and one or more penalized settings, each a per-epoch table with
+        ``seed``, ``epoch``, ``train_accuracy`` and ``val_accuracy``.
+
+    Returns
+    -------
+    dict
+        Numbers: ``train`` and ``val`` (mean final accuracies), ``gap`` (train minus val),
+        and ``claims``:
+
+        ``training_above_validation``
+            Every setting ends with its training accuracy more than
+            :data:`~labcode.engine.findings.TIE_MARGIN` above its validation accuracy.
+        ``penalty_leaves_gap``
+            No penalty narrows that gap by more than the margin, compared with no penalty.
+    """
+    if not isinstance(curves, dict) or "none" not in curves or len(curves) < 2:
+        raise ValueError("curves must map 'none' and at least one penalized setting to tables")
+    train, val = {}, {}
+    for name, table in curves.items():
+        last = table[table["epoch"] == table["epoch"].max()]
+        train[name], val[name] = float(last["train_accuracy"].mean()), float(last["val_accuracy"].mean())
+    gap = {name: train[name] - val[name] for name in curves}
+    claims = {
+        "training_above_validation": all(exceeds(train[n], val[n]) for n in curves),
+        "penalty_leaves_gap": not any(exceeds(gap["none"], gap[n]) for n in curves if n != "none"),
+    }
+    return {"train": train, "val": val, "gap": gap, "claims": claims}
+
+
 def mode_behaviour(model: torch.nn.Module, X: object, *, seed: int = 0, part: int = 10) -> dict[str, Any]:
     """How a model's outputs depend on its mode (train or eval), measured on a copy.
 
@@ -300,6 +339,70 @@ def complex_findings(result: SweepResult, modes: dict[str, Any]) -> dict[str, An
         "std": std,
         "gap": mean["complex"] - mean["simple"],
         "gap_verdict": "a tie" if tied(mean["complex"], mean["simple"]) else "a difference",
+        "epochs_to_reach": reach,
+        "claims": {k: bool(v) for k, v in claims.items()},
+    }
+
+
+ABLATION = {"BatchNorm": "complex_no_batchnorm", "Dropout": "complex_no_dropout"}
+"""Step 10's ablation: each layer kind of the ComplexMLP and the model trained without it."""
+
+SPEED_FACTOR: float = 2.0
+"""One model *learns faster* than another when its mean validation curve reaches
+:data:`~labcode.engine.findings.REACH_LEVEL` in at most ``1 / SPEED_FACTOR`` of the epochs."""
+
+
+def _faster(reach: dict[str, int | None], a: str, b: str) -> bool:
+    """Whether model ``a`` reaches the level in at most 1/SPEED_FACTOR of ``b``'s epochs."""
+    return reach[a] is not None and reach[b] is not None and reach[a] * SPEED_FACTOR <= reach[b]
+
+
+def ablation_findings(result: SweepResult) -> dict[str, Any]:
+    """Which part of the ComplexMLP helps: the Step 10 study with one layer kind taken out.
+
+    Parameters
+    ----------
+    result : SweepResult
+        :func:`~labcode.engine.studies.run_model_study`'s sweep over ``model``, with
+        ``"simple"``, ``"complex"`` and the models of :data:`ABLATION`.
+
+    Returns
+    -------
+    dict
+        Numbers: ``summary``, ``mean``, ``std``, ``epochs_to_reach`` (by model), and
+        ``claims``:
+
+        ``batchnorm_speeds_learning``
+            Without BatchNorm the model needs at least :data:`SPEED_FACTOR` times the
+            epochs of the ComplexMLP to reach the level.
+        ``width_speeds_learning``
+            Without BatchNorm it still learns faster (by :data:`SPEED_FACTOR`) than the
+            SimpleMLP: the wider, deeper layers help too.
+        ``dropout_not_needed_for_speed``
+            Without Dropout the model reaches the level no later than the ComplexMLP.
+        ``finals_tied``
+            Every model of the ablation ends tied (:func:`~labcode.engine.findings.tied`)
+            with the ComplexMLP.
+        ``margin_exceeds_noise``
+            Every standard deviation over seeds is below :data:`~labcode.engine.findings.TIE_MARGIN`.
+    """
+    result = _check_result(result, "model", ("simple", "complex", *ABLATION.values()))
+    summary = result.summary()
+    mean, std = summary["val_mean"].to_dict(), summary["val_std"].to_dict()
+    reach = epochs_to_reach(result, REACH_LEVEL)
+    no_bn, no_dropout = ABLATION["BatchNorm"], ABLATION["Dropout"]
+    claims = {
+        "batchnorm_speeds_learning": _faster(reach, "complex", no_bn),
+        "width_speeds_learning": _faster(reach, no_bn, "simple"),
+        "dropout_not_needed_for_speed": reach[no_dropout] is not None and reach["complex"] is not None
+        and reach[no_dropout] <= reach["complex"],
+        "finals_tied": all(tied(mean[m], mean["complex"]) for m in ABLATION.values()),
+        "margin_exceeds_noise": all(std[m] < TIE_MARGIN for m in ("complex", *ABLATION.values())),
+    }
+    return {
+        "summary": summary,
+        "mean": mean,
+        "std": std,
         "epochs_to_reach": reach,
         "claims": {k: bool(v) for k, v in claims.items()},
     }

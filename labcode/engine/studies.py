@@ -455,8 +455,10 @@ def train_models(
     return [future.result() for future in futures]
 
 
-MODEL_STUDY_VALUES = ("simple", "complex")
-"""The models Step 10 compares, all other fields at the Step 3 configuration."""
+MODEL_STUDY_VALUES = ("simple", "complex", "complex_no_batchnorm", "complex_no_dropout")
+"""The models Step 10 compares, all other fields at the Step 3 configuration: the two
+models of the handout, and the ComplexMLP without its BatchNorm or its Dropout layers
+(:func:`labcode.models.complex_without`), to see which part helps."""
 
 
 def run_model_study(

@@ -192,10 +192,10 @@ def _progress_bar(total: int, initial: int, desc: str, show: bool | None):
 
 def _expected_cost(config: TrainConfig) -> float:
     """A rough relative training time, only to order the runs (longest first)."""
-    factors = COMPLEX_WIDTH_FACTORS if config.model == "complex" else (1,)
+    factors = COMPLEX_WIDTH_FACTORS if config.model.startswith("complex") else (1,)
     width = config.hidden_size * sum(factors)
     cost = config.epochs * (1.0 + width / 512)
-    if config.model == "complex":
+    if config.model.startswith("complex"):
         cost *= 1.5  # BatchNorm and Dropout
     if config.l1 > 0 or config.l2 > 0:
         cost *= 1.3  # the penalty's forward and backward
