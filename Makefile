@@ -26,7 +26,10 @@ book: $(STAMP)
 	@echo "The site is at $(CURDIR)/_build/html/index.html (or run: make serve)"
 
 ## make term: the term-time site, every solution left out, into _build/term/_build/html
+## (both editions run the same code: a first term build starts from make book's execution cache)
 term: $(STAMP)
+	@if [ -d _build/.jupyter_cache ] && [ ! -d _build/term/_build/.jupyter_cache ]; then \
+	  mkdir -p _build/term/_build && cp -r _build/.jupyter_cache _build/term/_build/; fi
 	LABCODE_SOLUTIONS=hidden $(JB) build . -W -n --keep-going --path-output _build/term
 	@echo "The term-time site is at $(CURDIR)/_build/term/_build/html/index.html"
 

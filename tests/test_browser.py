@@ -28,7 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, STRICT, build_book
 
 pytestmark = pytest.mark.book
 
@@ -614,3 +614,114 @@ def test_layout_checker_reports_a_wide_table_a_wide_equation_and_a_bare_image(bu
     assert any("figure without a caption" in p and image in p for p in desktop), desktop
     phone = check_layout(html, ["book/data"], PHONE_WIDTH)
     assert any("table" in p and "column00" in p for p in phone), phone
+
+
+# --- the term-time edition, in the browser ------------------------------------------------
+
+_TEXT_JS = "() => document.querySelector('.bd-article')?.textContent || ''"
+
+
+def solution_lines(book: Path = REPO / "book") -> dict[str, list[str]]:
+    """Per page, distinctive code lines of every reference solution its ``{solution}`` blocks show.
+
+    Each solution block includes labcode's function with ``literalinclude`` and
+    ``:pyobject:``; the lines returned are that function's longer code lines (docstrings,
+    comments and signatures left out) that appear nowhere else in the chapter's source
+    or in the code it includes outside its solutions, so that they are on the page only
+    when the solution is.
+    """
+    found: dict[str, list[str]] = {}
+    include = r"\{literalinclude\} (\S+)\n:pyobject: (\S+)"
+    for chapter in sorted(book.glob("*.md")):
+        text = chapter.read_text(encoding="utf8")
+        solution = re.compile(r"^:{3,}\{solution\}(.*?)^:{3,}\s*$", flags=re.S | re.M)
+        outside = solution.sub("", text)
+        elsewhere = outside + "".join(
+            "\n".join(_object_lines(chapter.parent / path, name))
+            for path, name in re.findall(include, outside))
+        for body in solution.findall(text):
+            for path, name in re.findall(include, body):
+                code = [ln for ln in _object_lines(chapter.parent / path, name)
+                        if len(ln) > 25 and ln not in elsewhere]
+                found.setdefault(f"book/{chapter.stem}", []).extend(code[:3])
+    return found
+
+
+def _object_lines(path: Path, name: str) -> list[str]:
+    """The stripped code lines of the function or class ``name`` in ``path``, without its
+    signature, docstring and comments."""
+    import ast
+
+    source = path.resolve().read_text(encoding="utf8")
+    node = _find_object(ast.parse(source), name.split("."))
+    doc = node.body[0] if node.body and isinstance(node.body[0], ast.Expr) else None
+    skip = set(range(node.lineno, node.body[0].lineno))  # decorators aside: the signature
+    if doc is not None:
+        skip |= set(range(doc.lineno, doc.end_lineno + 1))
+    lines = source.splitlines()[node.lineno - 1:node.end_lineno]
+    return [ln.strip() for n, ln in enumerate(lines, node.lineno)
+            if n not in skip and ln.strip() and not ln.strip().startswith("#")]
+
+
+def _find_object(tree, names):
+    node = tree
+    for name in names:
+        node = next(n for n in ast_children(node) if getattr(n, "name", None) == name)
+    return node
+
+
+def ast_children(node):
+    import ast
+
+    return [n for n in ast.iter_child_nodes(node)
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
+
+
+def page_texts(html: Path, pages: list[str]) -> dict[str, str]:
+    """The text of each page's article, as chromium has it (closed dropdowns included)."""
+    from playwright.sync_api import sync_playwright
+
+    texts = {}
+    with serve(html) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context()
+            context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort())
+            page = context.new_page()
+            for name in pages:
+                page.goto(f"{base}{name}.html", wait_until="load")
+                texts[name] = page.evaluate(_TEXT_JS)
+        finally:
+            browser.close()
+    return texts
+
+
+@pytest.fixture(scope="module")
+def term_book(built_book, tmp_path_factory, run_cache):
+    """The term-time edition (``LABCODE_SOLUTIONS=hidden``) of the whole book.
+
+    It reuses the session build's execution cache: the two editions run the same code,
+    so the term-time build re-executes nothing.
+    """
+    assert built_book.returncode == 0, built_book.output[-5000:]
+    out = tmp_path_factory.mktemp("term")
+    shutil.copytree(built_book.html.parent / ".jupyter_cache", out / "_build" / ".jupyter_cache")
+    return build_book(REPO, *STRICT, out=out,
+                      env={"LABCODE_SOLUTIONS": "hidden", "LABCODE_RUN_CACHE": str(run_cache)})
+
+
+def test_the_term_time_site_has_no_reference_solution_and_the_normal_site_has_all(
+        built_book, term_book):
+    assert term_book.returncode == 0, term_book.output[-5000:]
+    expected = solution_lines()
+    assert len(expected) >= 5 and sum(map(len, expected.values())) >= 20  # the lab's exercises
+    pages = toc_pages()
+    normal, term = page_texts(built_book.html, pages), page_texts(term_book.html, pages)
+    missing = [(p, line) for p, lines in expected.items() for line in lines if line not in normal[p]]
+    assert missing == [], f"the normal site lacks these solution lines: {missing[:5]}"
+    leaked = [(p, line) for p, lines in expected.items() for line in lines if line in term[p]]
+    assert leaked == [], f"the term-time site shows reference solutions: {leaked[:5]}"
+    assert not any("Solution to" in text for text in term.values())
+    # the exercises themselves are still there
+    assert all(normal[p].count("Exercise") - normal[p].count("Solution to Exercise")
+               == term[p].count("Exercise") > 0 for p in expected)

@@ -345,7 +345,7 @@ def complex_findings(result: SweepResult, modes: dict[str, Any]) -> dict[str, An
 
 
 ABLATION = {"BatchNorm": "complex_no_batchnorm", "Dropout": "complex_no_dropout"}
-"""Step 10's ablation: each layer kind of the ComplexMLP and the model trained without it."""
+"""For each layer kind of the ComplexMLP, the model of Step 10's ablation trained without it."""
 
 SPEED_FACTOR: float = 2.0
 """One model *learns faster* than another when its mean validation curve reaches

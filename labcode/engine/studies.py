@@ -456,9 +456,10 @@ def train_models(
 
 
 MODEL_STUDY_VALUES = ("simple", "complex", "complex_no_batchnorm", "complex_no_dropout")
-"""The models Step 10 compares, all other fields at the Step 3 configuration: the two
-models of the handout, and the ComplexMLP without its BatchNorm or its Dropout layers
-(:func:`labcode.models.complex_without`), to see which part helps."""
+"""The models Step 10 compares, all other fields at the Step 3 configuration.
+
+They are the two models of the handout, and the ComplexMLP without its BatchNorm or its
+Dropout layers (:func:`labcode.models.complex_without`), to see which part helps."""
 
 
 def run_model_study(
