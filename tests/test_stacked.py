@@ -58,8 +58,9 @@ def test_twenty_steps_match_separate_runs(twenty_steps, model, optimizer):
                 assert (got[name] - value).abs().max() <= 20 * 10 * config.lr
             elif optimizer in SCALE_INVARIANT and model == "complex":
                 # the same optimizers scale each entry by its own gradient history, so
-                # the round-off of a nearly-zero gradient reaches the step as it is
-                torch.testing.assert_close(got[name], value, rtol=1e-4, atol=1e-5)
+                # the round-off of a nearly-cancelling gradient (BatchNorm makes some)
+                # reaches the step as it is: equal to a small part of one step
+                torch.testing.assert_close(got[name], value, rtol=1e-4, atol=0.05 * config.lr)
             else:
                 torch.testing.assert_close(got[name], value, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(result.history.train_loss, separate.history.train_loss,
@@ -134,6 +135,18 @@ def test_results_are_shaped_like_run_experiments(twenty_steps):
         assert result.train_seconds > 0
 
 
+def _assert_close_to_scale(got: torch.Tensor, value: torch.Tensor, name: str) -> None:
+    """Equal up to float32 round-off of the tensor's largest finite entry (and same non-finites)."""
+    if not value.is_floating_point():
+        assert torch.equal(got, value), name
+        return
+    finite = torch.isfinite(value)
+    assert torch.equal(finite, torch.isfinite(got)), name
+    if finite.any():
+        scale = value[finite].abs().max()
+        assert (got[finite] - value[finite]).abs().max() <= 1e-5 * scale, name
+
+
 def test_divergence_is_recorded_as_run_experiment_records_it(split):
     configs = [TrainConfig(optimizer="sgd", lr=1e20, epochs=3, seed=s) for s in SEEDS]
     stacked = train_stacked(configs, split)
@@ -141,9 +154,9 @@ def test_divergence_is_recorded_as_run_experiment_records_it(split):
         separate = run_experiment(config, split)
         assert result.history == separate.history
         assert result.diverged and result.history.diverged_at_epoch == 1
+        # one step of 1e20 times a gradient: round-off relative to the largest weight
         for name, value in separate.model.state_dict().items():
-            torch.testing.assert_close(result.model.state_dict()[name], value, rtol=1e-4,
-                                       atol=1e-5, equal_nan=True)
+            _assert_close_to_scale(result.model.state_dict()[name], value, name)
 
 
 def test_a_diverging_model_leaves_the_others_as_they_would_be(twenty_steps):
@@ -160,14 +173,7 @@ def test_a_diverging_model_leaves_the_others_as_they_would_be(twenty_steps):
         assert len(result.history) == len(expected.history)
         # steps of 1e8 cancel in huge sums: round-off relative to the largest weight
         for name, value in expected.model.state_dict().items():
-            got = result.model.state_dict()[name]
-            if not value.is_floating_point():
-                assert torch.equal(got, value), name
-                continue
-            finite = torch.isfinite(value)
-            assert torch.equal(finite, torch.isfinite(got)), name
-            scale = value[finite].abs().max()
-            assert (got[finite] - value[finite]).abs().max() <= 1e-5 * scale, name
+            _assert_close_to_scale(result.model.state_dict()[name], value, name)
     # and the survivors train exactly as a stack of the survivors alone
     for result, alone in zip([r for r, d in zip(stacked, diverged) if not d], survivors):
         assert result.history == alone.history
@@ -235,3 +241,28 @@ def test_the_same_code_trains_on_a_gpu(twenty_steps):
         [TrainConfig(model="complex", epochs=1, seed=s, device="cuda") for s in SEEDS],
         twenty_steps)
     assert all(0.0 <= r.test_accuracy <= 1.0 for r in complex_runs)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd_momentum"])
+def test_the_direct_update_is_the_optimizers_step_bit_for_bit(name):
+    from labcode.engine.stacked import _Updates
+
+    torch.manual_seed(0)
+    start = [torch.randn(3, 5, 4), torch.randn(3, 4)]
+    grads = [[torch.randn_like(p) for p in start] for _ in range(4)]
+    a = [torch.nn.Parameter(p.clone()) for p in start]
+    b = [torch.nn.Parameter(p.clone()) for p in start]
+    reference, updates = make_optimizer(name, a, 1e-2), _Updates(make_optimizer(name, b, 1e-2))
+    assert updates.fast == (name != "sgd_momentum")
+    for step in grads:
+        reference.zero_grad()
+        updates.zero_grad()
+        for p, q, g in zip(a, b, step):
+            p.grad, q.grad = g.clone(), g.clone()
+        reference.step()
+        updates.step()
+    for p, q in zip(a, b):
+        assert torch.equal(p, q)
+    for p, q in zip(a, b):
+        for key, value in reference.state[p].items():
+            assert torch.equal(updates.optimizer.state[q][key], value), key

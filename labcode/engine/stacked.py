@@ -25,7 +25,8 @@ model is built), the training order (a :class:`torch.Generator` seeded with ``se
 that draws one permutation per epoch, cut into batches as
 :func:`labcode.torch_data.make_loaders` cuts them) and, on the CPU, the Dropout masks
 (a generator that continues torch's global random stream from where it stood after the
-weights were drawn, which is where ``run_experiment``'s Dropout draws from).
+weights were drawn, which is where ``run_experiment``'s Dropout draws from, and that
+skips the one number each iteration of a ``DataLoader`` draws from that stream).
 
 What is identical and what is not
 ---------------------------------
@@ -37,14 +38,21 @@ of the result (an :class:`~labcode.experiment.ExperimentResult` per run, whose m
 a :class:`~labcode.models.SimpleMLP` or :class:`~labcode.models.ComplexMLP` with an
 ordinary state dict).
 
-Equal up to float32 round-off: the weights after each step, hence the histories and
-scores. A batched product, a loss summed in another order or a BatchNorm over more
-channels may round differently from the separate run's kernels (on the CPU with torch
-2.13, the products and the gradients come out bit for bit the same; the loss values
-may differ in the last bit). Over a long run in float32 such differences can grow, as
-any change of summation order would; in float64 (``dtype=torch.float64``) a full
-Step 3 run gives the same test-set predictions as the separate float64 runs (see
-``tests/test_stacked.py``).
+Equal up to round-off: the weights after each step, hence the histories and scores.
+The batched products, the loss summed over R batches and a BatchNorm over R times as
+many channels add in another order than the separate run's kernels, so a step can
+differ in the last bits. After 20 steps in float32 the weights agree to float32
+round-off (``tests/test_stacked.py``), with one exception: a Linear bias that BatchNorm
+follows has a true gradient of exactly zero (BatchNorm subtracts the batch mean), so
+its computed gradient is round-off alone, and the optimizers that divide by a running
+gradient scale with a tiny epsilon (Adam, AdamW, NAdam, RMSprop, Adagrad) turn that
+into steps of about the learning rate, different in the two runs. Those biases (and
+the running means they shift) then differ by up to a few learning rates; BatchNorm's
+output in training mode does not depend on them. Over a full run in float32, round-off
+grows as it would under any change of summation order, and a few test predictions
+can change; in float64 (``dtype=torch.float64``) a full Step 3 run of either model
+gives the same test-set predictions and validation accuracies as the separate float64
+runs.
 
 Not the same: the wall-clock time, ``train_seconds`` (the stack's training time
 divided by R), and on a GPU the Dropout masks: ``run_experiment`` draws them with
@@ -172,8 +180,10 @@ class _Stack:
     """The weights, buffers and Dropout generators of the models still training.
 
     ``params`` and ``buffers`` map a state-dict name to a tensor of shape ``(R, ...)``
-    whose slice ``r`` is model ``runs[r]``'s entry; ``tracked`` counts the training
-    forward passes (BatchNorm's ``num_batches_tracked``), the same for every model.
+    whose slice ``r`` is model ``runs[r]``'s entry; a Linear weight is kept transposed,
+    ``(R, in, out)``, the layout the batched product takes without a copy. ``tracked``
+    counts the training forward passes (BatchNorm's ``num_batches_tracked``), the same
+    for every model.
     """
 
     def __init__(self, layers, params, buffers, runs, generators, tracked=0):
@@ -194,7 +204,7 @@ class _Stack:
         for layer in self.layers:
             if layer.kind == "linear":
                 w, b = self.params[layer.name + ".weight"], self.params[layer.name + ".bias"]
-                h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+                h = torch.baddbmm(b.unsqueeze(1), h, w)
             elif layer.kind == "relu":
                 h = F.relu(h)
             elif layer.kind == "batchnorm":
@@ -239,7 +249,7 @@ class _Stack:
                 torch.empty((), dtype=torch.int64).random_(generator=generator)
 
     def state_of(self, r: int) -> dict[str, torch.Tensor]:
-        """Model ``runs[r]``'s state dict (copies), num_batches_tracked included."""
+        """Model ``runs[r]``'s entries (copies, in the stack's layout), num_batches_tracked included."""
         state = {name: p.detach()[r].clone() for name, p in self.params.items()}
         state.update({name: b[r].clone() for name, b in self.buffers.items()})
         for layer in self.layers:
@@ -277,6 +287,59 @@ class _Stack:
         return new_optimizer
 
 
+class _Updates:
+    """``zero_grad`` and ``step`` of an optimizer, without its per-call bookkeeping.
+
+    For torch's fused Adam and AdamW (the ``adam`` and ``adamw`` entries of
+    :data:`labcode.training.OPTIMIZERS`) ``step`` runs the two kernels that
+    ``optimizer.step()`` runs, on the optimizer's own state, with the same arguments:
+    ``torch._foreach_add_`` of the step counts, then ``torch._fused_adam_`` (or
+    ``_fused_adamw_``). The numbers are the same; what goes is about 0.1 ms of Python per
+    step (hooks, profiler records, regrouping the tensors), a third of a small model's
+    step. The first step, which creates the state, and every other optimizer go through
+    ``optimizer.step()``.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer):
+        self.optimizer = optimizer
+        (group,) = optimizer.param_groups
+        self.params = list(group["params"])
+        self.group = group
+        self.fast = (
+            type(optimizer) in (torch.optim.Adam, torch.optim.AdamW)
+            and bool(group.get("fused")) and not group["amsgrad"] and not group["maximize"]
+            and not group["capturable"] and not group["differentiable"]
+            and not torch.is_tensor(group["lr"])
+        )  # fmt: skip
+        self.kernel = (torch._fused_adamw_ if group.get("decoupled_weight_decay")
+                       else torch._fused_adam_)  # fmt: skip
+        self.state = None
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        if not self.fast or len(self.optimizer.state) < len(self.params):
+            self.optimizer.step()
+            return
+        if self.state is None:
+            states = [self.optimizer.state[p] for p in self.params]
+            self.state = ([s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
+                          [s["step"] for s in states])  # fmt: skip
+        exp_avgs, exp_avg_sqs, steps = self.state
+        group = self.group
+        beta1, beta2 = group["betas"]
+        with torch.no_grad():
+            torch._foreach_add_(steps, 1)
+            self.kernel(
+                self.params, [p.grad for p in self.params], exp_avgs, exp_avg_sqs, [], steps,
+                amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
+                weight_decay=group["weight_decay"], eps=group["eps"], maximize=False,
+                grad_scale=None, found_inf=None,
+            )  # fmt: skip
+
+
 def _initial_models(configs, split, device, dtype):
     """Each run's freshly built model and its Dropout generator, seeded as run_experiment does."""
     models, generators = [], []
@@ -296,10 +359,28 @@ def _initial_models(configs, split, device, dtype):
     return models, generators
 
 
+def _transposed(layers) -> set[str]:
+    """The names of the Linear weights, which the stack keeps transposed."""
+    return {layer.name + ".weight" for layer in layers if layer.kind == "linear"}
+
+
+def _model_state(state: dict[str, torch.Tensor], layers) -> dict[str, torch.Tensor]:
+    """One model's entries from the stack's layout to its state dict's."""
+    flip = _transposed(layers)
+    return {name: value.t().contiguous() if name in flip else value
+            for name, value in state.items()}  # fmt: skip
+
+
 def _stack_models(models, generators) -> _Stack:
     layers = _layers(models[0])
+    flip = _transposed(layers)
+
+    def entry(model: nn.Module, name: str) -> torch.Tensor:
+        value = dict(model.named_parameters())[name].detach()
+        return value.t() if name in flip else value
+
     params = {
-        name: nn.Parameter(torch.stack([dict(m.named_parameters())[name].detach() for m in models]))
+        name: nn.Parameter(torch.stack([entry(m, name) for m in models]))
         for name, _ in models[0].named_parameters()
     }
     buffers = {
@@ -349,7 +430,11 @@ class _Record:
 
 
 def _train(stack: _Stack, optimizer, config: TrainConfig, data, seeds, records) -> None:
-    """Every model's epochs: :func:`labcode.training.fit`'s loop, one step for all models."""
+    """Every model's epochs: :func:`labcode.training.fit`'s loop, one step for all models.
+
+    Per step, one number leaves the device: the sum of the R objectives. Only when it
+    is not finite are the R values looked at, to stop the models whose loss is not.
+    """
     (Xtr, ytr), (Xval, yval) = data["train"], data["val"]
     n = Xtr.shape[0]
     drop_last = n % config.batch_size == 1  # as make_loaders does
@@ -358,71 +443,84 @@ def _train(stack: _Stack, optimizer, config: TrainConfig, data, seeds, records) 
                           generator=torch.Generator().manual_seed(seed))
         for seed in seeds
     ]  # fmt: skip
+    n_batches = len(samplers[0])
+    updates = _Updates(optimizer)
     use_penalty = config.l1 > 0 or config.l2 > 0
     penalized = [name for name, p in stack.params.items()
                  if p.ndim - 1 >= 2 or config.penalize == "all"]  # fmt: skip
     for epoch in range(1, config.epochs + 1):
-        # this epoch's batches of every model (each from its own generator), as rows
+        # this epoch's samples of every model, in its own order (its own generator)
         orders = torch.stack([torch.cat(list(samplers[run])) for run in stack.runs])
+        orders = orders.to(Xtr.device)
         stack.skip_loader_draw()  # the training loader's iteration
-        batches = orders.to(Xtr.device).split(config.batch_size, dim=1)
-        rows = list(range(len(stack)))  # the rows of the models still training
-        loss_sums = [0.0] * len(stack)
-        n_seen = 0
+        X_epoch, y_epoch = Xtr[orders], ytr[orders]
+        batches = zip(X_epoch.split(config.batch_size, dim=1)[:n_batches],
+                      y_epoch.split(config.batch_size, dim=1)[:n_batches])
+        rows = None  # which rows of this epoch's data are still training, once one stops
+        losses_seen = []  # per-sample losses (R, m) of each batch
         outputs = []  # (logits, labels) of each batch, scored once per epoch
-        for batch, index in enumerate(batches[: len(samplers[0])], start=1):
-            if len(rows) < index.shape[0]:
-                index = index[rows]
-            xb, yb = Xtr[index], ytr[index]
-            R, m = index.shape
-            optimizer.zero_grad()
+        for batch, (xb, yb) in enumerate(batches, start=1):
+            if rows is not None:
+                xb, yb = xb[rows], yb[rows]
+            R, m = yb.shape
+            updates.zero_grad()
             logits = stack.forward(xb, training=True)
-            losses = F.cross_entropy(logits.reshape(R * m, -1), yb.reshape(-1),
-                                     reduction="none").view(R, m).mean(1)
+            losses = F.cross_entropy(logits.reshape(R * m, -1), yb.reshape(-1), reduction="none")
+            # the sum over models of each model's mean loss: model r's slice gets
+            # exactly the gradient of its own mean
+            objective = losses.sum() / m
             if use_penalty:
-                objective = losses + _penalty(stack, penalized, config.l1, config.l2)
-                values, loss_values = torch.stack([objective.detach(), losses.detach()]).tolist()
-            else:
-                objective = losses
-                values = loss_values = losses.detach().tolist()
-            bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
-            if not bad:
-                objective.sum().backward()
-            else:  # those models stop before this update, the others take it
-                for i in bad:
-                    record = records[stack.runs[i]]
-                    record.diverged_at = epoch
-                    record.message = (
-                        f"stopped in epoch {epoch}, batch {batch}: the loss was {values[i]}; "
-                        "the model keeps the weights that produced it"
-                    )
-                    record.final_state = stack.state_of(i)
-                kept = [i for i in range(R) if i not in bad]
-                if not kept:
-                    stack.runs, stack.generators = [], []
-                    return
-                objective[kept].sum().backward()
-                optimizer = stack.keep(kept, optimizer, config)
-                rows = [rows[i] for i in kept]
-                loss_sums = [loss_sums[i] for i in kept]
-                loss_values = [loss_values[i] for i in kept]
-                outputs = [(lg[kept], y[kept]) for lg, y in outputs]
-                logits, yb = logits[kept], yb[kept]
-            optimizer.step()
-            for i, value in enumerate(loss_values):
-                loss_sums[i] += value * m
-            n_seen += m
+                penalties = _penalty(stack, penalized, config.l1, config.l2)
+                objective = objective + penalties.sum()
+            if not math.isfinite(objective.item()):
+                values = losses.detach().view(R, m).sum(1) / m
+                if use_penalty:
+                    values = values + penalties.detach()
+                values = values.tolist()
+                bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+                if bad:  # those models stop before this update, the others take it
+                    for i in bad:
+                        record = records[stack.runs[i]]
+                        record.diverged_at = epoch
+                        record.message = (
+                            f"stopped in epoch {epoch}, batch {batch}: the loss was "
+                            f"{values[i]}; the model keeps the weights that produced it"
+                        )
+                        record.final_state = stack.state_of(i)
+                    kept = [i for i in range(R) if i not in bad]
+                    if not kept:
+                        stack.runs, stack.generators = [], []
+                        return
+                    per_model = losses.view(R, m).sum(1) / m
+                    if use_penalty:
+                        per_model = per_model + penalties
+                    objective = per_model[kept].sum()
+                    objective.backward()
+                    optimizer = stack.keep(kept, optimizer, config)
+                    updates = _Updates(optimizer)
+                    rows = kept if rows is None else [rows[i] for i in kept]
+                    losses_seen = [x[kept] for x in losses_seen]
+                    outputs = [(lg[kept], y[kept]) for lg, y in outputs]
+                    logits, yb, losses = logits[kept], yb[kept], losses.view(R, m)[kept]
+                    updates.step()
+                    losses_seen.append(losses.detach().reshape(len(kept), m))
+                    outputs.append((logits.detach(), yb))
+                    continue
+            objective.backward()
+            updates.step()
+            losses_seen.append(losses.detach().view(R, m))
             outputs.append((logits.detach(), yb))
-        train_correct = (
-            torch.cat([lg for lg, _ in outputs], 1).argmax(dim=2)
-            == torch.cat([y for _, y in outputs], 1)
-        ).sum(1).tolist()
+        n_seen = sum(x.shape[1] for x in losses_seen)
+        loss_sums = torch.cat(losses_seen, 1).sum(1)
+        correct = (torch.cat([lg for lg, _ in outputs], 1).argmax(dim=2)
+                   == torch.cat([y for _, y in outputs], 1)).sum(1)  # fmt: skip
+        loss_sums, correct = loss_sums.tolist(), correct.tolist()
         stack.skip_loader_draw()  # the validation loader's iteration
         val_loss, val_acc = _evaluate(stack, Xval, yval)
         for i, run in enumerate(stack.runs):
             record = records[run]
             record.train_loss.append(loss_sums[i] / n_seen)
-            record.train_accuracy.append(train_correct[i] / n_seen)
+            record.train_accuracy.append(correct[i] / n_seen)
             record.val_loss.append(val_loss[i])
             record.val_accuracy.append(val_acc[i])
 
@@ -509,7 +607,7 @@ def train_stacked(
         test = _evaluate(final, *data["test"])
     results = []
     for r, (config_r, record, model) in enumerate(zip(configs, records, models)):
-        model.load_state_dict(record.final_state)
+        model.load_state_dict(_model_state(record.final_state, stack.layers))
         model = model.cpu().eval()
         with torch.no_grad():
             finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())
