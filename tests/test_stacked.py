@@ -266,3 +266,28 @@ def test_the_direct_update_is_the_optimizers_step_bit_for_bit(name):
     for p, q in zip(a, b):
         for key, value in reference.state[p].items():
             assert torch.equal(updates.optimizer.state[q][key], value), key
+
+
+def test_models_that_diverge_in_the_first_step_leave_the_others_training(
+        twenty_steps, monkeypatch):
+    # a stack whose first step already stops one model: the other's Adam state starts fresh
+    from labcode.engine import stacked as stacked_module
+
+    configs = [TrainConfig(lr=1e-3, epochs=1, seed=s) for s in (0, 1)]
+    clean = train_stacked(configs, twenty_steps)
+    original, calls = stacked_module._Stack.forward, []
+
+    def first_loss_infinite(self, x, training):
+        logits = original(self, x, training)
+        calls.append(training)
+        if calls == [True]:  # the first training step: model 0's loss becomes inf
+            logits = logits.clone()
+            logits[0, 0, 0] = float("inf")
+        return logits
+
+    monkeypatch.setattr(stacked_module._Stack, "forward", first_loss_infinite)
+    first, second = train_stacked(configs, twenty_steps)
+    assert first.history.diverged_at_epoch == 1 and "batch 1:" in first.history.message
+    assert len(first.history) == 0 and not second.diverged
+    for name, value in clean[1].model.state_dict().items():
+        torch.testing.assert_close(second.model.state_dict()[name], value)

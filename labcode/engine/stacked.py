@@ -274,7 +274,9 @@ class _Stack:
             new_params[name] = q
         new_optimizer = make_optimizer(config.optimizer, list(new_params.values()), config.lr)
         for name, p in self.params.items():
-            q, old = new_params[name], optimizer.state.get(p, {})
+            q, old = new_params[name], optimizer.state.get(p)
+            if not old:
+                continue  # no step taken yet: the new optimizer starts its own state
             new_optimizer.state[q] = {
                 k: (v[index].clone() if torch.is_tensor(v) and v.shape == p.shape
                     else v.clone() if torch.is_tensor(v) else v)
@@ -320,7 +322,8 @@ class _Updates:
             p.grad = None
 
     def step(self) -> None:
-        if not self.fast or len(self.optimizer.state) < len(self.params):
+        if not self.fast or (self.state is None and not all(
+                self.optimizer.state.get(p) for p in self.params)):
             self.optimizer.step()
             return
         if self.state is None:
