@@ -121,7 +121,8 @@ class SweepResult:
     runs : pandas.DataFrame
         One row per run: ``param, value, seed``, the final ``val_accuracy`` and
         ``test_accuracy``, ``diverged``, ``diverged_at_epoch``, ``epochs_run``,
-        ``train_seconds`` and ``cached`` (read from the cache instead of trained).
+        ``train_seconds`` (of a run trained in a stack, the stack's training time
+        divided by its runs) and ``cached`` (read from the cache instead of trained).
     """
 
     param: str
