@@ -245,14 +245,14 @@ def test_the_same_code_trains_on_a_gpu(twenty_steps):
 
 @pytest.mark.parametrize("name", ["adam", "adamw", "sgd_momentum"])
 def test_the_direct_update_is_the_optimizers_step_bit_for_bit(name):
-    from labcode.engine.stacked import _Updates
+    from labcode.engine._updates import Updates
 
     torch.manual_seed(0)
     start = [torch.randn(3, 5, 4), torch.randn(3, 4)]
     grads = [[torch.randn_like(p) for p in start] for _ in range(4)]
     a = [torch.nn.Parameter(p.clone()) for p in start]
     b = [torch.nn.Parameter(p.clone()) for p in start]
-    reference, updates = make_optimizer(name, a, 1e-2), _Updates(make_optimizer(name, b, 1e-2))
+    reference, updates = make_optimizer(name, a, 1e-2), Updates(make_optimizer(name, b, 1e-2))
     assert updates.fast == (name != "sgd_momentum")
     for step in grads:
         reference.zero_grad()

@@ -81,6 +81,7 @@ from ..experiment import ExperimentResult, TrainConfig, resolve_device, torch_th
 from ..models import ComplexMLP, SimpleMLP, build_model
 from ..torch_data import BatchIndexSampler
 from ..training import History, make_optimizer
+from ._updates import Updates
 
 __all__ = ["STACKABLE_MODELS", "DTYPES", "check_stackable", "train_stacked"]
 
@@ -253,7 +254,7 @@ class _Stack:
                 torch.empty((), dtype=torch.int64).random_(generator=generator)
 
     def state_of(self, r: int) -> dict[str, torch.Tensor]:
-        """Model ``runs[r]``'s entries (copies, in the stack's layout), num_batches_tracked included."""
+        """Model ``runs[r]``'s entries (copies, in the stack's layout), with num_batches_tracked."""
         state = {name: p.detach()[r].clone() for name, p in self.params.items()}
         state.update({name: b[r].clone() for name, b in self.buffers.items()})
         for layer in self.layers:
@@ -291,60 +292,6 @@ class _Stack:
         self.runs = [self.runs[i] for i in kept]
         self.generators = [self.generators[i] for i in kept]
         return new_optimizer
-
-
-class _Updates:
-    """``zero_grad`` and ``step`` of an optimizer, without its per-call bookkeeping.
-
-    For torch's fused Adam and AdamW (the ``adam`` and ``adamw`` entries of
-    :data:`labcode.training.OPTIMIZERS`) ``step`` runs the two kernels that
-    ``optimizer.step()`` runs, on the optimizer's own state, with the same arguments:
-    ``torch._foreach_add_`` of the step counts, then ``torch._fused_adam_`` (or
-    ``_fused_adamw_``). The numbers are the same; what goes is about 0.1 ms of Python per
-    step (hooks, profiler records, regrouping the tensors), a third of a small model's
-    step. The first step, which creates the state, and every other optimizer go through
-    ``optimizer.step()``.
-    """
-
-    def __init__(self, optimizer: torch.optim.Optimizer):
-        self.optimizer = optimizer
-        (group,) = optimizer.param_groups
-        self.params = list(group["params"])
-        self.group = group
-        self.fast = (
-            type(optimizer) in (torch.optim.Adam, torch.optim.AdamW)
-            and bool(group.get("fused")) and not group["amsgrad"] and not group["maximize"]
-            and not group["capturable"] and not group["differentiable"]
-            and not torch.is_tensor(group["lr"])
-        )  # fmt: skip
-        self.kernel = (torch._fused_adamw_ if group.get("decoupled_weight_decay")
-                       else torch._fused_adam_)  # fmt: skip
-        self.state = None
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    def step(self) -> None:
-        if not self.fast or (self.state is None and not all(
-                self.optimizer.state.get(p) for p in self.params)):
-            self.optimizer.step()
-            return
-        if self.state is None:
-            states = [self.optimizer.state[p] for p in self.params]
-            self.state = ([s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
-                          [s["step"] for s in states])  # fmt: skip
-        exp_avgs, exp_avg_sqs, steps = self.state
-        group = self.group
-        beta1, beta2 = group["betas"]
-        with torch.no_grad():
-            torch._foreach_add_(steps, 1)
-            self.kernel(
-                self.params, [p.grad for p in self.params], exp_avgs, exp_avg_sqs, [], steps,
-                amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
-                weight_decay=group["weight_decay"], eps=group["eps"], maximize=False,
-                grad_scale=None, found_inf=None,
-            )  # fmt: skip
 
 
 def _initial_models(configs, split, device, dtype):
@@ -451,7 +398,7 @@ def _train(stack: _Stack, optimizer, config: TrainConfig, data, seeds, records) 
         for seed in seeds
     ]  # fmt: skip
     n_batches = len(samplers[0])
-    updates = _Updates(optimizer)
+    updates = Updates(optimizer)
     use_penalty = config.l1 > 0 or config.l2 > 0
     penalized = [name for name, p in stack.params.items()
                  if p.ndim - 1 >= 2 or config.penalize == "all"]  # fmt: skip
@@ -504,7 +451,7 @@ def _train(stack: _Stack, optimizer, config: TrainConfig, data, seeds, records) 
                     objective = per_model[kept].sum()
                     objective.backward()
                     optimizer = stack.keep(kept, optimizer, config)
-                    updates = _Updates(optimizer)
+                    updates = Updates(optimizer)
                     rows = kept if rows is None else [rows[i] for i in kept]
                     losses_seen = [x[kept] for x in losses_seen]
                     outputs = [(lg[kept], y[kept]) for lg, y in outputs]
