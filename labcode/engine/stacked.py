@@ -48,7 +48,10 @@ its computed gradient is round-off alone, and the optimizers that divide by a ru
 gradient scale with a tiny epsilon (Adam, AdamW, NAdam, RMSprop, Adagrad) turn that
 into steps of about the learning rate, different in the two runs. Those biases (and
 the running means they shift) then differ by up to a few learning rates; BatchNorm's
-output in training mode does not depend on them. Over a full run in float32, round-off
+output in training mode does not depend on them. With the same optimizers, the other
+weights of :class:`~labcode.models.ComplexMLP` agree to a small part of one step (some
+of their gradients nearly cancel, and the optimizer passes their relative round-off
+on to the step). Over a full run in float32, round-off
 grows as it would under any change of summation order, and a few test predictions
 can change; in float64 (``dtype=torch.float64``) a full Step 3 run of either model
 gives the same test-set predictions and validation accuracies as the separate float64
