@@ -291,3 +291,62 @@ def test_models_that_diverge_in_the_first_step_leave_the_others_training(
     assert len(first.history) == 0 and not second.diverged
     for name, value in clean[1].model.state_dict().items():
         torch.testing.assert_close(second.model.state_dict()[name], value)
+
+
+def _without(layer: int):
+    """The "complex" model with one layer of every block replaced by nn.Identity."""
+    from labcode.models import complex_from_table
+
+    def build(**sizes):
+        model = complex_from_table(**sizes)
+        for block in model.blocks:
+            block[layer] = torch.nn.Identity()
+        return model
+
+    return build
+
+
+@pytest.mark.parametrize("layer, name", [(1, "test_no_batchnorm"), (3, "test_no_dropout")])
+def test_a_model_with_identity_layers_stacks(twenty_steps, monkeypatch, layer, name):
+    from labcode import models
+    from labcode.engine.stacked import is_stackable
+
+    monkeypatch.setitem(models.MODELS, name, _without(layer))
+    assert is_stackable(name)
+    configs = [TrainConfig(model=name, optimizer="sgd_momentum", epochs=1, seed=s) for s in (0, 1)]
+    for config, result in zip(configs, train_stacked(configs, twenty_steps)):
+        separate = run_experiment(config, twenty_steps)
+        for key, value in separate.model.state_dict().items():
+            torch.testing.assert_close(result.model.state_dict()[key], value, rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_with_other_layers_is_refused_and_the_sweep_trains_it_alone(
+        twenty_steps, monkeypatch):
+    from labcode import models
+    from labcode.engine.pool import SerialExecutor
+    from labcode.engine.stacked import is_stackable
+    from labcode.engine.sweep import sweep
+
+    def tanh_mlp(**sizes):
+        model = models.SimpleMLP(**sizes)
+        model.relu = torch.nn.Tanh()
+        return model
+
+    monkeypatch.setitem(models.MODELS, "test_tanh", tanh_mlp)
+    assert not is_stackable("test_tanh") and is_stackable("simple") and is_stackable("complex")
+    assert not is_stackable("no such model")
+    config = TrainConfig(model="test_tanh", epochs=1)
+    with pytest.raises(ValueError, match="the model 'test_tanh' cannot be stacked: relu: a Tanh"):
+        check_stackable([config])
+
+    class Counting(SerialExecutor):
+        submitted = 0
+
+        def submit(self, fn, /, *args, **kwargs):
+            Counting.submitted += 1
+            return super().submit(fn, *args, **kwargs)
+
+    result = sweep(config, "epochs", [1], seeds=(0, 1), split=twenty_steps, executor=Counting())
+    assert Counting.submitted == 2  # one task per run, each trained by run_experiment
+    alone = run_experiment(config.replace(seed=1), twenty_steps)
+    assert result.runs["test_accuracy"].iloc[1] == alone.test_accuracy

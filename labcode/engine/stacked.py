@@ -81,19 +81,39 @@ from torch import nn
 
 from ..data import NUM_CLASSES, DigitsSplit, load_digits_split
 from ..experiment import ExperimentResult, TrainConfig, resolve_device, torch_threads
-from ..models import ComplexMLP, SimpleMLP, build_model
+from ..models import MODELS, ComplexMLP, SimpleMLP, build_model
 from ..torch_data import BatchIndexSampler
 from ..training import History, make_optimizer
 from ._updates import Updates
 
-__all__ = ["STACKABLE_MODELS", "DTYPES", "check_stackable", "train_stacked"]
-
-STACKABLE_MODELS = ("simple", "complex")
-"""The :data:`labcode.models.MODELS` entries :func:`train_stacked` can stack."""
+__all__ = ["DTYPES", "is_stackable", "check_stackable", "train_stacked"]
 
 DTYPES = (torch.float32, torch.float64)
 """The floating-point types :func:`train_stacked` trains in (float32 is
 :func:`labcode.experiment.run_experiment`'s)."""
+
+
+def is_stackable(model: str) -> bool:
+    """Whether :func:`train_stacked` can stack the :data:`labcode.models.MODELS` entry ``model``.
+
+    It can when the entry builds a :class:`~labcode.models.SimpleMLP` or
+    :class:`~labcode.models.ComplexMLP` made of Linear, BatchNorm1d (with its affine
+    parameters and running statistics), ReLU, Dropout and Identity layers: ``"simple"``,
+    ``"complex"``, and variants of the latter with layers replaced by ``nn.Identity``.
+    """
+    return _unstackable_reason(model) is None
+
+
+def _unstackable_reason(model: str) -> str | None:
+    if not isinstance(model, str) or model not in MODELS:
+        return f"it is not a key of labcode.models.MODELS ({sorted(MODELS)})"
+    with torch.random.fork_rng(devices=[]):  # building draws initial weights
+        built = build_model(model, hidden_size=1)
+    try:
+        _layers(built)
+    except (TypeError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 def check_stackable(configs: Sequence[TrainConfig]) -> tuple[TrainConfig, ...]:
@@ -109,7 +129,7 @@ def check_stackable(configs: Sequence[TrainConfig]) -> tuple[TrainConfig, ...]:
     ValueError
         If it is empty, if two configurations differ in a field other than ``seed``
         (the message names the field and both values), if a seed repeats, or if the
-        model is not one of :data:`STACKABLE_MODELS`.
+        model cannot be stacked (:func:`is_stackable`).
     """
     if isinstance(configs, (str, bytes, TrainConfig)) or not isinstance(configs, Sequence):
         raise TypeError(
@@ -142,9 +162,9 @@ def check_stackable(configs: Sequence[TrainConfig]) -> tuple[TrainConfig, ...]:
             raise ValueError(f"configs[{k}].seed={config.seed} repeats an earlier seed; "
                              "each run of a stack needs its own seed")
         seen.add(config.seed)
-    if first.model not in STACKABLE_MODELS:
-        raise ValueError(f"the model {first.model!r} cannot be stacked; stackable models are "
-                         f"{list(STACKABLE_MODELS)}")
+    if not is_stackable(first.model):
+        raise ValueError(f"the model {first.model!r} cannot be stacked: "
+                         f"{_unstackable_reason(first.model)}")
     return configs
 
 
@@ -179,6 +199,8 @@ def _layers(model: nn.Module) -> tuple[_Layer, ...]:
             layers.append(_Layer("relu", name))
         elif isinstance(module, nn.Dropout):
             layers.append(_Layer("dropout", name, p=float(module.p)))
+        elif isinstance(module, nn.Identity):
+            continue
         elif len(list(module.children())) == 0:
             raise TypeError(f"{name}: a {type(module).__name__} cannot be stacked")
     return tuple(layers)

@@ -51,10 +51,10 @@ import pandas as pd
 from .. import _validate
 from ..data import DigitsSplit
 from ..models import COMPLEX_WIDTH_FACTORS
-from ..experiment import TrainConfig
+from ..experiment import TrainConfig, run_experiment
 from ..training import History
 from .pool import _default_executor, _discard_default_executor
-from .stacked import train_stacked
+from .stacked import is_stackable, train_stacked
 from .runcache import (
     _check_cache_dir,
     _prepare_cache,
@@ -173,15 +173,24 @@ def _train_task(
     Importable and picklable in both directions, and light: the models stay in the
     worker, only their state dicts (a few kilobytes each) come back.
     """
-    return [(_record_of(result), _weights_bytes(result.model))
-            for result in train_stacked(configs, split)]  # fmt: skip
+    if is_stackable(configs[0].model):
+        results = train_stacked(configs, split)
+    else:  # a model the stack cannot train: one run after the other
+        results = [run_experiment(config, split) for config in configs]
+    return [(_record_of(result), _weights_bytes(result.model)) for result in results]
 
 
 def _seed_groups(configs: Sequence[TrainConfig], indices: Sequence[int]) -> list[list[int]]:
-    """``indices`` into ``configs`` grouped by everything but the seed, in first-seen order."""
+    """``indices`` into ``configs`` grouped by everything but the seed, in first-seen order.
+
+    A run of a model that cannot be stacked (:func:`~labcode.engine.stacked.is_stackable`)
+    is a group of its own.
+    """
     groups: dict[TrainConfig, list[int]] = {}
     for i in indices:
-        groups.setdefault(dataclasses.replace(configs[i], seed=0), []).append(i)
+        config = configs[i]
+        key = dataclasses.replace(config, seed=0) if is_stackable(config.model) else config
+        groups.setdefault(key, []).append(i)
     return list(groups.values())
 
 
