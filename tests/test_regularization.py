@@ -125,7 +125,7 @@ def test_train_models_reads_the_runs_a_sweep_cached(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("trained again instead of reading the cache")
 
-    monkeypatch.setattr(labcode.engine.sweep, "run_experiment", no_training)
+    monkeypatch.setattr(labcode.engine.sweep, "train_stacked", no_training)
     monkeypatch.setattr(labcode.engine.runcache, "run_experiment", no_training)
     monkeypatch.setattr(labcode.engine.studies, "run_experiment", no_training)
     again = train_models(configs, cache_dir=tmp_path)

@@ -15,6 +15,7 @@ import labcode.engine.pool as pool_module
 import labcode.engine.runcache as runcache_module
 from labcode.engine.pool import SerialExecutor, process_pool
 from labcode.engine.runcache import RunCacheWarning, cached_experiment, load_run
+from labcode.engine.stacked import train_stacked
 from labcode.engine.sweep import SWEEPABLE, SweepResult, sweep, train_runs
 from labcode.experiment import TrainConfig, run_experiment
 
@@ -84,18 +85,29 @@ def test_summary_and_final_val_accuracy(reference):
         reference.final_val_accuracy(0.5)
 
 
+def test_the_seeds_of_one_value_are_one_task_and_one_record_each(tmp_path):
+    ex = CountingExecutor()
+    result = sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1, 2), cache_dir=tmp_path, executor=ex)
+    assert ex.submitted == 2  # one stack of three seeds per value
+    assert len(result.runs) == 6
+    assert len(list(tmp_path.glob("run-*.json"))) == len(list(tmp_path.glob("run-*.pt"))) == 6
+    for lr in (1e-2, 1e-3):
+        for seed in (0, 1, 2):
+            assert load_run(BASE.replace(lr=lr, seed=seed), tmp_path) is not None
+
+
 def test_resume_after_interrupt_computes_only_the_missing_runs(tmp_path, reference):
     cache = tmp_path / "runs"
-    k = 3
+    k = 1  # tasks: each holds the two seeds of one value
     with pytest.raises(KeyboardInterrupt):
         sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1), cache_dir=cache,
               executor=CountingExecutor(stop_after=k))
-    assert len(list(cache.glob("run-*.json"))) == k
+    assert len(list(cache.glob("run-*.json"))) == 2 * k
     assert not list(cache.glob("*.tmp"))  # written atomically: no partial files left
     rerun = CountingExecutor()
     resumed = sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1), cache_dir=cache, executor=rerun)
-    assert rerun.submitted == 4 - k
-    assert resumed.runs["cached"].sum() == k
+    assert rerun.submitted == 2 - k
+    assert resumed.runs["cached"].sum() == 2 * k
     pd.testing.assert_frame_equal(resumed.table, reference.table)
     again = CountingExecutor()
     sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1), cache_dir=cache, executor=again)
@@ -222,12 +234,19 @@ def test_the_cache_keeps_each_runs_weights(tmp_path):
     assert len(list(tmp_path.glob("run-*.pt"))) == 2
     config = BASE.replace(lr=1e-2, seed=1)
     loaded = load_run(config, tmp_path)
-    fresh = run_experiment(config)
+    # exactly what the stack of the sweep's two seeds trained
+    fresh = train_stacked([config.replace(seed=0), config])[1]
     assert loaded.history == fresh.history
     assert (loaded.val_accuracy, loaded.val_loss, loaded.test_accuracy, loaded.test_loss) == (
         fresh.val_accuracy, fresh.val_loss, fresh.test_accuracy, fresh.test_loss)
     X = torch.randn(7, 64, generator=torch.Generator().manual_seed(0))
     assert torch.equal(_outputs(loaded.model, X), _outputs(fresh.model, X))
+    # and run_experiment's run of that seed, up to round-off
+    alone = run_experiment(config)
+    assert loaded.history.val_accuracy == alone.history.val_accuracy
+    assert loaded.test_accuracy == alone.test_accuracy
+    torch.testing.assert_close(_outputs(loaded.model, X), _outputs(alone.model, X),
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_load_run_is_none_without_the_run_or_its_weights(tmp_path):
@@ -268,7 +287,7 @@ def test_train_runs_trains_only_what_the_cache_lacks(tmp_path):
     configs = [BASE.replace(seed=s) for s in (0, 1)]
     ex = CountingExecutor()
     assert train_runs(configs + configs[:1], cache_dir=tmp_path, executor=ex) == configs
-    assert ex.submitted == 2  # the duplicate is trained once
+    assert ex.submitted == 1  # the two seeds as one stack; the duplicate is trained once
     again = CountingExecutor(stop_after=0)
     assert train_runs(configs, cache_dir=tmp_path, executor=again) == []
     result = sweep(BASE, "lr", [BASE.lr], seeds=(0, 1), cache_dir=tmp_path,

@@ -11,6 +11,8 @@ sweep
     (:func:`~labcode.engine.sweep.sweep`, :class:`~labcode.engine.sweep.SweepResult`).
 runcache
     Each run's record and weights on disk: keys, atomic writes, resume, ``load_run``.
+stacked
+    R seeds of one configuration trained as one stacked model (exactly R runs).
 pool
     The default process pool, created once per process, and ``SerialExecutor``.
 studies

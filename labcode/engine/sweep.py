@@ -11,6 +11,14 @@ so that an effect can be told apart from the noise of one run. :func:`sweep` run
 * a Dask cluster's executor (``distributed.Client(...).get_executor()``) spreads the
   runs over many machines.
 
+The runs of one value, which differ only in their seed, go to the executor as one task
+and are trained together as one stacked model
+(:func:`~labcode.engine.stacked.train_stacked`): each is the run
+:func:`~labcode.experiment.run_experiment` trains for its seed, up to round-off (see
+:mod:`labcode.engine.stacked`), and the executor gets fewer, larger tasks. A run's
+numbers can depend, in the last bits, on which seeds it was stacked with; a sweep with
+the same values and seeds stacks them the same way every time.
+
 With ``cache_dir``, each finished run is written to its own files as soon as it ends,
 atomically, under a key that hashes its configuration, labcode's version and source
 fingerprint and the data: its numbers (``run-KEY.json``) and its trained weights
@@ -46,6 +54,7 @@ from ..models import COMPLEX_WIDTH_FACTORS
 from ..experiment import TrainConfig, run_experiment
 from ..training import History
 from .pool import _default_executor, _discard_default_executor
+from .stacked import is_stackable, train_stacked
 from .runcache import (
     _check_cache_dir,
     _prepare_cache,
@@ -112,7 +121,8 @@ class SweepResult:
     runs : pandas.DataFrame
         One row per run: ``param, value, seed``, the final ``val_accuracy`` and
         ``test_accuracy``, ``diverged``, ``diverged_at_epoch``, ``epochs_run``,
-        ``train_seconds`` and ``cached`` (read from the cache instead of trained).
+        ``train_seconds`` (of a run trained in a stack, the stack's training time
+        divided by its runs) and ``cached`` (read from the cache instead of trained).
     """
 
     param: str
@@ -153,14 +163,35 @@ class SweepResult:
         return rows["val_accuracy"].to_numpy(dtype=float)
 
 
-def _train_task(config: TrainConfig, split: DigitsSplit | None) -> tuple[dict[str, Any], bytes]:
-    """The task :func:`sweep` sends to the executor: the run's record and its weights.
+def _train_task(
+    configs: tuple[TrainConfig, ...], split: DigitsSplit | None
+) -> list[tuple[dict[str, Any], bytes]]:
+    """The task :func:`sweep` sends to the executor: runs that differ only in their seed,
+    trained as one stack (:func:`~labcode.engine.stacked.train_stacked`); each run's
+    record and weights, in the order of ``configs``.
 
-    Importable and picklable in both directions, and light: the model itself stays in
-    the worker, only its ``state_dict`` (a few kilobytes) comes back.
+    Importable and picklable in both directions, and light: the models stay in the
+    worker, only their state dicts (a few kilobytes each) come back.
     """
-    result = run_experiment(config, split)
-    return _record_of(result), _weights_bytes(result.model)
+    if is_stackable(configs[0].model):
+        results = train_stacked(configs, split)
+    else:  # a model the stack cannot train: one run after the other
+        results = [run_experiment(config, split) for config in configs]
+    return [(_record_of(result), _weights_bytes(result.model)) for result in results]
+
+
+def _seed_groups(configs: Sequence[TrainConfig], indices: Sequence[int]) -> list[list[int]]:
+    """``indices`` into ``configs`` grouped by everything but the seed, in first-seen order.
+
+    A run of a model that cannot be stacked (:func:`~labcode.engine.stacked.is_stackable`)
+    is a group of its own.
+    """
+    groups: dict[TrainConfig, list[int]] = {}
+    for i in indices:
+        config = configs[i]
+        key = dataclasses.replace(config, seed=0) if is_stackable(config.model) else config
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
 
 
 def _check_param_values(base: object, param: object, values: object) -> tuple[str, tuple]:
@@ -234,48 +265,56 @@ def _run_all(
                                      "remove it, or pass another cache_dir")
     bar = _progress_bar(len(configs), len(configs) - len(missing), desc, progress)
     write_errors: list[BaseException] = []
-    written = {i: threading.Event() for i in missing}
+    groups = _seed_groups(configs, missing)  # one task per group: one stack of seeds
+    written = {id(group): threading.Event() for group in groups}
 
-    def on_done(i: int, future: Future) -> None:
-        # runs as soon as the run ends (in the executor's thread), so that a finished
-        # run is on disk even if this process is interrupted before it reads it
+    def on_done(group: list[int], future: Future) -> None:
+        # runs as soon as the task ends (in the executor's thread), so that finished
+        # runs are on disk even if this process is interrupted before it reads them
         try:
             if cache is None or future.cancelled() or future.exception() is not None:
                 return
-            record, weights = future.result()
-            _store(cache, configs[i], identity, record, weights)
+            for i, (record, weights) in zip(group, future.result()):
+                _store(cache, configs[i], identity, record, weights)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
             write_errors.append(exc)
         finally:
-            written[i].set()
+            written[id(group)].set()
+
+    def describe_group(group: list[int]) -> str:
+        if len(group) == 1:
+            return describe(group[0])
+        return "the stack of " + "; ".join(describe(i) for i in group)
 
     default_pool = executor is None
     if default_pool and missing:
         executor = _default_executor()
-    futures: dict[Future, int] = {}
+    futures: dict[Future, list[int]] = {}
     try:
-        # the longest runs first, so that no worker is left with a long run at the end
-        for i in sorted(missing, key=lambda i: -_expected_cost(configs[i])):
-            future = executor.submit(_train_task, configs[i], split)
-            futures[future] = i
-            future.add_done_callback(lambda f, i=i: on_done(i, f))
+        # the longest tasks first, so that no worker is left with a long one at the end
+        for group in sorted(groups, key=lambda g: -_expected_cost(configs[g[0]]) * len(g)):
+            future = executor.submit(_train_task, tuple(configs[i] for i in group), split)
+            futures[future] = group
+            future.add_done_callback(lambda f, group=group: on_done(group, f))
         for future in as_completed(futures):
-            i = futures[future]
+            group = futures[future]
             try:
-                records[i] = future.result()[0]
+                outcomes = future.result()
             except BrokenProcessPool:
                 if default_pool:
                     _discard_default_executor()
                 raise
             except Exception as exc:
-                raise RuntimeError(f"{describe(i)} failed: {exc}") from exc
-            written[i].wait()  # on disk before sweep returns, whatever the executor
-            bar.update(1)
+                raise RuntimeError(f"{describe_group(group)} failed: {exc}") from exc
+            for i, (record, _) in zip(group, outcomes):
+                records[i] = record
+            written[id(group)].wait()  # on disk before sweep returns, whatever the executor
+            bar.update(len(group))
         if write_errors:
             raise write_errors[0]
     except BaseException:
-        # an interrupt or a failed run: drop the queued runs (finished ones are cached);
-        # the pool itself stays for the next call
+        # an interrupt or a failed task: drop the queued tasks (finished ones are
+        # cached); the pool itself stays for the next call
         for future in futures:
             future.cancel()
         raise
