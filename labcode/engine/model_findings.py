@@ -116,10 +116,11 @@ def regularization_findings(
         the penalty on weights), ``penalize_gap`` (largest gap between ``weights`` and
         ``all`` of one penalty, ``nan`` without ``all``) and ``claims``:
 
-        ``l1_costs_accuracy``
-            L1 on the weights ends more than :data:`~labcode.engine.findings.TIE_MARGIN` below no penalty.
-        ``l2_ties_none``
-            L2 on the weights ends at most :data:`~labcode.engine.findings.TIE_MARGIN` from no penalty.
+        ``l1_lowest``
+            L1 on the weights ends below both no penalty and L2 on the weights.
+        ``penalties_tie_none``
+            L1 and L2 on the weights both end tied (:func:`~labcode.engine.findings.tied`)
+            with no penalty.
         ``no_penalty_helps``
             No penalized setting ends more than :data:`~labcode.engine.findings.TIE_MARGIN` above no penalty.
         ``penalize_choice_tied``
@@ -155,8 +156,9 @@ def regularization_findings(
     ]
     penalize_gap = max(gaps) if len(gaps) == 2 else math.nan
     claims = {
-        "l1_costs_accuracy": exceeds(mean["none"], mean["L1 (weights)"]),
-        "l2_ties_none": tied(mean["none"], mean["L2 (weights)"]),
+        "l1_lowest": mean["L1 (weights)"] < min(mean["none"], mean["L2 (weights)"]),
+        "penalties_tie_none": tied(mean["none"], mean["L1 (weights)"])
+        and tied(mean["none"], mean["L2 (weights)"]),
         "no_penalty_helps": not any(exceeds(m, mean["none"]) for m in mean.values()),
         "penalize_choice_tied": len(gaps) == 2 and penalize_gap <= TIE_MARGIN,
         "l1_most_near_zero": near["L1 (weights)"] > 2 * near["L2 (weights)"]

@@ -56,7 +56,7 @@ __all__ = [
 RUN_CACHE_ENV = "LABCODE_RUN_CACHE"
 """Environment variable that, when set, names the folder of the studies' run cache."""
 
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)
 """The seeds every study trains each value with."""
 
 
