@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["glue", "sci"]
+__all__ = ["glue", "sci", "points", "trained_text"]
 
 try:  # the book build: myst-nb stores the value for {glue:text} roles
     from myst_nb import glue as _myst_glue
@@ -58,5 +58,40 @@ def sci(value: float, digits: int = 0) -> str:
         raise ValueError(f"digits must be an int >= 0, got {digits!r}")
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
+    if value == 0:
+        return "0"
     mantissa, exponent = f"{value:.{digits}e}".split("e")
     return f"{mantissa}e{int(exponent)}"
+
+
+def points(a: float, b: float, digits: int = 1) -> float:
+    """``a - b`` in percentage points, from ``a`` and ``b`` as the book prints them.
+
+    The prose shows accuracies in percent with ``digits`` decimals (``96.8%``); a gap
+    quoted beside them is the difference of those printed values, so that a reader who
+    subtracts gets the same number (``points(0.9678, 0.9594) == 0.9``, not 0.84). Whether
+    a gap is a tie is decided on the exact values
+    (:func:`labcode.engine.findings.tied`).
+    """
+    for value, name in ((a, "a"), (b, "b")):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    return round(round(100 * a, digits) - round(100 * b, digits), digits)
+
+
+def trained_text(trained: int, total: int) -> str:
+    """How many of ``total`` runs a build trained, as the pages say it.
+
+    ``"all 5 were trained"``, ``"none was trained: all 5 were read from the run cache"``
+    or ``"2 of the 5 were trained, the others read from the run cache"``.
+    """
+    for value, name in ((trained, "trained"), (total, "total")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    if trained > total:
+        raise ValueError(f"trained must be at most total, got {trained} of {total}")
+    if trained == total:
+        return f"all {total} were trained"
+    if trained == 0:
+        return f"none was trained: all {total} were read from the run cache"
+    return f"{trained} of the {total} were trained, the others read from the run cache"

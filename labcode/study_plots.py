@@ -34,6 +34,7 @@ def plot_sweep_curves(
     table: object,
     *,
     metric: str = "val_accuracy",
+    labels: Mapping[object, str] | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Per-epoch curves of a study: the mean over seeds, with a band of +/- one std.
@@ -45,6 +46,8 @@ def plot_sweep_curves(
         with columns ``param, value, seed, epoch`` and ``metric``.
     metric : str, default "val_accuracy"
         The column to draw, e.g. ``"train_loss"``.
+    labels : mapping, optional
+        The legend's name for each value (``param=value`` by default).
     ax : Axes, optional
         Where to draw; a new figure when omitted.
 
@@ -69,7 +72,9 @@ def plot_sweep_curves(
     for value, rows in table.groupby("value", sort=False):
         stats = rows.groupby("epoch")[metric].agg(["mean", "std", "count"])
         std = stats["std"].fillna(0.0)
-        line = ax.plot(stats.index, stats["mean"], label=_value_label(param, value))[0]
+        name = labels[value] if labels and value in labels else _value_label(param, value)
+        line = ax.plot(stats.index, stats["mean"], label=name,
+                       linestyle=("-", "--", "-.", ":")[len(ax.lines) % 4])[0]
         ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
                         color=line.get_color(), alpha=0.2, linewidth=0)
     n_seeds = table.groupby("value", sort=False)["seed"].nunique().max()
@@ -77,7 +82,8 @@ def plot_sweep_curves(
     ax.set_ylabel(metric.replace("_", " "))
     ax.set_title(f"{metric.replace('_', ' ').capitalize()} per epoch, mean \u00b1 1 std over "
                  f"{n_seeds} seeds")
-    ax.legend(fontsize="small", ncol=2)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")  # clear of the curves
     ax.grid(alpha=0.3)
     return ax
 
@@ -247,7 +253,8 @@ def plot_train_val_curves(tables: Mapping[str, object], *, title: str = "") -> n
         for ax, metric in zip(axes, ("train_accuracy", "val_accuracy")):
             stats = table.groupby("epoch")[metric].agg(["mean", "std"])
             std = stats["std"].fillna(0.0)
-            line = ax.plot(stats.index, stats["mean"], label=name)[0]
+            style = ("-", "--", "-.", ":")[list(tables).index(name) % 4]
+            line = ax.plot(stats.index, stats["mean"], label=name, linestyle=style)[0]
             ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
                             color=line.get_color(), alpha=0.2, linewidth=0)
     for ax, part in zip(axes, ("training", "validation")):

@@ -32,6 +32,7 @@ from labcode.engine.model_findings import (
     regularization_findings,
     weight_values,
 )
+from labcode.engine.studies import SEEDS as BOOK_SEEDS
 from labcode.engine.studies import (
     PENALTY_STRENGTH,
     REGULARIZERS,
@@ -433,18 +434,20 @@ def book_results(built_book, run_cache) -> dict:
 @pytest.mark.book
 def test_book_regularization_claims(book_results):
     reg = book_results["reg"]
-    assert len(reg.runs) == 5 * len(SEEDS) and not reg.runs["diverged"].any()
+    assert len(reg.runs) == 5 * len(BOOK_SEEDS) and not reg.runs["diverged"].any()
     weights = {setting_label(r, "weights"): weight_values(t.model)
                for r, t in zip(REGULARIZERS, book_results["trained"])}
     f = regularization_findings(reg, weights)
     check_claims(f, "regularization")
     # independent of the findings: the L1 network has many more weights near zero on
-    # every measure, and every L1 run ends below the mean without a penalty
+    # every measure, and L1 ends lowest on average over the seeds (the chapter's words)
     l1 = np.abs(weights["L1 (weights)"])
     none = np.abs(weights["none"])
     assert (l1 < NEAR_ZERO).mean() > 10 * (none < NEAR_ZERO).mean()
     runs = reg.runs.set_index("setting")
-    assert (runs.loc["L1 (weights)", "val_accuracy"] < runs.loc["none", "val_accuracy"].mean()).all()
+    l1_mean = runs.loc["L1 (weights)", "val_accuracy"].mean()
+    assert l1_mean < runs.loc["none", "val_accuracy"].mean()
+    assert l1_mean < runs.loc["L2 (weights)", "val_accuracy"].mean()
 
 
 @pytest.mark.book

@@ -482,7 +482,7 @@ def best_configuration(results: Sequence[SweepResult]) -> dict[str, Any]:
         "val_mean": float(best["val_mean"]),
         "val_std": float(best["val_std"]),
         "n_candidates": len(table),
-        "n_tied": sum(tied(best["val_mean"], m) for m in table["val_mean"].iloc[1:]),
+        "n_tied": int(sum(tied(best["val_mean"], m) for m in table["val_mean"].iloc[1:])),
         "test_accuracy": test,
         "test_mean": float(np.mean(list(test.values()))),
     }
