@@ -254,27 +254,13 @@ def make_model_study(simple: float, complex_: float, spread: float = 0.002,
                      rise: dict | None = None) -> SweepResult:
     """Both models climb linearly from 0.1 to their final accuracy over ``rise[model]``
     epochs (simple 20, complex 5), then stay flat; 30 epochs."""
-    rise = {"simple": 20, "complex": 5, **(rise or {})}
-    rows, runs = [], []
-    for value, mean in (("simple", simple), ("complex", complex_)):
-        for k, seed in enumerate(SEEDS):
-            final = mean + spread * (k - 1)
-            for e in range(1, 31):
-                acc = 0.1 + (final - 0.1) * min(1.0, e / rise[value])
-                rows.append(("model", value, seed, e, 0.1, acc, 0.1, acc, 0.5, False))
-            runs.append(("model", value, seed, final, 0.5, False, np.nan, 30, 1.0, True))
-    return SweepResult(param="model", values=("simple", "complex"), seeds=SEEDS,
-                       base=TrainConfig(), table=pd.DataFrame(rows, columns=list(EPOCH_COLUMNS)),
-                       runs=pd.DataFrame(runs, columns=list(RUN_COLUMNS)))
+    return _climbing_study({"simple": simple, "complex": complex_},
+                           {"simple": 20, "complex": 5, **(rise or {})}, spread)
 
 
-def make_ablation_study(means: dict | None = None, rise: dict | None = None,
-                        spread: float = 0.002) -> SweepResult:
-    """Four models climbing linearly to their final accuracy over ``rise[model]`` epochs."""
-    means = {"simple": 0.968, "complex": 0.978, "complex_no_batchnorm": 0.972,
-             "complex_no_dropout": 0.975, **(means or {})}
-    rise = {"simple": 24, "complex": 4, "complex_no_batchnorm": 10, "complex_no_dropout": 3,
-            **(rise or {})}
+def _climbing_study(means: dict, rise: dict, spread: float) -> SweepResult:
+    """A sweep over ``model``: each climbs linearly from 0.1 to its final accuracy (the
+    mean, spread over the seeds) over ``rise[model]`` epochs, then stays flat; 30 epochs."""
     rows, runs = [], []
     for value, mean in means.items():
         for k, seed in enumerate(SEEDS):
@@ -286,6 +272,16 @@ def make_ablation_study(means: dict | None = None, rise: dict | None = None,
     return SweepResult(param="model", values=tuple(means), seeds=SEEDS, base=TrainConfig(),
                        table=pd.DataFrame(rows, columns=list(EPOCH_COLUMNS)),
                        runs=pd.DataFrame(runs, columns=list(RUN_COLUMNS)))
+
+
+def make_ablation_study(means: dict | None = None, rise: dict | None = None,
+                        spread: float = 0.002) -> SweepResult:
+    """Four models climbing linearly to their final accuracy over ``rise[model]`` epochs."""
+    means = {"simple": 0.968, "complex": 0.978, "complex_no_batchnorm": 0.972,
+             "complex_no_dropout": 0.975, **(means or {})}
+    rise = {"simple": 24, "complex": 4, "complex_no_batchnorm": 10, "complex_no_dropout": 3,
+            **(rise or {})}
+    return _climbing_study(means, rise, spread)
 
 
 def test_ablation_claims_hold_and_each_can_fail():
