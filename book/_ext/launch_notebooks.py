@@ -344,14 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("chapters", nargs="*",
                         help="chapter files or names (default: every chapter with code cells)")
     args = parser.parse_args(argv)
-    try:
-        written = write_launch_notebooks(args.chapters, args.out, args.binder)
-    except ValueError as error:  # StudentEditionError included
-        print(f"launch notebooks: error: {error}", file=sys.stderr)
-        return 2
-    for path in written:
-        print(path)
-    return 0
+    return student_edition.list_written(  # ValueError: StudentEditionError included
+        lambda: write_launch_notebooks(args.chapters, args.out, args.binder),
+        "launch notebooks", ValueError)
 
 
 if __name__ == "__main__":

@@ -437,10 +437,21 @@ def main(argv: list[str] | None = None) -> int:
         help="chapter files or names (default: every chapter of _toc.yml with code cells)",
     )
     args = parser.parse_args(argv)
+    return list_written(lambda: write_student_edition(args.chapters, args.out),
+                        "student edition", StudentEditionError)
+
+
+def list_written(write, what: str, errors: type[Exception]) -> int:
+    """Run ``write()`` and print the paths it returns, one a line: exit status 0.
+
+    An error of the type ``errors`` is printed as ``"<what>: error: ..."`` on stderr
+    instead, with exit status 2 (the command lines of the student edition and of the
+    launch notebooks).
+    """
     try:
-        written = write_student_edition(args.chapters, args.out)
-    except StudentEditionError as error:
-        print(f"student edition: error: {error}", file=sys.stderr)
+        written = write()
+    except errors as error:
+        print(f"{what}: error: {error}", file=sys.stderr)
         return 2
     for path in written:
         print(path)
