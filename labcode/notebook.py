@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _validate
+
 __all__ = ["glue", "sci", "points", "trained_text"]
 
 try:  # the book build: myst-nb stores the value for {glue:text} roles
@@ -54,8 +56,7 @@ def sci(value: float, digits: int = 0) -> str:
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"value must be a real number, got {type(value).__name__}")
-    if not isinstance(digits, int) or isinstance(digits, bool) or digits < 0:
-        raise ValueError(f"digits must be an int >= 0, got {digits!r}")
+    _validate.integer(digits, "digits", minimum=0)
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
     if value == 0:
@@ -85,9 +86,8 @@ def trained_text(trained: int, total: int) -> str:
     ``"all 5 were trained"``, ``"none was trained: all 5 were read from the run cache"``
     or ``"2 of the 5 were trained, the others read from the run cache"``.
     """
-    for value, name in ((trained, "trained"), (total, "total")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    _validate.integer(trained, "trained", minimum=0)
+    _validate.integer(total, "total", minimum=0)
     if trained > total:
         raise ValueError(f"trained must be at most total, got {trained} of {total}")
     if trained == total:
