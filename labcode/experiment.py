@@ -26,7 +26,7 @@ from .data import (
     DigitsSplit,
     load_digits_split,
 )
-from .models import MODELS, build_model
+from .models import BATCHNORM_MODELS, MODELS, build_model
 from .torch_data import make_loaders
 from .training import OPTIMIZERS, PENALIZE, History, evaluate, fit, make_optimizer
 
@@ -189,7 +189,7 @@ class TrainConfig:
         put("lr", _validate.positive(self.lr, "TrainConfig.lr"))
         for name in ("l1", "l2"):
             put(name, _validate.non_negative(getattr(self, name), f"TrainConfig.{name}"))
-        if self.model in ("complex", "complex_no_dropout") and self.batch_size < 2:
+        if self.model in BATCHNORM_MODELS and self.batch_size < 2:
             raise ValueError(
                 f"TrainConfig.batch_size: the {self.model!r} model has BatchNorm, which normalises "
                 f"over the batch and needs at least 2 samples per batch, got {self.batch_size}"

@@ -31,6 +31,7 @@ __all__ = [
     "complex_from_table",
     "complex_without",
     "MODELS",
+    "BATCHNORM_MODELS",
     "build_model",
     "count_parameters",
 ]
@@ -249,6 +250,10 @@ Each value is called with the keyword arguments ``in_features``, ``hidden_size``
 ``"complex_no_dropout"`` are that model without its BatchNorm or its Dropout layers
 (:func:`complex_without`), for the Step 10 study of which part helps.
 """
+
+BATCHNORM_MODELS: frozenset[str] = frozenset({"complex", "complex_no_dropout"})
+"""The entries of :data:`MODELS` with BatchNorm, which need batches of at least two
+samples in training mode (``tests/test_models.py`` checks the set against the models)."""
 
 
 def build_model(

@@ -225,3 +225,12 @@ def test_complex_mlp_refuses_bad_arguments(kwargs, error, match):
 def test_complex_repr_names_the_sizes():
     text = repr(ComplexMLP())
     assert "hidden_sizes=(128, 64)" in text and "dropout=0.2" in text and "parameters=17610" in text
+
+
+def test_batchnorm_models_are_the_entries_with_batchnorm():
+    from torch import nn
+
+    from labcode.models import BATCHNORM_MODELS
+    with_batchnorm = {name for name, build in MODELS.items()
+                      if any(isinstance(m, nn.BatchNorm1d) for m in build().modules())}
+    assert BATCHNORM_MODELS == with_batchnorm == {"complex", "complex_no_dropout"}
