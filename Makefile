@@ -8,7 +8,7 @@ STAMP := $(VENV)/.labcode-installed
 PORT ?= 8000
 CHAPTER ?=
 
-.PHONY: book test serve clean chapter setup chromium student term notebooks
+.PHONY: book test test-fast serve clean chapter setup chromium student term notebooks
 
 setup: $(STAMP)
 
@@ -33,9 +33,15 @@ term: $(STAMP)
 	LABCODE_SOLUTIONS=hidden $(JB) build . -W -n --keep-going --path-output _build/term
 	@echo "The term-time site is at $(CURDIR)/_build/term/_build/html/index.html"
 
-## make test: the whole test suite, including a clean, strict build of the book
+## make test: the whole test suite, including a clean, strict build of the book and the
+## numerical tests under every CPU kernel (tests/kernels.py), on two workers: the tests
+## of the book on one (built and executed once), the rest on the other
 test: $(STAMP) chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+## make test-fast: the package's tests alone, no book and no kernel matrix (the inner loop)
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not book and not kernels"
 
 ## make chromium: Debian's chromium for tests/test_browser.py, installed when missing
 chromium:

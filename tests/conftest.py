@@ -85,3 +85,58 @@ def built_book(tmp_path_factory, run_cache) -> Build:
     """A clean, strict build of the whole book, from empty caches, done once per session."""
     out = tmp_path_factory.mktemp("book")
     return build_book(REPO, *STRICT, out=out, env={"LABCODE_RUN_CACHE": str(run_cache)})
+
+
+# --- make test runs on two workers (pytest-xdist, --dist loadgroup) -------------------------
+# Every test that reads the session's book build runs on one worker, so the book is built
+# and executed once per session; the other tests, the kernel matrix among them, run on the
+# other worker meanwhile.
+BOOK_FIXTURES = frozenset({"built_book", "run_cache"})
+
+
+def pytest_itemcollected(item):
+    # marked as each test is collected, before xdist names the groups from the markers
+    if BOOK_FIXTURES & set(getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.xdist_group("book"))
+        item.add_marker(pytest.mark.book)  # make test-fast leaves them out
+
+
+# What a test hands to the end of the run (for example the kernel matrix's report), as a
+# user property named "report": printed in the terminal summary, from any worker.
+_REPORTS: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _REPORTS.extend((report.nodeid, text) for key, text in report.user_properties
+                        if key == "report")
+
+
+def pytest_terminal_summary(terminalreporter):
+    for nodeid, text in _REPORTS:
+        terminalreporter.section(nodeid.split("::")[-1])
+        terminalreporter.write(text if text.endswith("\n") else text + "\n")
+
+
+@pytest.fixture(scope="session")
+def launch_runs(built_book, run_cache, tmp_path_factory) -> dict[str, "nbformat.NotebookNode"]:
+    """Every committed launch notebook (``book/<chapter>.ipynb``, the student edition with
+    the install cell first) run once, top to bottom, in a fresh kernel and an empty folder.
+
+    Keyed by the notebook's path in the repository. The studies read the session build's
+    runs (``LABCODE_RUN_CACHE``) instead of training them again. The launch-link tests and
+    the student-edition tests read these runs; nothing executes the notebooks twice.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    assert built_book.returncode == 0, built_book.output[-5000:]
+    kernel_env = {**os.environ, "LABCODE_RUN_CACHE": str(run_cache)}
+    runs = {}
+    for path in sorted((REPO / "book").glob("*.ipynb")):
+        folder = tmp_path_factory.mktemp(path.stem)
+        notebook = nbformat.read(path, as_version=4)
+        NotebookClient(notebook, timeout=900, kernel_name="python3",
+                       resources={"metadata": {"path": str(folder)}}).execute(env=kernel_env)
+        runs[path.relative_to(REPO).as_posix()] = notebook
+    return runs

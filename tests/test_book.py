@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -115,3 +116,11 @@ def test_a_change_to_labcode_re_executes_chapters_that_import_it(tmp_path):
 
     again = build_book(root, *STRICT, env=env)
     assert "Executing notebook" not in again.output
+
+
+def test_the_book_tests_share_one_worker(request, run_cache):
+    """Under make test (pytest-xdist, --dist loadgroup) every test that reads the session's
+    build is in one group, so the book is built and executed once, not once per worker."""
+    if not (os.environ.get("PYTEST_XDIST_WORKER") and request.config.getvalue("loadgroup")):
+        pytest.skip("runs under make test: pytest-xdist with --dist loadgroup")
+    assert request.node.nodeid.endswith("@book"), request.node.nodeid

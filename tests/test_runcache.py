@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -130,8 +136,10 @@ def test_a_folder_where_a_record_belongs_is_reported_before_training(tmp_path):
     assert ex.submitted == 0
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_read_only_cache_is_reported_before_training(tmp_path):
+    if os.geteuid() == 0:  # root writes into read-only folders: run it as nobody
+        _run_as_nobody("test_a_read_only_cache_is_reported_before_training")
+        return
     folder = tmp_path / "runs"
     folder.mkdir()
     folder.chmod(0o500)
@@ -142,6 +150,32 @@ def test_a_read_only_cache_is_reported_before_training(tmp_path):
     finally:
         folder.chmod(0o700)
     assert ex.submitted == 0
+
+
+NOBODY = 65534  # the unprivileged user and group of Debian and most Linux systems
+
+
+def _run_as_nobody(test: str) -> None:
+    """Run one test of this module in a new pytest process as the user nobody.
+
+    CI runs as root, for whom a read-only folder is writable; the test means an ordinary
+    user, so it is run as one (``setpriv``), in a folder that user owns.
+    """
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to run this test as an unprivileged user"
+    home = Path(tempfile.mkdtemp(prefix="labcode-nobody-"))
+    try:
+        os.chown(home, NOBODY, NOBODY)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        env.update(HOME=str(home), MPLCONFIGDIR=str(home / "mpl"), TMPDIR=str(home))
+        proc = subprocess.run(
+            [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
+             sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+             f"--basetemp={home / 'tmp'}", f"{Path(__file__)}::{test}"],
+            cwd=home, env=env, capture_output=True, text=True, timeout=600, check=False)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-3000:] + proc.stderr
 
 
 def test_an_unwritable_cache_path_is_reported_before_training(tmp_path):
@@ -168,27 +202,40 @@ def test_stale_temporary_files_are_removed_and_fresh_ones_kept(tmp_path):
 
 
 class SlowCallbacks(ThreadPoolExecutor):
-    """Finishes each future at once but runs its done-callbacks late, in another thread:
-    what a process pool or a Dask client may do."""
+    """Finishes each future at once but runs its done-callbacks late, in another thread,
+    only once the caller's thread has read the result: what a process pool or a Dask
+    client may do. A sweep that did not wait for its callbacks would return first."""
+
+    def __init__(self, max_workers):
+        super().__init__(max_workers=max_workers)
+        self.unread: list[Future] = []  # results the caller never read
 
     def submit(self, fn, /, *args, **kwargs):
         inner = super().submit(fn, *args, **kwargs)
-        outer = Future()
-        original = outer.add_done_callback
+        caller, read = threading.get_ident(), threading.Event()
         callbacks = []
+
+        class Outer(Future):
+            def result(self, timeout=None):
+                value = super().result(timeout)
+                if threading.get_ident() == caller:
+                    read.set()
+                return value
+
+        outer = Outer()
         outer.add_done_callback = callbacks.append
 
         def finish(f):
             outer.set_result(f.result())  # waiters (as_completed) wake up now
 
             def late():
-                time.sleep(0.5)
+                if not read.wait(timeout=120):  # a limit, so that such a sweep cannot hang
+                    self.unread.append(outer)
                 for cb in callbacks:
                     cb(outer)
             super(SlowCallbacks, self).submit(late)
 
         inner.add_done_callback(finish)
-        del original
         return outer
 
 
@@ -198,6 +245,7 @@ def test_every_run_is_on_disk_when_sweep_returns(tmp_path):
         sweep(BASE, "lr", [1e-2, 1e-3, 1e-4], seeds=(0,), cache_dir=folder, executor=ex,
               progress=False)
         assert len(list(folder.glob("run-*.json"))) == 3  # before the executor shuts down
+    assert ex.unread == []  # every callback ran after the sweep had read its result
     assert _again_three(folder) == 0
 
 

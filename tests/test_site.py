@@ -198,26 +198,19 @@ def test_the_launch_link_pattern_reads_both_providers():
     assert found == [("book/data.ipynb", None), (None, "book/data.md")]
 
 
-def test_launch_notebooks_run_top_to_bottom(html, tmp_path, run_cache):
+def test_launch_notebooks_run_top_to_bottom(html, launch_runs):
     """Every notebook a launch link opens runs in a fresh kernel, in an empty folder.
 
-    labcode is importable here, so the install cell installs nothing. The studies read
-    the session build's runs (``LABCODE_RUN_CACHE``) instead of training them again.
+    labcode is importable here, so the install cell installs nothing. The notebooks are
+    run once per session (``launch_runs``); the student-edition tests read the same runs.
     """
-    from nbclient import NotebookClient
-
     import labcode
 
     paths = sorted({path for found in _launch_links(html).values() for *_, path in found})
     assert paths
-    kernel_env = {**os.environ, RUN_CACHE_ENV: str(run_cache)}
+    assert set(paths) <= set(launch_runs), "a launch link opens a notebook that was not run"
     for path in paths:
-        folder = tmp_path / Path(path).stem
-        folder.mkdir()
-        notebook = nbformat.read(REPO / path, as_version=4)
-        NotebookClient(
-            notebook, timeout=900, resources={"metadata": {"path": str(folder)}}
-        ).execute(env=kernel_env)
+        notebook = launch_runs[path]
         install = notebook.cells[0]
         printed = "".join(out.get("text", "") for out in install.outputs)
         assert printed == f"labcode {labcode.__version__}\n", (path, printed)  # no pip run
@@ -229,30 +222,35 @@ def test_launch_notebooks_run_top_to_bottom(html, tmp_path, run_cache):
                 path, cell.source[:80])
 
 
-def test_downloaded_notebooks_run_in_plain_jupyter(html, tmp_path, run_cache):
-    from nbclient import NotebookClient
-
-    # The kernel sees the session build's run cache (as the build's kernel did), so the
-    # studies read the runs the build trained with the same code instead of training
-    # them all again; everything else runs afresh, in a folder outside the book.
-    kernel_env = {**os.environ, RUN_CACHE_ENV: str(run_cache)}
+def test_the_build_runs_each_chapter_in_an_empty_folder(built_book):
+    """myst-nb executes every chapter in a fresh temporary folder, as a downloaded
+    notebook runs on a reader's machine: a chapter needing a file beside it fails the build."""
+    config = (REPO / "_config.yml").read_text(encoding="utf8")
+    assert re.search(r"^execute:\n(?:  .*\n|\s*\n)*?  run_in_temp: true$", config, re.M)
     for page in _code_pages():
-        folder = tmp_path / Path(page).name
-        folder.mkdir()
-        path = folder / f"{Path(page).name}.ipynb"
-        shutil.copy(html / "_sources" / f"{page}.ipynb", path)
-        notebook = nbformat.read(path, as_version=4)
-        for cell in notebook.cells:
-            if cell.cell_type == "code":
-                cell.outputs = []  # every output checked below comes from this run
-        # errors stop the run, except in cells tagged raises-exception
-        client = NotebookClient(
-            notebook, timeout=1800, resources={"metadata": {"path": str(folder)}}
-        )
-        client.execute(env=kernel_env)
+        assert re.search(rf"{re.escape(page)}\.md: Executing notebook using temporary CWD",
+                         built_book.output), page
+    assert "using local CWD" not in built_book.output
+    # the build's kernels find the studies' runs through the variable labcode reads
+    assert labcode_book.RUN_CACHE_ENV == RUN_CACHE_ENV
+
+
+def test_downloaded_notebooks_ran_in_plain_jupyter(html):
+    """The download is the notebook the build ran in an empty folder (above): its code
+    cells are the chapter's, each with the outputs of that run, and only the cells
+    tagged raises-exception raised. No second run needed: nothing about it differs."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    for page in _code_pages():
+        notebook = nbformat.read(html / "_sources" / f"{page}.ipynb", as_version=4)
+        source = (REPO / f"{page}.md").read_text(encoding="utf8")
+        chapter = read_myst_markdown_notebook(source, path=str(REPO / f"{page}.md"))
+        code = [c.source for c in notebook.cells if c.cell_type == "code"]
+        assert code == [c.source for c in chapter.cells if c.cell_type == "code"], page
         for cell in notebook.cells:
             if cell.cell_type != "code":
                 continue
+            assert cell.get("execution_count") is not None, (page, cell.source[:80])
             raised = any(out.output_type == "error" for out in cell.outputs)
             expected = "raises-exception" in cell.metadata.get("tags", [])
             assert raised == expected, (page, cell.source[:80])

@@ -19,6 +19,12 @@ Two guards, on top of myst-nb's ``raise_on_error``, and two parts of the site:
   extra), so equations render with no network access. The files are copied into
   the built site only, never into a source ``_static/`` folder (Jupyter Book would
   add every script found there to every page).
+* **Chapters run in an empty folder.** ``_config.yml`` has myst-nb execute each
+  chapter in a fresh temporary folder (``run_in_temp: true``), as a downloaded
+  notebook runs on a reader's machine: a chapter that needs a file beside it fails
+  the build. The studies' run cache, which a chapter run from ``book/`` finds at
+  ``../_build/.labcode_runs``, is handed to the kernels as ``LABCODE_RUN_CACHE``
+  (the repository's ``_build/.labcode_runs``) unless that is set already.
 * **Provenance footer.** Every executed chapter ends with a small footer: the
   labcode version, the git commit the book was built from (short hash, followed by
   "+ uncommitted changes" when the work tree differs from it, or "unknown" outside
@@ -64,6 +70,9 @@ _MATHJAX_ES5 = "mathjax/static/mathjax/es5"
 # what a combined component loads on demand: TeX extensions, the CommonHTML fonts, the
 # menu, the accessibility and speech files; other components and the SVG output are left out
 _MATHJAX_PARTS = ("input", "output/chtml", "ui", "a11y", "sre")
+RUN_CACHE_ENV = "LABCODE_RUN_CACHE"
+"""labcode.engine.studies.RUN_CACHE_ENV, written out: importing the engine loads torch,
+which the Sphinx process does not need (tests/test_site.py checks that the two agree)."""
 FOOTER_CLASS = "chapter-provenance"
 _FOOTER_CSS = """\
 .chapter-provenance {
@@ -247,7 +256,10 @@ SOLUTIONS_ENV = "LABCODE_SOLUTIONS"
 
 
 def _on_config_inited(app, config) -> None:
-    """Check ``mathjax_path`` before anything is built; apply the term-time switch."""
+    """Check ``mathjax_path`` before anything is built; apply the term-time switch; name
+    the studies' run cache for the kernels, which run in temporary folders."""
+    if not os.environ.get(RUN_CACHE_ENV):
+        os.environ[RUN_CACHE_ENV] = str(Path(app.srcdir) / "_build" / ".labcode_runs")
     choice = os.environ.get(SOLUTIONS_ENV, "shown")
     if choice not in ("shown", "hidden"):
         raise ValueError(f"{SOLUTIONS_ENV} must be 'shown' or 'hidden', got {choice!r}")
