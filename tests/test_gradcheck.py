@@ -5,19 +5,27 @@ import pytest
 
 from labcode.gradcheck import numerical_gradient, relative_error
 
+import numerics
+
 
 def test_numerical_gradient_of_known_functions():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3, 4))
     A = rng.normal(size=(3, 4))
-    # f(x) = sum(A * x) has gradient A; f(x) = sum(sin(x)) has gradient cos(x)
-    np.testing.assert_allclose(numerical_gradient(lambda v: float(np.sum(A * v)), x), A, rtol=1e-9)
-    np.testing.assert_allclose(
-        numerical_gradient(lambda v: float(np.sum(np.sin(v))), x), np.cos(x), rtol=1e-8, atol=1e-10
-    )
-    # a 0-d array and the float a NumPy reduction returns
+    # f(x) = sum(A * x) has gradient A; f(x) = sum(sin(x)) has gradient cos(x). Central
+    # differences (h = 1e-5) are off by the round-off of f over 2h plus h^2/6 times the
+    # third derivative (tests/numerics.py): linear, none; sin's is -cos, at most 1
+    linear = numerics.central_difference_atol(np.abs(A * x).sum() + 1e-5 * np.abs(A).sum(),
+                                              x.size + 1)
+    np.testing.assert_allclose(numerical_gradient(lambda v: float(np.sum(A * v)), x), A,
+                               rtol=0, atol=linear)
+    sine = numerics.central_difference_atol(x.size, x.size + 1, third=1.0)
+    np.testing.assert_allclose(numerical_gradient(lambda v: float(np.sum(np.sin(v))), x),
+                               np.cos(x), rtol=0, atol=sine)
+    # a 0-d array and the float a NumPy reduction returns: (2 +- h)^3, third derivative 6
     x0 = np.array(2.0)
-    np.testing.assert_allclose(numerical_gradient(lambda v: v**3, x0), 12.0, rtol=1e-9)
+    np.testing.assert_allclose(numerical_gradient(lambda v: v**3, x0), 12.0, rtol=0,
+                               atol=numerics.central_difference_atol(8.0, 3, third=6.0))
 
 
 def test_numerical_gradient_restores_every_entry_exactly():
@@ -56,7 +64,9 @@ def test_numerical_gradient_reads_x_through_a_closure():
     # the way a network is checked: f ignores its argument and reads the weights it owns
     W = np.array([[1.0, -2.0]])
     grad = numerical_gradient(lambda _: float(np.sum(W**2)), W)
-    np.testing.assert_allclose(grad, 2 * W, rtol=1e-9)
+    # quadratic: no truncation error; the round-off of a sum of 2 squares of size 4
+    np.testing.assert_allclose(grad, 2 * W, rtol=0,
+                               atol=numerics.central_difference_atol(5.0, 2 + 2))
 
 
 def test_gradient_check_detects_a_wrong_gradient():
@@ -69,7 +79,12 @@ def test_gradient_check_detects_a_wrong_gradient():
 
     numeric = numerical_gradient(f, w)
     right = 2 * X.T @ (X @ w)
-    assert relative_error(right, numeric) < 1e-9
+    # quadratic: no truncation; round-off of f, a sum of 6 squares of dot products of 4,
+    # over 2h per entry, against the norms of the two gradients
+    atol = numerics.central_difference_atol(np.sum((np.abs(X) @ (np.abs(w) + 1e-5)) ** 2),
+                                            4 + 6 + 2)
+    bound = atol * np.sqrt(w.size) / (np.linalg.norm(right) + np.linalg.norm(numeric))
+    assert relative_error(right, numeric) < bound
     # the usual mistakes: a lost factor 2 (relative error 1/3), a flipped sign, one wrong entry
     assert relative_error(X.T @ (X @ w), numeric) > 0.3
     assert relative_error(-right, numeric) == pytest.approx(1.0)
@@ -88,7 +103,9 @@ def test_relative_error_values():
     # symmetric, and independent of the scale
     a, b = np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 2.0])
     assert relative_error(a, b) == relative_error(b, a)
-    assert relative_error(1e-12 * a, 1e-12 * b) == pytest.approx(relative_error(a, b), rel=1e-12)
+    # float64: the scaling by 1e-12 rounds each entry, then two norms of 3 and a division
+    assert relative_error(1e-12 * a, 1e-12 * b) == pytest.approx(
+        relative_error(a, b), rel=numerics.rtol(np.float64, 1 + 3 + 3 + 2))
 
 
 @pytest.mark.parametrize(
