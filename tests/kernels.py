@@ -60,8 +60,9 @@ print(json.dumps({"aten": torch.backends.cpu.get_cpu_capability(),
 
 
 def _environ(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ATEN_CPU_CAPABILITY", "OPENBLAS_CORETYPE", "PYTEST_ADDOPTS")}
+    """This process's environment (with the kernels the main suite runs under, whether
+    chosen by the libraries or set by the caller), one thread, and ``extra`` on top."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     return {**env, **ONE_THREAD, **extra}
 
 
@@ -79,7 +80,7 @@ def settings() -> tuple[list[tuple[str, dict, tuple]], list[str], dict, int]:
     runs, skipped = [], []
     for value, name in ATEN_CAPABILITIES.items():
         if name == native["aten"]:
-            skipped.append(f"ATEN_CPU_CAPABILITY={value}: what torch picks by itself here; "
+            skipped.append(f"ATEN_CPU_CAPABILITY={value}: what torch runs here without it; "
                            "the main suite runs it")
             continue
         seen = probe(ATEN_CPU_CAPABILITY=value)["aten"]
@@ -94,8 +95,8 @@ def settings() -> tuple[list[tuple[str, dict, tuple]], list[str], dict, int]:
         if others == OTHER_CORETYPES:
             break
         if coretype.lower() == str(native["openblas"]).lower():
-            skipped.append(f"OPENBLAS_CORETYPE={coretype}: the core type OpenBLAS picks by "
-                           "itself here; the main suite runs it")
+            skipped.append(f"OPENBLAS_CORETYPE={coretype}: the core type OpenBLAS runs here "
+                           "without it; the main suite runs it")
             continue
         seen = probe(OPENBLAS_CORETYPE=coretype)["openblas"]
         if str(seen).lower() == coretype.lower():
@@ -120,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(line)
 
     runs, skipped, native, others = settings()
-    say(f"kernel matrix: this CPU runs ATen {native['aten']} and OpenBLAS "
-        f"{native['openblas']} by itself; every run below uses one thread")
+    say(f"kernel matrix: the main suite runs ATen {native['aten']} and OpenBLAS "
+        f"{native['openblas']} on this CPU; every run below uses one thread")
     failed = []
     for label, extra, modules in runs:
         env = _environ(**extra)
