@@ -90,15 +90,23 @@ def built_book(tmp_path_factory, run_cache) -> Build:
 # --- make test runs on two workers (pytest-xdist, --dist loadgroup) -------------------------
 # Every test that reads the session's book build runs on one worker, so the book is built
 # and executed once per session; the other tests, the kernel matrix among them, run on the
-# other worker meanwhile.
+# other worker meanwhile. Tests sharing another costly fixture stay together too, so that
+# it is made once, not once per worker.
 BOOK_FIXTURES = frozenset({"built_book", "run_cache"})
+SHARED_FIXTURES = {"graded": "graded", "lab_trials": "lab_trials"}
 
 
 def pytest_itemcollected(item):
     # marked as each test is collected, before xdist names the groups from the markers
-    if BOOK_FIXTURES & set(getattr(item, "fixturenames", ())):
+    names = set(getattr(item, "fixturenames", ()))
+    if BOOK_FIXTURES & names:
         item.add_marker(pytest.mark.xdist_group("book"))
         item.add_marker(pytest.mark.book)  # make test-fast leaves them out
+    else:
+        for fixture, group in SHARED_FIXTURES.items():
+            if fixture in names:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
 
 
 # What a test hands to the end of the run (for example the kernel matrix's report), as a
