@@ -127,7 +127,7 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture(scope="session")
-def launch_runs(built_book, run_cache, tmp_path_factory) -> dict[str, "nbformat.NotebookNode"]:
+def launch_runs(built_book, run_cache, tmp_path_factory) -> dict:
     """Every committed launch notebook (``book/<chapter>.ipynb``, the student edition with
     the install cell first) run once, top to bottom, in a fresh kernel and an empty folder.
 

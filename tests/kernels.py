@@ -6,10 +6,10 @@ developer's kernel fails on the next machine. This script reruns the numerical t
 modules with each kernel forced, in a fresh process each:
 
 - torch's modules under every ATen CPU capability (``ATEN_CPU_CAPABILITY=default``,
-  ``avx2``, ``avx512``) this CPU supports, but the one torch picks by itself, which the
-  main suite runs;
+  ``avx2``, ``avx512``) this CPU supports, but the one the main suite runs (the one torch
+  picks by itself, unless the environment sets another);
 - numpy's modules under two OpenBLAS core types (``OPENBLAS_CORETYPE``) this CPU can run
-  other than the one OpenBLAS picks by itself, the first two of ``OPENBLAS_CORETYPES``.
+  other than the one the main suite runs, the first two of ``OPENBLAS_CORETYPES``.
 
 Every run uses one thread (``OMP_NUM_THREADS=1``, ``OPENBLAS_NUM_THREADS=1``): the main
 suite runs with the machine's threads, so the matrix also covers the other split of a sum.
@@ -62,7 +62,7 @@ print(json.dumps({"aten": torch.backends.cpu.get_cpu_capability(),
 def _environ(**extra: str) -> dict[str, str]:
     """This process's environment (with the kernels the main suite runs under, whether
     chosen by the libraries or set by the caller), one thread, and ``extra`` on top."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     return {**env, **ONE_THREAD, **extra}
 
 
@@ -75,7 +75,7 @@ def probe(**extra: str) -> dict:
 
 def settings() -> tuple[list[tuple[str, dict, tuple]], list[str], dict, int]:
     """The runs to make, ``(label, environment, modules)``; the lines saying what was left
-    out and why; what a process runs by itself; how many other OpenBLAS core types run."""
+    out and why; what the main suite runs; how many other OpenBLAS core types run."""
     native = probe()
     runs, skipped = [], []
     for value, name in ATEN_CAPABILITIES.items():

@@ -13,7 +13,6 @@ import importlib.util
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest

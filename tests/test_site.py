@@ -7,9 +7,7 @@ files, run the downloadable notebooks, and test book/_ext/labcode_book.py's part
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
