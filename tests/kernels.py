@@ -80,8 +80,8 @@ def settings() -> tuple[list[tuple[str, dict, tuple]], list[str], dict, int]:
     runs, skipped = [], []
     for value, name in ATEN_CAPABILITIES.items():
         if name == native["aten"]:
-            skipped.append(f"ATEN_CPU_CAPABILITY={value}: what torch runs here without it; "
-                           "the main suite runs it")
+            skipped.append(f"ATEN_CPU_CAPABILITY={value}: the kernel the main suite runs "
+                           "under here")
             continue
         seen = probe(ATEN_CPU_CAPABILITY=value)["aten"]
         if seen == name:
@@ -95,8 +95,8 @@ def settings() -> tuple[list[tuple[str, dict, tuple]], list[str], dict, int]:
         if others == OTHER_CORETYPES:
             break
         if coretype.lower() == str(native["openblas"]).lower():
-            skipped.append(f"OPENBLAS_CORETYPE={coretype}: the core type OpenBLAS runs here "
-                           "without it; the main suite runs it")
+            skipped.append(f"OPENBLAS_CORETYPE={coretype}: the core type the main suite "
+                           "runs under here")
             continue
         seen = probe(OPENBLAS_CORETYPE=coretype)["openblas"]
         if str(seen).lower() == coretype.lower():
