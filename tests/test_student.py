@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import subprocess
@@ -350,3 +351,35 @@ def test_the_student_edition_asks_for_every_piece_the_handout_does(tmp_path):
     assert asked("studies") == ["compare_values"]
     assert asked("regularization") == ["l1_penalty", "l2_penalty"]
     assert asked("complex_mlp") == ["ComplexMLP"]
+
+
+
+def _code_of(chapter: Path) -> str:
+    """The code cells of a chapter, joined."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    nb = read_myst_markdown_notebook(chapter.read_text(encoding="utf8"), path=str(chapter))
+    return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+
+
+def test_the_run_cache_stays_in_the_notebooks_own_folder():
+    """A chapter run as a notebook, outside the build (which names the cache through
+    LABCODE_RUN_CACHE), keeps its runs beside the notebook, never in a parent folder."""
+    defaults = {}
+    for chapter in student_edition.toc_chapters():
+        for default in re.findall(r"run_cache_dir\(\s*([^)]*)\)", _code_of(chapter)):
+            defaults[chapter.stem] = default
+            path = Path(ast.literal_eval(default))
+            assert not path.is_absolute() and ".." not in path.parts, (chapter.name, default)
+    assert {"studies", "regularization", "complex_mlp"} <= set(defaults)
+
+
+def test_every_chapter_that_trains_uses_one_torch_thread():
+    """A chapter that trains a model in its own kernel does it on one torch thread, as
+    run_experiment trains (TrainConfig.num_threads): a second thread only adds waiting on a
+    model this small, and a busy machine makes it many times slower."""
+    training = [c for c in student_edition.toc_chapters()
+                if re.search(r"train_epoch\(|optimizer\.step\(\)", _code_of(c))]
+    assert {"pytorch_mlp", "regularization", "complex_mlp"} <= {c.stem for c in training}
+    for chapter in training:
+        assert re.search(r"^torch\.set_num_threads\(1\)", _code_of(chapter), re.M), chapter.name

@@ -245,7 +245,8 @@ def _intro_cell(
             "",
             "**How long it takes.** Your own sweeps train one run per value each time you "
             "run them, a few seconds each. The book's studies keep their finished runs in "
-            "a cache folder: from an empty cache, this notebook trains them, which takes "
+            "a cache folder, `.labcode_runs` beside this notebook: from an empty cache, "
+            "this notebook trains them, which takes "
             "under two minutes on a machine with two cores. To read the runs that `make "
             "book` trained instead, set the environment variable `LABCODE_RUN_CACHE` to "
             "the repository's `_build/.labcode_runs` before starting Jupyter, for "
