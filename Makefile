@@ -63,7 +63,8 @@ chapter: $(STAMP)
 	$(JB) build . -W -n --keep-going
 	@echo "The site is at $(CURDIR)/_build/html/index.html"
 
-## make student: write the student edition (chapters as notebooks, no solutions) into _build/student
+## make student: write the student edition (no solutions) into _build/student: the handout's
+## neural_network.ipynb and MLP.ipynb, each chapter as a notebook, and a README.md
 student: $(STAMP)
 	$(PY) book/_ext/student_edition.py --out _build/student
 	@echo "The student notebooks are in $(CURDIR)/_build/student (make student overwrites them: work on a copy)"

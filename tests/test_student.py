@@ -383,3 +383,80 @@ def test_every_chapter_that_trains_uses_one_torch_thread():
     assert {"pytorch_mlp", "regularization", "complex_mlp"} <= {c.stem for c in training}
     for chapter in training:
         assert re.search(r"^torch\.set_num_threads\(1\)", _code_of(chapter), re.M), chapter.name
+
+
+# --- the notebooks the handout names -------------------------------------------------------
+
+
+def _cells(nb) -> list[tuple]:
+    return [(c.cell_type, c.source, c.metadata.get("tags")) for c in nb.cells]
+
+
+def test_the_handout_notebooks_are_its_exercises_chapters_one_after_the_other(tmp_path):
+    written = student_edition.write_handout_notebooks(tmp_path)
+    assert [p.name for p in written] == ["neural_network.ipynb", "MLP.ipynb", "README.md"]
+    specs = {spec.name: spec for spec in student_edition.HANDOUT_NOTEBOOKS}
+    assert {name: spec.chapters for name, spec in specs.items()} == {
+        "neural_network": ("data", "numpy_network"),
+        "MLP": ("pytorch_mlp", "studies", "regularization", "complex_mlp")}
+    for path in written[:2]:
+        nb = nbformat.read(path, as_version=4)
+        assert_no_solutions(nb, path.name)
+        spec = specs[path.stem]
+        chapters = [student_edition.student_notebook(REPO / "book" / f"{c}.md")
+                    for c in spec.chapters]
+        # every chapter's student edition but its own first cell, in the handout's order
+        assert _cells(nb)[1:] == [cell for ch in chapters for cell in _cells(ch)[1:]]
+        assert len({cell.id for cell in nb.cells}) == len(nb.cells)  # ids stay unique
+        intro = nb.cells[0].source
+        assert intro.startswith(f"**Student edition: {spec.exercise} of the lab handout")
+        assert all(f"`{chapter}`" in intro for chapter in spec.chapters)
+        # the grader's list: every chapter's checks, in order
+        assert nb.metadata["labcode"]["checks"] == [
+            check for ch in chapters for check in ch.metadata["labcode"]["checks"]]
+        assert nb.metadata["labcode"]["chapters"] == list(spec.chapters)
+    readme = written[2].read_text(encoding="utf8")
+    assert "`neural_network.ipynb` | Exercise 1 | Steps 1 to 5" in readme
+    assert "`MLP.ipynb` | Exercise 2 | Steps 1 to 10" in readme
+
+
+def test_the_handout_names_the_notebooks_make_student_writes():
+    handout = (REPO.parent / "shared" / "HANDOUT.md")
+    if not handout.is_file():
+        pytest.skip("the handout lies beside the repository only in the course's checkout")
+    text = handout.read_text(encoding="utf8").replace("\\_", "_")
+    for spec in student_edition.HANDOUT_NOTEBOOKS:
+        assert f"{spec.name}.ipynb" in text, spec.name
+
+
+def test_the_script_writes_the_handout_notebooks_only_for_the_whole_edition(tmp_path):
+    whole = run_script("--out", str(tmp_path / "all"))
+    assert whole.returncode == 0, whole.stderr
+    printed = [Path(line).name for line in whole.stdout.split()]
+    assert printed[-3:] == ["neural_network.ipynb", "MLP.ipynb", "README.md"]
+    assert (tmp_path / "all" / "README.md").is_file()
+    one = run_script("--out", str(tmp_path / "one"), "data")
+    assert one.returncode == 0, one.stderr
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == ["data.ipynb"]
+
+
+def test_neural_network_ipynb_runs_top_to_bottom(tmp_path):
+    """Exercise 1's notebook, as make student writes it, runs in an empty folder with no
+    starter filled in: every check falls back on labcode's reference. (MLP.ipynb is the
+    four launch notebooks of Exercise 2 one after the other, which launch_runs runs.)"""
+    from nbclient import NotebookClient
+
+    (path,) = [p for p in student_edition.write_handout_notebooks(tmp_path / "out")
+               if p.name == "neural_network.ipynb"]
+    nb = nbformat.read(path, as_version=4)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not tagged(cell, "raises-exception"):
+            assert not [o for o in cell.outputs if o.output_type == "error"], cell.source
+    checked = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      and CHECKER_CALL.search(c.source) for o in c.outputs)
+    for check in nb.metadata["labcode"]["checks"]:
+        assert f"{check}: not implemented yet" in checked, check

@@ -18,11 +18,17 @@ cell, its checker reports "not implemented yet" and hands the rest of the notebo
 labcode's reference (see :mod:`labcode.checks`), so the notebook runs from top to
 bottom either way.
 
+The handout names two notebooks, ``neural_network.ipynb`` for Exercise 1 and ``MLP.ipynb``
+for Exercise 2: ``make student`` writes them too, each the chapters of its exercise one
+after the other (:data:`HANDOUT_NOTEBOOKS`), with a ``README.md`` saying which notebook
+holds which step.
+
 Run as a script::
 
     python book/_ext/student_edition.py [--out _build/student] [chapter ...]
 
-With no chapter named, every chapter of ``_toc.yml`` that has code cells is written. A
+With no chapter named, every chapter of ``_toc.yml`` that has code cells is written, and
+the handout's two notebooks with their README. A
 chapter is named by its path (``book/data.md``) or by its name (``data``). Errors in the
 chapters' markup (a ``solution`` cell with no ``starter`` cell before it, a
 ``{solution}`` directive that is never closed, a missing chapter file) stop the script
@@ -36,6 +42,7 @@ import dataclasses as dc
 import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 import yaml
@@ -46,6 +53,31 @@ DEFAULT_OUT = ROOT / "_build" / "student"
 SOLUTION_TAG = "solution"
 STARTER_TAG = "starter"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+class HandoutNotebook(NamedTuple):
+    """A notebook the handout names: the chapters of one exercise, one after the other."""
+
+    name: str  # the file's stem, as the handout writes it
+    exercise: str
+    steps: str
+    chapters: tuple[str, ...]  # chapter names, in order, each with the steps it holds
+    chapter_steps: tuple[str, ...]
+
+
+HANDOUT_NOTEBOOKS = (
+    HandoutNotebook("neural_network", "Exercise 1", "Steps 1 to 5",
+                    ("data", "numpy_network"),
+                    ("Step 1: the data, the bias column and one-hot labels",
+                     "Steps 2 to 5: the network by hand in NumPy")),
+    HandoutNotebook("MLP", "Exercise 2", "Steps 1 to 10",
+                    ("pytorch_mlp", "studies", "regularization", "complex_mlp"),
+                    ("Steps 1 to 5: the MLP in PyTorch",
+                     "Steps 6 to 8: learning rate, hidden size and optimizer",
+                     "Step 9: L1 and L2 regularization",
+                     "Step 10: ComplexMLP with BatchNorm and Dropout")),
+)
+"""The student edition's notebooks named as the handout names them (``make student``)."""
 _DEFAULT_EXTENSIONS = ("amsmath", "dollarmath", "colon_fence", "deflist", "substitution")
 _SOLUTION_INFO = re.compile(r"^\{solution\}(\s|$)")
 _HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -55,6 +87,9 @@ __all__ = [
     "toc_chapters",
     "student_notebook",
     "write_student_edition",
+    "HANDOUT_NOTEBOOKS",
+    "handout_notebook",
+    "write_handout_notebooks",
     "main",
 ]
 
@@ -219,16 +254,9 @@ def _chapter_title(cells: list) -> str | None:
     return None
 
 
-def _intro_cell(
-    chapter: str, source_name: str, title: str | None, uses_run_cache: bool,
-    made_by: str = "make student",
-):
+def _how_to_use(uses_run_cache: bool) -> list[str]:
+    """The intro's lines on working through a student notebook (and on its run cache)."""
     text = [
-        f"**Student edition.** This notebook is the student edition of the chapter "
-        f"`{chapter}`" + (f" (*{title}*)" if title else "") + f", generated from "
-        f"`{source_name}` by `{made_by}`. It holds the chapter's text and code without "
-        "the solutions.",
-        "",
         "How to use it:",
         "",
         "1. Open it in Jupyter with labcode installed (the repository's environment, "
@@ -253,7 +281,20 @@ def _intro_cell(
             "example `LABCODE_RUN_CACHE=$PWD/_build/.labcode_runs jupyter lab` from the "
             "repository.",
         ]
-    text += [
+    return text
+
+
+def _intro_cell(
+    chapter: str, source_name: str, title: str | None, uses_run_cache: bool,
+    made_by: str = "make student",
+):
+    text = [
+        f"**Student edition.** This notebook is the student edition of the chapter "
+        f"`{chapter}`" + (f" (*{title}*)" if title else "") + f", generated from "
+        f"`{source_name}` by `{made_by}`. It holds the chapter's text and code without "
+        "the solutions.",
+        "",
+        *_how_to_use(uses_run_cache),
         "",
         f"`{made_by}` writes this file again from the chapter: work on a copy.",
     ]
@@ -422,6 +463,90 @@ def write_student_edition(
     return written
 
 
+def handout_notebook(spec: HandoutNotebook, made_by: str = "make student"):
+    """The notebook the handout names for one exercise: the student edition of each of its
+    chapters, one after the other, under one first cell that says which chapter holds
+    which step. Cell ids keep their chapter's prefix, so they stay unique and stable."""
+    paths = [_resolve_chapter(chapter) for chapter in spec.chapters]
+    notebooks = [student_notebook(path, made_by=made_by) for path in paths]
+    uses_run_cache = any("run_cache_dir(" in path.read_text(encoding="utf8") for path in paths)
+    text = [
+        f"**Student edition: {spec.exercise} of the lab handout ({spec.steps}), "
+        f"`{spec.name}.ipynb`.** This notebook holds, one after the other, the chapters "
+        f"of the book for {spec.exercise}, without their solutions, generated by "
+        f"`{made_by}`:",
+        "",
+        *(f"- `{chapter}`: {steps}" for chapter, steps in zip(spec.chapters,
+                                                                spec.chapter_steps)),
+        "",
+        "Each chapter starts with its own imports, so a chapter also runs on its own.",
+        "",
+        *_how_to_use(uses_run_cache),
+        "",
+        f"`{made_by}` writes this file again from the chapters: work on a copy.",
+    ]
+    intro = nbformat.v4.new_markdown_cell("\n".join(text))
+    intro.id = f"{spec.name}-intro"
+    cells = [intro] + [cell for notebook in notebooks for cell in notebook.cells[1:]]
+    notebook = nbformat.v4.new_notebook(
+        cells=cells,
+        metadata={"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}},
+    )
+    from labcode.grade import expected_checks
+
+    notebook.metadata["labcode"] = {"handout": spec.name, "chapters": list(spec.chapters),
+                                    "checks": expected_checks(notebook)}
+    nbformat.validate(notebook)
+    return notebook
+
+
+def handout_readme(made_by: str = "make student") -> str:
+    """The ``README.md`` of the student edition's folder: which notebook is which step."""
+    lines = [
+        "# The lab's notebooks (student edition)",
+        "",
+        "Work in the two notebooks the handout names; each holds the chapters of its",
+        "exercise, without their solutions, and runs from top to bottom:",
+        "",
+        "| notebook | exercise | steps | chapters |",
+        "|---|---|---|---|",
+    ]
+    for spec in HANDOUT_NOTEBOOKS:
+        lines.append(f"| `{spec.name}.ipynb` | {spec.exercise} | {spec.steps} | "
+                     + ", ".join(f"`{c}.ipynb`" for c in spec.chapters) + " |")
+    lines += [
+        "",
+        "In each: fill in a *starter* cell (its body raises `NotImplementedError`), then",
+        "run the check cell below it, which says `passed` or names the mistake.",
+        "",
+        "The other notebooks of this folder are the same chapters one by one (the ones the",
+        "book's Colab and Binder buttons open), for a student who prefers shorter files.",
+        "",
+        f"`{made_by}` writes this folder again: work on a copy.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_handout_notebooks(out: str | Path = DEFAULT_OUT) -> list[Path]:
+    """Write ``neural_network.ipynb``, ``MLP.ipynb`` and ``README.md`` into ``out``.
+
+    Returns the paths written. Raises :class:`StudentEditionError` (nothing written) when
+    a chapter of :data:`HANDOUT_NOTEBOOKS` is missing or its markup is wrong.
+    """
+    notebooks = [(spec.name, handout_notebook(spec)) for spec in HANDOUT_NOTEBOOKS]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, notebook in notebooks:
+        target = out / f"{name}.ipynb"
+        nbformat.write(notebook, target)
+        written.append(target)
+    readme = out / "README.md"
+    readme.write_text(handout_readme(), encoding="utf8")
+    return [*written, readme]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: write the student edition; exit 2 with a message on a chapter error."""
     parser = argparse.ArgumentParser(
@@ -435,11 +560,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "chapters",
         nargs="*",
-        help="chapter files or names (default: every chapter of _toc.yml with code cells)",
+        help="chapter files or names (default: every chapter of _toc.yml with code cells, "
+        "and the handout's neural_network.ipynb and MLP.ipynb with a README.md)",
     )
     args = parser.parse_args(argv)
-    return list_written(lambda: write_student_edition(args.chapters, args.out),
-                        "student edition", StudentEditionError)
+
+    def write():
+        written = write_student_edition(args.chapters, args.out)
+        if not args.chapters:  # the whole edition: the handout's notebooks too
+            written += write_handout_notebooks(args.out)
+        return written
+
+    return list_written(write, "student edition", StudentEditionError)
 
 
 def list_written(write, what: str, errors: type[Exception]) -> int:
