@@ -460,3 +460,32 @@ def test_neural_network_ipynb_runs_top_to_bottom(tmp_path):
                       and CHECKER_CALL.search(c.source) for o in c.outputs)
     for check in nb.metadata["labcode"]["checks"]:
         assert f"{check}: not implemented yet" in checked, check
+
+
+# --- answers collapsed ---------------------------------------------------------------------
+
+
+def test_a_dropdown_becomes_a_collapsed_details_element():
+    text = ("Why?\n\n:::{dropdown} An answer\n:open:\nBecause *so*.\n\n- a list\n:::\n\nNext."
+            "\n\n::::{dropdown}\nouter\n:::{note}\ninner\n:::\n::::\n")
+    assert student_edition.dropdowns_as_details(text) == (
+        "Why?\n\n<details>\n<summary>An answer</summary>\n\nBecause *so*.\n\n- a list\n\n"
+        "</details>\n\nNext.\n\n<details>\n<summary>Details</summary>\n\nouter\n:::{note}\n"
+        "inner\n:::\n\n</details>")
+    assert student_edition.dropdowns_as_details("no dropdown\n") == "no dropdown"
+    with pytest.raises(student_edition.StudentEditionError, match="not closed"):
+        student_edition.dropdowns_as_details(":::{dropdown} An answer\nnever closed\n")
+
+
+def test_every_answer_of_the_student_edition_is_collapsed(tmp_path):
+    opener = re.compile(r"^(:{3,}|`{3,})\{dropdown\}", re.M)
+    for chapter in student_edition.toc_chapters():
+        if not re.search(r"^(```+|:::+)\{code-cell\}", chapter.read_text(encoding="utf8"), re.M):
+            continue
+        nb = student_edition.student_notebook(chapter)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert not opener.search(text), chapter.name
+        expected = len(opener.findall(chapter.read_text(encoding="utf8")))
+        assert text.count("<details>") == text.count("</details>") == expected, chapter.name
+        for answer in re.findall(r"<summary>An answer</summary>\n\n(.+)", text):
+            assert answer.strip() and not answer.startswith("</details>"), chapter.name

@@ -8,6 +8,8 @@ them to ``_build/student``). The notebook holds the chapter's cells in order, ex
 * ``{solution}`` directive blocks (``:::{solution}``, ``::::{solution}`` or
   ```` ```{solution} ````, up to their closing fence) are cut out of the markdown cells,
   and a markdown cell left empty is dropped;
+* each ``{dropdown}`` block (the answers to the questions) becomes a collapsed HTML
+  ``<details>`` element, which Jupyter, JupyterLab and Colab render;
 * a first markdown cell says which chapter the notebook comes from and how to work
   through it;
 * the notebook's metadata lists the checks it holds (``metadata.labcode.checks``), so
@@ -81,6 +83,37 @@ HANDOUT_NOTEBOOKS = (
 _DEFAULT_EXTENSIONS = ("amsmath", "dollarmath", "colon_fence", "deflist", "substitution")
 _SOLUTION_INFO = re.compile(r"^\{solution\}(\s|$)")
 _HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_DROPDOWN_OPEN = re.compile(r"^(?P<fence>:{3,}|`{3,})\{dropdown\}[ \t]*(?P<title>.*?)\s*$")
+
+
+def dropdowns_as_details(text: str) -> str:
+    """Each ``{dropdown}`` block of a markdown cell as a collapsed HTML ``<details>``.
+
+    Jupyter, JupyterLab and Colab show MyST's directive as raw text, so an answer under
+    a question would be read before the student thinks; ``<details>`` stays closed until
+    clicked. The block's options (lines ``:name: value`` right after the opening fence)
+    are dropped; its body keeps its Markdown, set off by blank lines so that it renders.
+    """
+    lines, out, i = text.splitlines(), [], 0
+    while i < len(lines):
+        match = _DROPDOWN_OPEN.match(lines[i])
+        if not match:
+            out.append(lines[i])
+            i += 1
+            continue
+        fence = match["fence"]
+        close = re.compile(rf"^{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+        end = next((j for j in range(i + 1, len(lines)) if close.match(lines[j])), None)
+        if end is None:
+            raise StudentEditionError(
+                f"a {{dropdown}} block is not closed: end it with a line '{fence}'")
+        body = lines[i + 1:end]
+        while body and re.match(r"^:\w[\w-]*:", body[0]):
+            body = body[1:]
+        title = match["title"] or "Details"
+        out += ["<details>", f"<summary>{title}</summary>", "", *body, "", "</details>"]
+        i = end + 1
+    return "\n".join(out)
 
 __all__ = [
     "StudentEditionError",
@@ -374,9 +407,11 @@ def student_notebook(path: str | Path, *, made_by: str = "make student") -> nbfo
                 )
                 if not kept.strip():
                     continue
-                cell = nbformat.v4.new_markdown_cell(kept, metadata=dict(cell.metadata))
+                cell = nbformat.v4.new_markdown_cell(dropdowns_as_details(kept),
+                                                     metadata=dict(cell.metadata))
             else:
-                cell = nbformat.v4.new_markdown_cell(cell.source, metadata=dict(cell.metadata))
+                cell = nbformat.v4.new_markdown_cell(dropdowns_as_details(cell.source),
+                                                     metadata=dict(cell.metadata))
         else:
             cell = nbformat.v4.new_raw_cell(cell.source, metadata=dict(cell.metadata))
         cells.append(cell)
