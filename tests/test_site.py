@@ -135,6 +135,10 @@ def test_each_chapter_offers_its_executed_notebook(html):
         notebook = nbformat.read(html / "_sources" / f"{page}.ipynb", as_version=4)
         nbformat.validate(notebook)
         assert any(cell.get("outputs") for cell in notebook.cells), f"{name} has no outputs"
+        # it says plainly what it is: the site's run, its checks on labcode's reference
+        assert notebook.cells[0].source == labcode_book.DOWNLOAD_NOTE, name
+        assert sum(labcode_book.DOWNLOAD_NOTE_TAG in c.metadata.get("tags", [])
+                   for c in notebook.cells) == 1, name
 
 
 _LAUNCH_LINK = re.compile(
@@ -466,3 +470,15 @@ def test_the_intro_lists_every_step_with_a_link_to_its_section(html):
     for href in lists[0] + lists[1]:
         page, anchor = href.split("#")
         assert f'id="{anchor}"' in (html / "book" / page).read_text(encoding="utf8"), href
+
+
+def test_label_download_adds_the_note_once(tmp_path):
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), path)
+    assert labcode_book.label_download(path) is True
+    assert labcode_book.label_download(path) is False  # a rebuild leaves it as it is
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    assert [c.cell_type for c in notebook.cells] == ["markdown", "code"]
+    assert "student edition" in notebook.cells[0].source
+    assert "solutions included" in notebook.cells[0].source

@@ -25,6 +25,9 @@ Two guards, on top of myst-nb's ``raise_on_error``, and two parts of the site:
   the build. The studies' run cache, which a chapter run from ``book/`` finds at
   ``../_build/.labcode_runs``, is handed to the kernels as ``LABCODE_RUN_CACHE``
   (the repository's ``_build/.labcode_runs``) unless that is set already.
+* **Downloads that say what they are.** The download button of an executed chapter
+  gives the notebook the site ran, with its hidden reference solutions; a first cell
+  (:data:`DOWNLOAD_NOTE`) says so and points to the student edition.
 * **Provenance footer.** Every executed chapter ends with a small footer: the
   labcode version, the git commit the book was built from (short hash, followed by
   "+ uncommitted changes" when the work tree differs from it, or "unknown" outside
@@ -390,6 +393,46 @@ def _executed_docnames(env) -> list[str]:
     )
 
 
+DOWNLOAD_NOTE_TAG = "labcode-download-note"
+DOWNLOAD_NOTE = (
+    "**This notebook is the chapter as the book's site ran it, solutions included.** "
+    "Hidden cells put labcode's reference solution in place of each exercise before its "
+    "check, so a check here tests labcode's code, not yours, even after you fill in a "
+    "starter. To do the lab, work in the student edition instead: the Colab or Binder "
+    "button of the chapter's page opens it, and `make student` writes it, as the "
+    "handout's `neural_network.ipynb` (Exercise 1) and `MLP.ipynb` (Exercise 2)."
+)
+
+
+def label_download(path: str | Path) -> bool:
+    """Open the downloadable notebook at ``path`` with :data:`DOWNLOAD_NOTE`, once.
+
+    The site's download button of an executed chapter gives this notebook; the note says
+    plainly what it is. Returns whether the file was changed (False when already labelled).
+    """
+    import nbformat
+
+    notebook = nbformat.read(str(path), as_version=4)
+    first = notebook.cells[0] if notebook.cells else None
+    if first is not None and DOWNLOAD_NOTE_TAG in first.get("metadata", {}).get("tags", []):
+        return False
+    note = nbformat.v4.new_markdown_cell(DOWNLOAD_NOTE, metadata={"tags": [DOWNLOAD_NOTE_TAG]})
+    note.id = DOWNLOAD_NOTE_TAG
+    notebook.cells.insert(0, note)
+    nbformat.write(notebook, str(path))
+    return True
+
+
+def _on_build_finished_downloads(app, exception) -> None:
+    """Label every executed chapter's downloadable notebook (``_sources/<doc>.ipynb``)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for docname in _executed_docnames(app.env):
+        path = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
+        if path.is_file():
+            label_download(path)
+
+
 def _on_builder_inited(app) -> None:
     app.labcode_build_provenance = build_provenance(app.srcdir)
 
@@ -444,6 +487,7 @@ def setup(app):
     app.connect("env-get-updated", _on_env_get_updated)
     app.connect("doctree-resolved", _on_doctree_resolved)
     app.connect("build-finished", _on_build_finished_assets)
+    app.connect("build-finished", _on_build_finished_downloads)
     app.add_css_file("labcode_book.css")
     return {"version": "1.1", "parallel_read_safe": True, "parallel_write_safe": True}
 
