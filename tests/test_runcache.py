@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -137,8 +137,10 @@ def test_a_folder_where_a_record_belongs_is_reported_before_training(tmp_path):
 
 
 def test_a_read_only_cache_is_reported_before_training(tmp_path):
-    if os.geteuid() == 0:  # root writes into read-only folders: run it as nobody
-        _run_as_nobody("test_a_read_only_cache_is_reported_before_training")
+    if os.geteuid() == 0 and _can_override_permissions():
+        # root writes into read-only folders: rerun the test as root without that power
+        _rerun_without_permission_override(
+            "test_a_read_only_cache_is_reported_before_training", tmp_path)
         return
     folder = tmp_path / "runs"
     folder.mkdir()
@@ -152,29 +154,30 @@ def test_a_read_only_cache_is_reported_before_training(tmp_path):
     assert ex.submitted == 0
 
 
-NOBODY = 65534  # the unprivileged user and group of Debian and most Linux systems
+# the capabilities that let root ignore a folder's permission bits
+_OVERRIDES = ("dac_override", "dac_read_search")
 
 
-def _run_as_nobody(test: str) -> None:
-    """Run one test of this module in a new pytest process as the user nobody.
+def _can_override_permissions() -> bool:
+    """Whether this process may write where the permission bits say no (root, by the
+    capability CAP_DAC_OVERRIDE: bit 1 of CapEff in /proc/self/status)."""
+    status = Path("/proc/self/status").read_text()
+    effective = int(re.search(r"^CapEff:\s*([0-9a-f]+)$", status, re.M).group(1), 16)
+    return bool(effective & (1 << 1))
 
-    CI runs as root, for whom a read-only folder is writable; the test means an ordinary
-    user, so it is run as one (``setpriv``), in a folder that user owns.
-    """
+
+def _rerun_without_permission_override(test: str, tmp_path: Path) -> None:
+    """Run one test of this module in a new pytest process that keeps root's user id but
+    drops the capabilities to override permissions (``setpriv --bounding-set``), so that a
+    read-only folder is read-only to it, as to any user. CI runs as root."""
     setpriv = shutil.which("setpriv")
-    assert setpriv, "setpriv (util-linux) is needed to run this test as an unprivileged user"
-    home = Path(tempfile.mkdtemp(prefix="labcode-nobody-"))
-    try:
-        os.chown(home, NOBODY, NOBODY)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-        env.update(HOME=str(home), MPLCONFIGDIR=str(home / "mpl"), TMPDIR=str(home))
-        proc = subprocess.run(
-            [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
-             sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-             f"--basetemp={home / 'tmp'}", f"{Path(__file__)}::{test}"],
-            cwd=home, env=env, capture_output=True, text=True, timeout=600, check=False)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    assert setpriv, "setpriv (util-linux) is needed to run this test without root's override"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    proc = subprocess.run(
+        [setpriv, "--bounding-set=" + ",".join(f"-{c}" for c in _OVERRIDES), "--",
+         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+         f"--basetemp={tmp_path / 'inner'}", f"{Path(__file__)}::{test}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-3000:] + proc.stderr
 
 
