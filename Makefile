@@ -5,10 +5,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 JB := $(VENV)/bin/jupyter-book
 STAMP := $(VENV)/.labcode-installed
+LAB_STAMP := $(VENV)/.labcode-lab-installed
+WORK ?= work
 PORT ?= 8000
 CHAPTER ?=
 
-.PHONY: book test test-fast serve clean chapter setup chromium student term notebooks
+.PHONY: book test test-fast serve clean chapter setup chromium student term notebooks lab
 
 setup: $(STAMP)
 
@@ -73,6 +75,20 @@ student: $(STAMP)
 ## binder/requirements.txt; commit them. The edition is launch_notebooks: in _config.yml.
 notebooks: $(STAMP)
 	$(PY) book/_ext/launch_notebooks.py
+
+## make lab: JupyterLab (pinned in constraints.txt) in the environment, opened on $(WORK)/,
+## a copy of the student edition made once: make lab never overwrites a student's work
+lab: $(LAB_STAMP)
+	@if [ ! -d "$(WORK)" ]; then \
+	  $(PY) book/_ext/student_edition.py --out "$(WORK)" >/dev/null && \
+	  echo "The student edition is in $(CURDIR)/$(WORK): start with README.md"; \
+	fi
+	$(VENV)/bin/jupyter lab --notebook-dir="$(WORK)" $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
+
+$(LAB_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test,dask,lab]'
+	$(PY) -m pip check
+	@touch $(LAB_STAMP)
 
 ## make serve: serve the built site on http://127.0.0.1:$(PORT)
 serve:

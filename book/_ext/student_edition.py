@@ -292,8 +292,9 @@ def _how_to_use(uses_run_cache: bool) -> list[str]:
     text = [
         "How to use it:",
         "",
-        "1. Open it in Jupyter with labcode installed (the repository's environment, "
-        "`make setup`) and run the cells from the top.",
+        "1. Open it in Jupyter with labcode installed and run the cells from the top. "
+        "From the repository, `make lab` installs JupyterLab and opens the student "
+        "edition in `work/`, a copy that later builds never overwrite.",
         "2. Each exercise has a *starter* cell (tagged `starter`) whose body raises "
         "`NotImplementedError`. Replace that body with your own code and run the cell.",
         "3. Run the check cell below it. It says `passed`, or which input went wrong, what "
