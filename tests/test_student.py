@@ -31,6 +31,9 @@ CHECKER_CALL = re.compile(
     % "|".join(n for n in labcode.checks.__all__ if n.startswith("check_") and n != "check_all")
 )
 
+# a figure handed to the page (``{glue:figure}``); the page hides the cell's own output
+FIGURE_GLUE = re.compile(r'glue\(\s*"fig[^"]*",')
+
 STARTER = f"""{FENCE}{{code-cell}} ipython3
 :tags: [starter]
 def double(x):
@@ -315,6 +318,10 @@ def test_integration_student_notebooks_run_with_reference_fallbacks(tmp_path, la
                 continue
             errors = [out for out in cell.outputs if out.output_type == "error"]
             assert errors == [], (path.name, cell.source)
+            # a cell that makes a figure for the page shows it in the notebook too
+            if FIGURE_GLUE.search(cell.source):
+                assert any("image/png" in out.get("data", {}) for out in cell.outputs), (
+                    path.name, cell.source[:120])
         checkers = [
             cell
             for cell in nb.cells
@@ -489,3 +496,25 @@ def test_every_answer_of_the_student_edition_is_collapsed(tmp_path):
         assert text.count("<details>") == text.count("</details>") == expected, chapter.name
         for answer in re.findall(r"<summary>An answer</summary>\n\n(.+)", text):
             assert answer.strip() and not answer.startswith("</details>"), chapter.name
+
+
+def test_every_figure_glued_for_the_page_is_also_shown_in_the_notebook():
+    """A chapter hands a figure to its page with glue(..., display=True) in a cell whose
+    own output the page removes (remove-output, or remove-cell): the notebook, which
+    has no page, shows the figure under the cell."""
+    found = 0
+    for chapter in student_edition.toc_chapters():
+        if not chapter.is_file():
+            continue
+        from myst_nb.core.read import read_myst_markdown_notebook
+
+        nb = read_myst_markdown_notebook(chapter.read_text(encoding="utf8"), path=str(chapter))
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not FIGURE_GLUE.search(cell.source):
+                continue
+            found += 1
+            calls = re.findall(r'glue\(\s*"fig[^"]*",[^\n]*', cell.source)
+            assert all("display=False" not in call for call in calls), (chapter.name, calls)
+            tags = cell.metadata.get("tags", [])
+            assert {"remove-output", "remove-cell"} & set(tags), (chapter.name, cell.source[:80])
+    assert found >= 10
