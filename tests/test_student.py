@@ -502,12 +502,12 @@ def test_every_figure_glued_for_the_page_is_also_shown_in_the_notebook():
     """A chapter hands a figure to its page with glue(..., display=True) in a cell whose
     own output the page removes (remove-output, or remove-cell): the notebook, which
     has no page, shows the figure under the cell."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
     found = 0
     for chapter in student_edition.toc_chapters():
         if not chapter.is_file():
             continue
-        from myst_nb.core.read import read_myst_markdown_notebook
-
         nb = read_myst_markdown_notebook(chapter.read_text(encoding="utf8"), path=str(chapter))
         for cell in nb.cells:
             if cell.cell_type != "code" or not FIGURE_GLUE.search(cell.source):
