@@ -73,9 +73,10 @@ def probe(**extra: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def settings() -> tuple[list[tuple[str, dict, tuple]], list[str], dict, int]:
-    """The runs to make, ``(label, environment, modules)``; the lines saying what was left
-    out and why; what the main suite runs; how many other OpenBLAS core types run."""
+def settings() -> tuple[list[tuple[str, dict, tuple, dict]], list[str], dict, int]:
+    """The runs to make, ``(label, environment, modules, what the probe saw)``; the lines
+    saying what was left out and why; what the main suite runs; how many other OpenBLAS
+    core types run."""
     native = probe()
     runs, skipped = [], []
     for value, name in ATEN_CAPABILITIES.items():
@@ -83,13 +84,13 @@ def settings() -> tuple[list[tuple[str, dict, tuple]], list[str], dict, int]:
             skipped.append(f"ATEN_CPU_CAPABILITY={value}: the kernel the main suite runs "
                            "under here")
             continue
-        seen = probe(ATEN_CPU_CAPABILITY=value)["aten"]
-        if seen == name:
+        seen = probe(ATEN_CPU_CAPABILITY=value)
+        if seen["aten"] == name:
             runs.append((f"ATEN_CPU_CAPABILITY={value}", {"ATEN_CPU_CAPABILITY": value},
-                         TORCH_MODULES))
+                         TORCH_MODULES, seen))
         else:
             skipped.append(f"ATEN_CPU_CAPABILITY={value}: not supported by this CPU "
-                           f"(torch runs {seen} instead); not run")
+                           f"(torch runs {seen['aten']} instead); not run")
     others = 0
     for coretype in OPENBLAS_CORETYPES:
         if others == OTHER_CORETYPES:
@@ -98,14 +99,14 @@ def settings() -> tuple[list[tuple[str, dict, tuple]], list[str], dict, int]:
             skipped.append(f"OPENBLAS_CORETYPE={coretype}: the core type the main suite "
                            "runs under here")
             continue
-        seen = probe(OPENBLAS_CORETYPE=coretype)["openblas"]
-        if str(seen).lower() == coretype.lower():
+        seen = probe(OPENBLAS_CORETYPE=coretype)
+        if str(seen["openblas"]).lower() == coretype.lower():
             runs.append((f"OPENBLAS_CORETYPE={coretype}", {"OPENBLAS_CORETYPE": coretype},
-                         NUMPY_MODULES))
+                         NUMPY_MODULES, seen))
             others += 1
         else:
             skipped.append(f"OPENBLAS_CORETYPE={coretype}: not runnable here "
-                           f"(OpenBLAS runs {seen} instead); not run")
+                           f"(OpenBLAS runs {seen['openblas']} instead); not run")
     return runs, skipped, native, others
 
 
@@ -124,9 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     say(f"kernel matrix: the main suite runs ATen {native['aten']} and OpenBLAS "
         f"{native['openblas']} on this CPU; every run below uses one thread")
     failed = []
-    for label, extra, modules in runs:
+    for label, extra, modules, seen in runs:
         env = _environ(**extra)
-        seen = probe(**extra)
         start = time.monotonic()
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",

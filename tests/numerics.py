@@ -58,6 +58,7 @@ def rtol(dtype, n: int) -> float:
 FEATURES, HIDDEN, CLASSES = 64, 32, 10
 SIMPLE = {"widths": (FEATURES, HIDDEN, CLASSES), "batchnorm_layers": 0}
 COMPLEX = {"widths": (FEATURES, 128, 64, CLASSES), "batchnorm_layers": 2}
+MODELS = {"simple": SIMPLE, "complex": COMPLEX}  # by labcode.models.MODELS' names
 
 
 def mlp_pass(batch: int, widths: tuple[int, ...] = SIMPLE["widths"],

@@ -24,19 +24,20 @@ SEEDS = (0, 1, 2)
 # passes (tests/numerics.py), relative to the scale of the weights, that of the first
 # layer (1 / sqrt(64)). The recorded training loss is the mean of the 20 batches' losses,
 # each seen after at most those 20 passes: the same bound, plus the 20 additions of the mean.
+def _twenty_steps_roundings(model: str) -> int:
+    return numerics.training(steps=20, batch=32, **numerics.MODELS[model])
+
+
 def twenty_steps_tolerance(model: str = "simple") -> dict[str, float]:
     """``rtol`` and ``atol`` for a weight after one epoch of ``twenty_steps``."""
-    n = numerics.training(steps=20, batch=32,
-                          **(numerics.COMPLEX if model == "complex" else numerics.SIMPLE))
-    rtol = numerics.rtol(torch.float32, n)
+    rtol = numerics.rtol(torch.float32, _twenty_steps_roundings(model))
     return {"rtol": rtol, "atol": rtol * numerics.init_scale(numerics.FEATURES)}
 
 
 def twenty_steps_loss_tolerance(model: str = "simple") -> dict[str, float]:
     """``rtol`` and ``atol`` for the training loss of one epoch of ``twenty_steps``."""
-    n = numerics.training(steps=20, batch=32,
-                          **(numerics.COMPLEX if model == "complex" else numerics.SIMPLE))
-    return {"rtol": numerics.rtol(torch.float32, n + 20), "atol": 0.0}
+    return {"rtol": numerics.rtol(torch.float32, _twenty_steps_roundings(model) + 20),
+            "atol": 0.0}
 
 
 # optimizers that divide by a running scale of the gradient with a tiny epsilon: they
@@ -135,8 +136,7 @@ def test_full_run_in_float64_gives_the_same_predictions(split, model, seeds):
         assert result.history.val_accuracy == history.val_accuracy
         # float64, 50 epochs of 34 steps (1077 images in batches of 32), stacked or alone
         steps = config.epochs * -(-len(split.train.y) // config.batch_size)
-        n = numerics.training(steps=steps, batch=config.batch_size,
-                              **(numerics.COMPLEX if model == "complex" else numerics.SIMPLE))
+        n = numerics.training(steps=steps, batch=config.batch_size, **numerics.MODELS[model])
         torch.testing.assert_close(result.history.train_loss, history.train_loss,
                                    rtol=numerics.rtol(torch.float64, n), atol=0.0)
 

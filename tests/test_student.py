@@ -361,12 +361,17 @@ def test_the_student_edition_asks_for_every_piece_the_handout_does(tmp_path):
 
 
 
-def _code_of(chapter: Path) -> str:
-    """The code cells of a chapter, joined."""
+def _chapter_cells(chapter: Path) -> list:
+    """The cells of a chapter's MyST source, as myst-nb reads them."""
     from myst_nb.core.read import read_myst_markdown_notebook
 
-    nb = read_myst_markdown_notebook(chapter.read_text(encoding="utf8"), path=str(chapter))
-    return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    return read_myst_markdown_notebook(chapter.read_text(encoding="utf8"),
+                                       path=str(chapter)).cells
+
+
+def _code_of(chapter: Path) -> str:
+    """The code cells of a chapter, joined."""
+    return "\n".join(cell.source for cell in _chapter_cells(chapter) if cell.cell_type == "code")
 
 
 def test_the_run_cache_stays_in_the_notebooks_own_folder():
@@ -502,14 +507,11 @@ def test_every_figure_glued_for_the_page_is_also_shown_in_the_notebook():
     """A chapter hands a figure to its page with glue(..., display=True) in a cell whose
     own output the page removes (remove-output, or remove-cell): the notebook, which
     has no page, shows the figure under the cell."""
-    from myst_nb.core.read import read_myst_markdown_notebook
-
     found = 0
     for chapter in student_edition.toc_chapters():
         if not chapter.is_file():
             continue
-        nb = read_myst_markdown_notebook(chapter.read_text(encoding="utf8"), path=str(chapter))
-        for cell in nb.cells:
+        for cell in _chapter_cells(chapter):
             if cell.cell_type != "code" or not FIGURE_GLUE.search(cell.source):
                 continue
             found += 1

@@ -319,13 +319,7 @@ def write_launch_notebooks(
     """
     settings = launch_settings()
     notebooks = [(path.stem, launch_notebook(path, settings)) for path in _chapters(chapters)]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for stem, notebook in notebooks:
-        target = out / f"{stem}.ipynb"
-        nbformat.write(notebook, target)
-        written.append(target)
+    written = student_edition.write_notebooks(notebooks, out)
     if binder is not None:
         target = Path(binder) / "requirements.txt"
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -287,6 +287,24 @@ def _chapter_title(cells: list) -> str | None:
     return None
 
 
+def _uses_run_cache(text: str) -> bool:
+    """Whether a chapter's source reads or trains the studies' runs (its intro says how long)."""
+    return "run_cache_dir(" in text or "LABCODE_RUN_CACHE" in text
+
+
+def write_notebooks(notebooks: list[tuple[str, nbformat.NotebookNode]],
+                    out: str | Path) -> list[Path]:
+    """Write each ``(stem, notebook)`` to ``<out>/<stem>.ipynb``, creating ``out``; the paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stem, notebook in notebooks:
+        target = out / f"{stem}.ipynb"
+        nbformat.write(notebook, target)
+        written.append(target)
+    return written
+
+
 def _how_to_use(uses_run_cache: bool) -> list[str]:
     """The intro's lines on working through a student notebook (and on its run cache)."""
     text = [
@@ -418,8 +436,7 @@ def student_notebook(path: str | Path, *, made_by: str = "make student") -> nbfo
         cells.append(cell)
 
     chapter = path.stem
-    uses_run_cache = "run_cache_dir(" in text or "LABCODE_RUN_CACHE" in text
-    intro = _intro_cell(chapter, name, _chapter_title(cells), uses_run_cache, made_by)
+    intro = _intro_cell(chapter, name, _chapter_title(cells), _uses_run_cache(text), made_by)
     notebook = nbformat.v4.new_notebook(
         cells=[intro, *cells],
         metadata={"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}},
@@ -488,15 +505,7 @@ def write_student_edition(
                 )
             if _has_code_cells(path):
                 paths.append(path)
-    notebooks = [(path.stem, student_notebook(path)) for path in paths]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for stem, notebook in notebooks:
-        target = out / f"{stem}.ipynb"
-        nbformat.write(notebook, target)
-        written.append(target)
-    return written
+    return write_notebooks([(path.stem, student_notebook(path)) for path in paths], out)
 
 
 def handout_notebook(spec: HandoutNotebook, made_by: str = "make student"):
@@ -505,7 +514,7 @@ def handout_notebook(spec: HandoutNotebook, made_by: str = "make student"):
     which step. Cell ids keep their chapter's prefix, so they stay unique and stable."""
     paths = [_resolve_chapter(chapter) for chapter in spec.chapters]
     notebooks = [student_notebook(path, made_by=made_by) for path in paths]
-    uses_run_cache = any("run_cache_dir(" in path.read_text(encoding="utf8") for path in paths)
+    uses_run_cache = any(_uses_run_cache(path.read_text(encoding="utf8")) for path in paths)
     text = [
         f"**Student edition: {spec.exercise} of the lab handout ({spec.steps}), "
         f"`{spec.name}.ipynb`.** This notebook holds, one after the other, the chapters "
@@ -570,15 +579,9 @@ def write_handout_notebooks(out: str | Path = DEFAULT_OUT) -> list[Path]:
     Returns the paths written. Raises :class:`StudentEditionError` (nothing written) when
     a chapter of :data:`HANDOUT_NOTEBOOKS` is missing or its markup is wrong.
     """
-    notebooks = [(spec.name, handout_notebook(spec)) for spec in HANDOUT_NOTEBOOKS]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, notebook in notebooks:
-        target = out / f"{name}.ipynb"
-        nbformat.write(notebook, target)
-        written.append(target)
-    readme = out / "README.md"
+    written = write_notebooks(
+        [(spec.name, handout_notebook(spec)) for spec in HANDOUT_NOTEBOOKS], out)
+    readme = Path(out) / "README.md"
     readme.write_text(handout_readme(), encoding="utf8")
     return [*written, readme]
 
