@@ -66,20 +66,23 @@ chapter: $(STAMP)
 	@echo "The site is at $(CURDIR)/_build/html/index.html"
 
 ## make student: write the student edition (no solutions) into _build/student: the handout's
-## neural_network.ipynb and MLP.ipynb, each chapter as a notebook, and a README.md
-student: $(STAMP)
+## neural_network.ipynb and MLP.ipynb, each chapter as a notebook, and a README.md. Their
+## text shows the numbers and references of the book's build, so the book is built first.
+student: book
 	$(PY) book/_ext/student_edition.py --out _build/student
 	@echo "The student notebooks are in $(CURDIR)/_build/student (make student overwrites them: work on a copy)"
 
 ## make notebooks: write book/<chapter>.ipynb (what the Colab and Binder buttons open) and
 ## binder/requirements.txt; commit them. The edition is launch_notebooks: in _config.yml.
-notebooks: $(STAMP)
+## Their text shows the numbers and references of the book's build, so the book is built first.
+notebooks: book
 	$(PY) book/_ext/launch_notebooks.py
 
 ## make lab: JupyterLab (pinned in constraints.txt) in the environment, opened on $(WORK)/,
 ## a copy of the student edition made once: make lab never overwrites a student's work
 lab: $(LAB_STAMP)
 	@if [ ! -d "$(WORK)" ]; then \
+	  $(MAKE) --no-print-directory book && \
 	  $(PY) book/_ext/student_edition.py --out "$(WORK)" >/dev/null && \
 	  echo "The student edition is in $(CURDIR)/$(WORK): start with README.md"; \
 	fi

@@ -127,6 +127,14 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture(scope="session")
+def book_build_dir(built_book) -> Path:
+    """The session build's ``_build`` folder: the site, the executed chapters, and
+    ``notebook_refs.json``, from which the notebooks' Markdown is written."""
+    assert built_book.returncode == 0, built_book.output[-5000:]
+    return built_book.html.parent
+
+
+@pytest.fixture(scope="session")
 def launch_runs(built_book, run_cache, tmp_path_factory) -> dict:
     """Every committed launch notebook (``book/<chapter>.ipynb``, the student edition with
     the install cell first) run once, top to bottom, in a fresh kernel and an empty folder.

@@ -28,6 +28,11 @@ Two guards, on top of myst-nb's ``raise_on_error``, and two parts of the site:
 * **Downloads that say what they are.** The download button of an executed chapter
   gives the notebook the site ran, with its hidden reference solutions; a first cell
   (:data:`DOWNLOAD_NOTE`) says so and points to the student edition.
+* **What the notebooks need to read as the pages do.** When an HTML build finishes,
+  ``_build/notebook_refs.json`` (beside the site's folder) records what Sphinx resolved:
+  every page's title, every label, equation number, citation and API object, and every
+  value the chapters glued. ``book/_ext/notebook_markdown.py`` writes the notebooks'
+  Markdown from it (``make student``, ``make notebooks``).
 * **Provenance footer.** Every executed chapter ends with a small footer: the
   labcode version, the git commit the book was built from (short hash, followed by
   "+ uncommitted changes" when the work tree differs from it, or "unknown" outside
@@ -433,6 +438,55 @@ def _on_build_finished_downloads(app, exception) -> None:
             label_download(path)
 
 
+# --- what the notebooks' Markdown needs (book/_ext/notebook_markdown.py) -------------
+
+NOTEBOOK_REFS_FILE = "notebook_refs.json"
+"""notebook_markdown.REFS_FILE, written out (tests/test_student.py checks they agree)."""
+
+
+def notebook_refs(app) -> dict:
+    """What the build resolved, for the notebooks: titles, labels, equations, citations,
+    API objects and glued values (the fields of ``notebook_markdown.Refs``)."""
+    env = app.env
+    base_url = app.config.html_baseurl or ""
+    std = env.domaindata.get("std", {})
+    labels = {name: [doc, anchor, str(title)]
+              for name, (doc, anchor, title) in std.get("labels", {}).items() if doc}
+    equations = {label: [doc, number] for label, (doc, number)
+                 in env.domaindata.get("math", {}).get("objects", {}).items()}
+    py = {name: [entry[0], entry[1]]
+          for name, entry in env.domaindata.get("py", {}).get("objects", {}).items()}
+    citations = {}
+    try:
+        cite = env.get_domain("cite")
+    except Exception:  # sphinxcontrib-bibtex not loaded
+        cite = None
+    if cite is not None:
+        for citation in cite.citations:
+            citations[citation.key] = [
+                citation.bibliography_key.docname, citation.citation_id, citation.formatted_entry.label,
+                citation.formatted_entry.text.render_as("text")]
+    glue = {}
+    output_folder = Path(env.mystnb_config.output_folder)
+    for docname in sorted(env.found_docs):
+        path = output_folder.joinpath(*f"{docname}.glue.json".split("/"))
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf8"))
+            glue[docname] = {key: value.get("data", {}).get("text/plain", "")
+                             for key, value in data.items()}
+    titles = {docname: title.astext() for docname, title in env.titles.items()}
+    return {"base_url": base_url, "titles": titles, "labels": labels,
+            "equations": equations, "citations": citations, "py": py, "glue": glue}
+
+
+def _on_build_finished_refs(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    path = Path(app.outdir).parent / NOTEBOOK_REFS_FILE
+    path.write_text(json.dumps(notebook_refs(app), indent=1, sort_keys=True,
+                               ensure_ascii=False) + "\n", encoding="utf8")
+
+
 def _on_builder_inited(app) -> None:
     app.labcode_build_provenance = build_provenance(app.srcdir)
 
@@ -488,6 +542,7 @@ def setup(app):
     app.connect("doctree-resolved", _on_doctree_resolved)
     app.connect("build-finished", _on_build_finished_assets)
     app.connect("build-finished", _on_build_finished_downloads)
+    app.connect("build-finished", _on_build_finished_refs)
     app.add_css_file("labcode_book.css")
     return {"version": "1.1", "parallel_read_safe": True, "parallel_write_safe": True}
 

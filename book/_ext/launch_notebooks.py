@@ -188,8 +188,9 @@ except ImportError:
 print("labcode", labcode.__version__)'''
 
 
-def full_notebook(path: str | Path) -> nbformat.NotebookNode:
-    """The chapter's cells as they are (solutions included), without outputs."""
+def full_notebook(path: str | Path, refs=None) -> nbformat.NotebookNode:
+    """The chapter's cells (solutions included), without outputs, the Markdown rendered
+    with what the build resolved (``refs``, by default the build in ``_build``)."""
     from myst_nb.core.read import read_myst_markdown_notebook
 
     path = Path(path)
@@ -198,7 +199,17 @@ def full_notebook(path: str | Path) -> nbformat.NotebookNode:
     source = read_myst_markdown_notebook(
         path.read_text(encoding="utf8"), config=student_edition._md_config(), path=str(path)
     )
-    makers = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
+    refs = student_edition.load_refs() if refs is None else refs
+    renderer = student_edition.notebook_markdown.Renderer(
+        refs, student_edition.docname_of(path), path.parent)
+
+    def markdown(text, metadata):
+        try:
+            return nbformat.v4.new_markdown_cell(renderer.render(text), metadata=metadata)
+        except student_edition.notebook_markdown.RenderError as error:
+            raise student_edition.StudentEditionError(f"{path.name}: {error}") from None
+
+    makers = {"code": nbformat.v4.new_code_cell, "markdown": markdown,
               "raw": nbformat.v4.new_raw_cell}
     cells = [makers[cell.cell_type](cell.source, metadata=dict(cell.get("metadata", {})))
              for cell in source.cells]
@@ -218,13 +229,14 @@ def full_notebook(path: str | Path) -> nbformat.NotebookNode:
     return notebook
 
 
-def launch_notebook(path: str | Path, settings: LaunchSettings | None = None):
-    """The launch notebook of one chapter: the install cell, then the chosen edition."""
+def launch_notebook(path: str | Path, settings: LaunchSettings | None = None, refs=None):
+    """The launch notebook of one chapter: the install cell, then the chosen edition.
+    ``refs``: what the book's build resolved, by default the build in ``_build``."""
     settings = settings or launch_settings()
     if settings.edition == "student":
-        notebook = student_edition.student_notebook(path, made_by=MADE_BY)
+        notebook = student_edition.student_notebook(path, made_by=MADE_BY, refs=refs)
     else:
-        notebook = full_notebook(path)
+        notebook = full_notebook(path, refs)
     install = nbformat.v4.new_code_cell(
         install_cell_source(settings), metadata={"tags": [INSTALL_TAG]}
     )
@@ -300,6 +312,7 @@ def write_launch_notebooks(
     chapters: list[str | Path] | None = None,
     out: str | Path = ROOT / "book",
     binder: str | Path | None = ROOT / "binder",
+    refs=None,
 ) -> list[Path]:
     """Write ``<out>/<chapter>.ipynb`` for the chapters, and ``<binder>/requirements.txt``.
 
@@ -311,6 +324,8 @@ def write_launch_notebooks(
         The folder for the notebooks (the theme looks for them beside the chapters).
     binder : path or None, default ``binder/``
         The folder for ``requirements.txt``; ``None`` writes none.
+    refs : notebook_markdown.Refs, optional
+        What the book's build resolved; by default the build in ``_build``.
 
     Returns
     -------
@@ -318,7 +333,9 @@ def write_launch_notebooks(
         The files written. Nothing is written when a chapter cannot be converted.
     """
     settings = launch_settings()
-    notebooks = [(path.stem, launch_notebook(path, settings)) for path in _chapters(chapters)]
+    refs = student_edition.load_refs() if refs is None else refs
+    notebooks = [(path.stem, launch_notebook(path, settings, refs))
+                 for path in _chapters(chapters)]
     written = student_edition.write_notebooks(notebooks, out)
     if binder is not None:
         target = Path(binder) / "requirements.txt"
@@ -335,11 +352,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for the notebooks (default: book/)")
     parser.add_argument("--binder", default=str(ROOT / "binder"),
                         help="folder for Binder's requirements.txt (default: binder/)")
+    parser.add_argument("--build", default=str(student_edition.DEFAULT_BUILD),
+                        help="the book's build whose numbers and references the text "
+                        "shows (default: _build, written by make book)")
     parser.add_argument("chapters", nargs="*",
                         help="chapter files or names (default: every chapter with code cells)")
     args = parser.parse_args(argv)
     return student_edition.list_written(  # ValueError: StudentEditionError included
-        lambda: write_launch_notebooks(args.chapters, args.out, args.binder),
+        lambda: write_launch_notebooks(args.chapters, args.out, args.binder,
+                                       student_edition.load_refs(args.build)),
         "launch notebooks", ValueError)
 
 

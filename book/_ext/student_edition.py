@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses as dc
+import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -49,9 +50,18 @@ from typing import NamedTuple
 import nbformat
 import yaml
 
+_md_spec = importlib.util.spec_from_file_location(
+    "notebook_markdown", Path(__file__).resolve().parent / "notebook_markdown.py")
+notebook_markdown = importlib.util.module_from_spec(_md_spec)
+sys.modules.setdefault("notebook_markdown", notebook_markdown)  # dataclasses look it up
+_md_spec.loader.exec_module(notebook_markdown)
+Refs = notebook_markdown.Refs
+
 ROOT = Path(__file__).resolve().parents[2]
 """The repository: ``_toc.yml`` and ``_config.yml`` live here, the chapters in ``book/``."""
 DEFAULT_OUT = ROOT / "_build" / "student"
+DEFAULT_BUILD = ROOT / "_build"
+"""The build whose resolved references and glued values the notebooks' Markdown shows."""
 SOLUTION_TAG = "solution"
 STARTER_TAG = "starter"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -83,38 +93,6 @@ HANDOUT_NOTEBOOKS = (
 _DEFAULT_EXTENSIONS = ("amsmath", "dollarmath", "colon_fence", "deflist", "substitution")
 _SOLUTION_INFO = re.compile(r"^\{solution\}(\s|$)")
 _HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
-_DROPDOWN_OPEN = re.compile(r"^(?P<fence>:{3,}|`{3,})\{dropdown\}[ \t]*(?P<title>.*?)\s*$")
-
-
-def dropdowns_as_details(text: str) -> str:
-    """Each ``{dropdown}`` block of a markdown cell as a collapsed HTML ``<details>``.
-
-    Jupyter, JupyterLab and Colab show MyST's directive as raw text, so an answer under
-    a question would be read before the student thinks; ``<details>`` stays closed until
-    clicked. The block's options (lines ``:name: value`` right after the opening fence)
-    are dropped; its body keeps its Markdown, set off by blank lines so that it renders.
-    """
-    lines, out, i = text.splitlines(), [], 0
-    while i < len(lines):
-        match = _DROPDOWN_OPEN.match(lines[i])
-        if not match:
-            out.append(lines[i])
-            i += 1
-            continue
-        fence = match["fence"]
-        close = re.compile(rf"^{re.escape(fence[0])}{{{len(fence)},}}\s*$")
-        end = next((j for j in range(i + 1, len(lines)) if close.match(lines[j])), None)
-        if end is None:
-            raise StudentEditionError(
-                f"a {{dropdown}} block is not closed: end it with a line '{fence}'")
-        body = lines[i + 1:end]
-        while body and re.match(r"^:\w[\w-]*:", body[0]):
-            body = body[1:]
-        title = match["title"] or "Details"
-        out += ["<details>", f"<summary>{title}</summary>", "", *body, "", "</details>"]
-        i = end + 1
-    return "\n".join(out)
-
 __all__ = [
     "StudentEditionError",
     "toc_chapters",
@@ -353,7 +331,27 @@ def _intro_cell(
     return nbformat.v4.new_markdown_cell("\n".join(text))
 
 
-def student_notebook(path: str | Path, *, made_by: str = "make student") -> nbformat.NotebookNode:
+def load_refs(build: str | Path = DEFAULT_BUILD) -> Refs:
+    """What the build in ``build`` resolved (:class:`notebook_markdown.Refs`).
+
+    Raises :class:`StudentEditionError` when that folder holds no build of the book.
+    """
+    try:
+        return Refs.load(build)
+    except notebook_markdown.RenderError as error:
+        raise StudentEditionError(str(error)) from None
+
+
+def docname_of(path: Path) -> str:
+    """The chapter's Sphinx name (``book/data``); a file outside the book is ``book/<stem>``."""
+    try:
+        return path.resolve().relative_to(ROOT).with_suffix("").as_posix()
+    except ValueError:
+        return f"book/{path.stem}"
+
+
+def student_notebook(path: str | Path, *, made_by: str = "make student",
+                     refs: Refs | None = None) -> nbformat.NotebookNode:
     """The student edition of one MyST chapter.
 
     Parameters
@@ -362,19 +360,24 @@ def student_notebook(path: str | Path, *, made_by: str = "make student") -> nbfo
         The chapter, a MyST markdown notebook (``book/<name>.md``).
     made_by : str, default ``"make student"``
         The command the first cell names as the one that writes the notebook.
+    refs : Refs, optional
+        What a build of the book resolved (glued values, equation numbers, references),
+        written into the Markdown cells; by default the build in ``_build``.
 
     Returns
     -------
     nbformat.NotebookNode
         An nbformat 4 notebook with the ``python3`` kernel, no outputs, no ``solution``
-        cells and no ``{solution}`` blocks, opened by a cell that explains its use.
+        cells and no ``{solution}`` blocks, no MyST left in its Markdown, opened by a
+        cell that explains its use.
 
     Raises
     ------
     StudentEditionError
         When the file does not exist, when a ``solution`` cell has no ``starter`` cell
         before it (since the previous ``solution`` cell), or when a ``{solution}``
-        directive is not closed.
+        directive is not closed, or when its Markdown holds MyST the build did not
+        resolve (a glued key, a label, an unknown directive).
     """
     from myst_nb.core.read import read_myst_markdown_notebook
 
@@ -382,6 +385,8 @@ def student_notebook(path: str | Path, *, made_by: str = "make student") -> nbfo
     name = _display(path)
     if not path.is_file():
         raise StudentEditionError(f"chapter file not found: {name}")
+    refs = load_refs() if refs is None else refs
+    renderer = notebook_markdown.Renderer(refs, docname_of(path), path.parent)
     text = path.read_text(encoding="utf8")
     text_lines = text.splitlines()
     source = read_myst_markdown_notebook(
@@ -426,11 +431,16 @@ def student_notebook(path: str | Path, *, made_by: str = "make student") -> nbfo
                 )
                 if not kept.strip():
                     continue
-                cell = nbformat.v4.new_markdown_cell(dropdowns_as_details(kept),
-                                                     metadata=dict(cell.metadata))
             else:
-                cell = nbformat.v4.new_markdown_cell(dropdowns_as_details(cell.source),
-                                                     metadata=dict(cell.metadata))
+                kept = cell.source
+            try:
+                rendered = renderer.render(kept)
+            except notebook_markdown.RenderError as error:
+                line = _line_of(text_lines, lines[0] if lines else "", start)
+                raise StudentEditionError(f"{name}:{line}: {error}") from None
+            if not rendered.strip():
+                continue
+            cell = nbformat.v4.new_markdown_cell(rendered, metadata=dict(cell.metadata))
         else:
             cell = nbformat.v4.new_raw_cell(cell.source, metadata=dict(cell.metadata))
         cells.append(cell)
@@ -471,7 +481,8 @@ def _resolve_chapter(name: str | Path) -> Path:
 
 
 def write_student_edition(
-    chapters: list[str | Path] | None = None, out: str | Path = DEFAULT_OUT
+    chapters: list[str | Path] | None = None, out: str | Path = DEFAULT_OUT,
+    refs: Refs | None = None,
 ) -> list[Path]:
     """Write the student notebooks of the given chapters into ``out``.
 
@@ -482,6 +493,8 @@ def write_student_edition(
         means every chapter of ``_toc.yml`` that has code cells.
     out : path, default ``_build/student``
         The folder for the notebooks; created when missing.
+    refs : Refs, optional
+        What the book's build resolved; by default the build in ``_build``.
 
     Returns
     -------
@@ -505,15 +518,19 @@ def write_student_edition(
                 )
             if _has_code_cells(path):
                 paths.append(path)
-    return write_notebooks([(path.stem, student_notebook(path)) for path in paths], out)
+    refs = load_refs() if refs is None else refs
+    return write_notebooks(
+        [(path.stem, student_notebook(path, refs=refs)) for path in paths], out)
 
 
-def handout_notebook(spec: HandoutNotebook, made_by: str = "make student"):
+def handout_notebook(spec: HandoutNotebook, made_by: str = "make student",
+                     refs: Refs | None = None):
     """The notebook the handout names for one exercise: the student edition of each of its
     chapters, one after the other, under one first cell that says which chapter holds
     which step. Cell ids keep their chapter's prefix, so they stay unique and stable."""
     paths = [_resolve_chapter(chapter) for chapter in spec.chapters]
-    notebooks = [student_notebook(path, made_by=made_by) for path in paths]
+    refs = load_refs() if refs is None else refs
+    notebooks = [student_notebook(path, made_by=made_by, refs=refs) for path in paths]
     uses_run_cache = any(_uses_run_cache(path.read_text(encoding="utf8")) for path in paths)
     text = [
         f"**Student edition: {spec.exercise} of the lab handout ({spec.steps}), "
@@ -573,14 +590,16 @@ def handout_readme(made_by: str = "make student") -> str:
     return "\n".join(lines)
 
 
-def write_handout_notebooks(out: str | Path = DEFAULT_OUT) -> list[Path]:
+def write_handout_notebooks(out: str | Path = DEFAULT_OUT,
+                            refs: Refs | None = None) -> list[Path]:
     """Write ``neural_network.ipynb``, ``MLP.ipynb`` and ``README.md`` into ``out``.
 
     Returns the paths written. Raises :class:`StudentEditionError` (nothing written) when
     a chapter of :data:`HANDOUT_NOTEBOOKS` is missing or its markup is wrong.
     """
+    refs = load_refs() if refs is None else refs
     written = write_notebooks(
-        [(spec.name, handout_notebook(spec)) for spec in HANDOUT_NOTEBOOKS], out)
+        [(spec.name, handout_notebook(spec, refs=refs)) for spec in HANDOUT_NOTEBOOKS], out)
     readme = Path(out) / "README.md"
     readme.write_text(handout_readme(), encoding="utf8")
     return [*written, readme]
@@ -597,6 +616,12 @@ def main(argv: list[str] | None = None) -> int:
         help="folder for the notebooks (default: _build/student)",
     )
     parser.add_argument(
+        "--build",
+        default=str(DEFAULT_BUILD),
+        help="the book's build whose numbers and references the text shows "
+        "(default: _build, written by make book)",
+    )
+    parser.add_argument(
         "chapters",
         nargs="*",
         help="chapter files or names (default: every chapter of _toc.yml with code cells, "
@@ -605,9 +630,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def write():
-        written = write_student_edition(args.chapters, args.out)
+        refs = load_refs(args.build)
+        written = write_student_edition(args.chapters, args.out, refs)
         if not args.chapters:  # the whole edition: the handout's notebooks too
-            written += write_handout_notebooks(args.out)
+            written += write_handout_notebooks(args.out, refs)
         return written
 
     return list_written(write, "student edition", StudentEditionError)
