@@ -537,8 +537,8 @@ def _markdown(nb) -> str:
 
 
 def test_every_notebook_shows_the_numbers_of_the_build_and_no_myst(tmp_path, book_build_dir):
-    """The student edition and the launch notebooks hold no MyST (no role, directive,
-    label or glue placeholder), and every value a chapter's text glues appears in its
+    """The student edition, the launch notebooks and the site's downloads hold no MyST
+    (no role, directive, label or glue placeholder), and every value a chapter's text glues appears in its
     student notebook as the build computed it (read here from the executed chapters'
     glued outputs, not from the file the notebooks are written from)."""
     from myst_nb.core.read import read_myst_markdown_notebook
@@ -549,9 +549,11 @@ def test_every_notebook_shows_the_numbers_of_the_build_and_no_myst(tmp_path, boo
     written += student_edition.write_handout_notebooks(tmp_path,
                                                        student_edition.load_refs(book_build_dir))
     launch = sorted((REPO / "book").glob("*.ipynb"))
-    assert len(launch) == len([p for p in written if p.stem not in ("neural_network", "MLP")
-                               and p.suffix == ".ipynb"])
-    for path in [*written, *launch]:
+    downloads = sorted((book_build_dir / "html" / "_sources" / "book").glob("*.ipynb"))
+    chapters = [p for p in written if p.stem not in ("neural_network", "MLP")
+                and p.suffix == ".ipynb"]
+    assert len(launch) == len(chapters) == len(downloads)
+    for path in [*written, *launch, *downloads]:
         if path.suffix != ".ipynb":
             continue
         nb = nbformat.read(path, as_version=4)

@@ -27,7 +27,8 @@ Two guards, on top of myst-nb's ``raise_on_error``, and two parts of the site:
   (the repository's ``_build/.labcode_runs``) unless that is set already.
 * **Downloads that say what they are.** The download button of an executed chapter
   gives the notebook the site ran, with its hidden reference solutions; a first cell
-  (:data:`DOWNLOAD_NOTE`) says so and points to the student edition.
+  (:data:`DOWNLOAD_NOTE`) says so and points to the student edition, and its Markdown is
+  written as Jupyter shows it (numbers, equation numbers and references resolved).
 * **What the notebooks need to read as the pages do.** When an HTML build finishes,
   ``_build/notebook_refs.json`` (beside the site's folder) records what Sphinx resolved:
   every page's title, every label, equation number, citation and API object, and every
@@ -409,39 +410,24 @@ DOWNLOAD_NOTE = (
 )
 
 
-def label_download(path: str | Path) -> bool:
-    """Open the downloadable notebook at ``path`` with :data:`DOWNLOAD_NOTE`, once.
-
-    The site's download button of an executed chapter gives this notebook; the note says
-    plainly what it is. Returns whether the file was changed (False when already labelled).
-    """
-    import nbformat
-
-    notebook = nbformat.read(str(path), as_version=4)
-    first = notebook.cells[0] if notebook.cells else None
-    if first is not None and DOWNLOAD_NOTE_TAG in first.get("metadata", {}).get("tags", []):
-        return False
-    note = nbformat.v4.new_markdown_cell(DOWNLOAD_NOTE, metadata={"tags": [DOWNLOAD_NOTE_TAG]})
-    note.id = DOWNLOAD_NOTE_TAG
-    notebook.cells.insert(0, note)
-    nbformat.write(notebook, str(path))
-    return True
-
-
-def _on_build_finished_downloads(app, exception) -> None:
-    """Label every executed chapter's downloadable notebook (``_sources/<doc>.ipynb``)."""
-    if exception is not None or app.builder.format != "html":
-        return
-    for docname in _executed_docnames(app.env):
-        path = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
-        if path.is_file():
-            label_download(path)
-
-
 # --- what the notebooks' Markdown needs (book/_ext/notebook_markdown.py) -------------
 
 NOTEBOOK_REFS_FILE = "notebook_refs.json"
-"""notebook_markdown.REFS_FILE, written out (tests/test_student.py checks they agree)."""
+"""notebook_markdown.REFS_FILE, written out (tests/test_notebook_markdown.py checks they
+agree)."""
+
+
+def _notebook_markdown():
+    """``book/_ext/notebook_markdown.py``, the writer of the notebooks' Markdown."""
+    import importlib.util
+
+    if "notebook_markdown" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "notebook_markdown", Path(__file__).resolve().parent / "notebook_markdown.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["notebook_markdown"] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+    return sys.modules["notebook_markdown"]
 
 
 def notebook_refs(app) -> dict:
@@ -485,6 +471,45 @@ def _on_build_finished_refs(app, exception) -> None:
     path = Path(app.outdir).parent / NOTEBOOK_REFS_FILE
     path.write_text(json.dumps(notebook_refs(app), indent=1, sort_keys=True,
                                ensure_ascii=False) + "\n", encoding="utf8")
+
+
+def label_download(path: str | Path, render=None) -> bool:
+    """Open the downloadable notebook at ``path`` with :data:`DOWNLOAD_NOTE`, once, and
+    write its Markdown cells as Jupyter shows them (``render``: a function from a MyST
+    Markdown cell to plain Markdown, see ``notebook_markdown.Renderer.render``).
+
+    The site's download button of an executed chapter gives this notebook; the note says
+    plainly what it is. Returns whether the file was changed (False when already labelled).
+    """
+    import nbformat
+
+    notebook = nbformat.read(str(path), as_version=4)
+    first = notebook.cells[0] if notebook.cells else None
+    if first is not None and DOWNLOAD_NOTE_TAG in first.get("metadata", {}).get("tags", []):
+        return False
+    if render is not None:
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                cell.source = render(cell.source)
+    note = nbformat.v4.new_markdown_cell(DOWNLOAD_NOTE, metadata={"tags": [DOWNLOAD_NOTE_TAG]})
+    note.id = DOWNLOAD_NOTE_TAG
+    notebook.cells.insert(0, note)
+    nbformat.write(notebook, str(path))
+    return True
+
+
+def _on_build_finished_downloads(app, exception) -> None:
+    """Label every executed chapter's downloadable notebook (``_sources/<doc>.ipynb``) and
+    write its Markdown from what this build resolved (the refs of ``notebook_refs.json``)."""
+    if exception is None and app.builder.format == "html":
+        notebook_markdown = _notebook_markdown()
+        refs = notebook_markdown.Refs(**notebook_refs(app))
+        for docname in _executed_docnames(app.env):
+            path = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
+            if path.is_file():
+                source = Path(app.env.doc2path(docname))
+                renderer = notebook_markdown.Renderer(refs, docname, source.parent)
+                label_download(path, renderer.render)
 
 
 def _on_builder_inited(app) -> None:
