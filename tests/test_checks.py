@@ -67,7 +67,13 @@ def fc_backward(dZ, cache):
 
 
 def sigmoid_forward(Z):
-    A = 1 / (1 + np.exp(-Z))  # overflows (with a warning) for z = -1000, but the value is right
+    E = np.exp(-np.abs(Z))  # never above 1: no overflow, however large |z|
+    A = np.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+    return A, A
+
+
+def naive_sigmoid_forward(Z):
+    A = 1 / (1 + np.exp(-Z))  # overflows (with a warning) for z = -1000, though the value is right
     return A, A
 
 
@@ -334,6 +340,7 @@ WRONG = [
      ["transposed weight", "W is square", "relative error"]),
     (check_fc_forward, lambda X, W: X @ W, ["a tuple (Z, cache)", "an array of shape (4, 4)"]),
     (check_fc_forward, lambda X, W: (X @ W, X), ["cache = (X, W)"]),
+    (check_fc_forward, lambda X, W: (X @ W, (W, X)), ["cache = (W, X)", "other order"]),
     (check_fc_forward, lambda X, W: (X[:, :-1] @ W[:-1], (X, W)), ["the bias is missing"]),
     (check_fc_forward, lambda X, W: ((X @ W).astype(np.float32), (X, W)),
      ["Z of dtype float64", "dtype float32"]),
@@ -352,12 +359,16 @@ WRONG = [
      ["exp overflowed", "non-finite", "large |z|", "RuntimeWarning"]),
     (check_sigmoid_forward, lambda Z: (1 / (1 + np.exp(-Z)), Z), ["the cache holds Z"]),
     (check_sigmoid_forward, _sigmoid_in_place, ["modified the input Z in place"]),
+    (check_sigmoid_forward, naive_sigmoid_forward,
+     ["without overflow", "overflow encountered in exp", "compute exp(-|z|)"]),
     # sigmoid_backward
     (check_sigmoid_backward, lambda dA, A: dA * A * (A - 1), ["wrong sign"]),
     (check_sigmoid_backward, lambda dA, A: A * (1 - A), ["multiply by dA"]),
     (check_sigmoid_backward, lambda dA, A: dA * sigmoid_forward(A)[0] * (1 - sigmoid_forward(A)[0]),
      ["do not apply the sigmoid again"]),
     (check_sigmoid_backward, _sigmoid_backward_in_place, ["modified the input dA in place"]),
+    (check_sigmoid_backward, lambda dA, A: dA, ["the sigmoid's derivative is missing"]),
+    (check_sigmoid_backward, lambda dA, A: dA * (1 - A), ["derivative is A * (1 - A)"]),
     # mse_loss
     (check_mse_loss, lambda A, Y: (np.sum((A - Y) ** 2), 2 * (A - Y)),
      ["you summed the squared errors", "A of shape (5, 3)"]),
@@ -679,9 +690,10 @@ def test_torch_checkers_leave_the_random_state_and_threads_alone():
 
 
 def test_warnings_of_the_students_code_do_not_escape():
-    # the naive sigmoid overflows for z = -1000; the test suite turns warnings into errors
-    verdict = check_sigmoid_forward(sigmoid_forward, verbose=False)
-    assert verdict.passed
+    # the naive sigmoid overflows for z = -1000; the test suite turns warnings into errors,
+    # so the warning reaches the verdict and nothing else
+    verdict = check_sigmoid_forward(naive_sigmoid_forward, verbose=False)
+    assert verdict.status == "failed" and "overflow encountered in exp" in verdict.message
 
 
 def test_importing_the_checks_does_not_import_torch():

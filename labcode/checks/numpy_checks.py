@@ -341,6 +341,14 @@ def _fc_forward_body(run: _Run, func: Callable) -> None:
             and cache[0].shape == X0.shape and cache[1].shape == W0.shape
             and np.array_equal(cache[0], X0) and np.array_equal(cache[1], W0)
         ):
+            swapped = (isinstance(cache, (tuple, list)) and len(cache) == 2
+                       and all(isinstance(c, np.ndarray) for c in cache)
+                       and cache[0].shape == W0.shape and cache[1].shape == X0.shape
+                       and np.array_equal(cache[0], W0) and np.array_equal(cache[1], X0))
+            if swapped:
+                run.fail(case, "cache = (X, W), the inputs fc_backward needs, in this order",
+                         "cache = (W, X)", "the cache holds W and X in the other order: "
+                         "return (X, W); fc_backward unpacks it as X, W = cache.")
             run.fail(case, "cache = (X, W), the inputs fc_backward needs", _describe(cache),
                      "return the tuple (X, W) as the cache: the backward pass computes "
                      "X.T @ dZ and dZ @ W.T from it.")
@@ -445,6 +453,10 @@ def _sigmoid_forward_body(run: _Run, func: Callable) -> None:
                          "return two things, the output and the cache: return A, A.")
         want = _sigmoid(Z0)
         got = _float_array(run, A, what="A", shape=Z0.shape, case=case, finite_hint=_OVERFLOW_HINT)
+        overflowed = [w for w in run.warnings if "overflow" in w]
+        if overflowed:  # right values, but only because 1 / (1 + inf) happens to be 0
+            run.fail(case, "A computed without overflow: a form that never warns",
+                     f"the right values, after {overflowed[0]}", _OVERFLOW_HINT)
         if not np.allclose(got, want, rtol=1e-12, atol=1e-15):
             if np.allclose(got, 1.0 - want, rtol=1e-12, atol=1e-15):
                 hint = "wrong sign in the exponent: sigmoid(z) = 1 / (1 + exp(-z))."
@@ -507,8 +519,11 @@ def _sigmoid_backward_body(run: _Run, func: Callable) -> None:
             if _close(got, dA0 * S * (1.0 - S)):
                 return ("the cache already holds A = sigmoid(Z): do not apply the sigmoid again; "
                         "dZ = dA * A * (1 - A).")
-            if _close(got, dA0 * A0):
+            if _close(got, dA0 * A0) or _close(got, dA0 * (1.0 - A0)):
                 return "the sigmoid's derivative is A * (1 - A): dZ = dA * A * (1 - A)."
+            if _close(got, dA0):
+                return ("the sigmoid's derivative is missing: dZ = dA * A * (1 - A), the "
+                        "upstream gradient times sigma'(z) = A * (1 - A).")
             return None
 
         got = _float_array(run, out, what="dZ", shape=Z.shape, case=case)
