@@ -9,7 +9,7 @@ side:
 * the mean squared error, :func:`mse_loss`, which returns the loss and its gradient.
 
 :func:`gradient_step` is one update of batch gradient descent, ``W - lr * dW`` for
-every weight matrix.
+every weight matrix; :func:`accuracy` scores the outputs against the labels (Step 5).
 
 Each forward returns its output and a *cache*, the values its backward needs; each
 backward takes the gradient of the loss with respect to the block's output and returns
@@ -39,6 +39,7 @@ __all__ = [
     "sigmoid_backward",
     "mse_loss",
     "gradient_step",
+    "accuracy",
     "NumpyNetwork",
     "TrainingDiverged",
     "TrainingSaturated",
@@ -184,6 +185,29 @@ def gradient_step(
     """
     lr = _check_step(params, grads, lr)
     return {key: W - lr * grads[key] for key, W in params.items()}
+
+
+# --- Accuracy ---------------------------------------------------------------------------
+
+
+def accuracy(A: np.ndarray, y: np.ndarray) -> float:
+    """Share of rows of ``A`` whose largest entry is at the column of the row's label.
+
+    ``A`` holds one row of outputs per sample (shape ``(n_samples, n_classes)``), ``y``
+    the integer labels (shape ``(n_samples,)``, not one-hot rows). Returns a float in
+    [0, 1].
+
+    Examples
+    --------
+    >>> accuracy(np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]]), np.array([0, 1, 1]))
+    0.6666666666666666
+    """
+    A = _validate.features(A, "A")
+    y = _validate.labels(y, A.shape[1])
+    if y.shape[0] != A.shape[0]:
+        raise ValueError(f"A of shape {A.shape} and y of shape {y.shape} must have the "
+                         "same number of samples")
+    return float(np.mean(A.argmax(axis=1) == y))
 
 
 # --- The network -----------------------------------------------------------------------
@@ -590,4 +614,4 @@ class NumpyNetwork:
             raise ValueError(
                 f"X of shape {X.shape} and y of shape {y.shape} must have the same number of samples"
             )
-        return float(np.mean(self.predict(X) == y))
+        return accuracy(self.forward(X), y)

@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 from labcode import checks, data, experiment, models, numpy_net, torch_data, training
 from labcode.checks import (
     Verdict,
+    check_accuracy,
     check_add_bias,
     check_all,
     check_compare_values,
@@ -80,6 +81,11 @@ def naive_sigmoid_forward(Z):
 def sigmoid_backward(dA, cache):
     A = cache
     return dA * A * (1 - A)
+
+
+def accuracy(A, y):
+    right = sum(int(np.argmax(row) == label) for row, label in zip(A, y))
+    return right / len(y)
 
 
 def mse_loss(A, Y):
@@ -171,6 +177,7 @@ REFERENCES = [
     (check_sigmoid_backward, numpy_net.sigmoid_backward, sigmoid_backward),
     (check_mse_loss, numpy_net.mse_loss, mse_loss),
     (check_gradient_step, numpy_net.gradient_step, gradient_step),
+    (check_accuracy, numpy_net.accuracy, accuracy),
     (check_dataset, torch_data.DigitsDataset, StudentDataset),
     (check_simple_mlp, models.SimpleMLP, StudentSimpleMLP),
     (check_l1_penalty, training.l1_penalty, l1_penalty),
@@ -341,6 +348,14 @@ WRONG = [
     (check_fc_forward, lambda X, W: X @ W, ["a tuple (Z, cache)", "an array of shape (4, 4)"]),
     (check_fc_forward, lambda X, W: (X @ W, X), ["cache = (X, W)"]),
     (check_fc_forward, lambda X, W: (X @ W, (W, X)), ["cache = (W, X)", "other order"]),
+    # accuracy
+    (check_accuracy, lambda A, y: (A.argmax(1) == y).sum(), ["you counted the right predictions"]),
+    (check_accuracy, lambda A, y: 100 * np.mean(A.argmax(1) == y), ["not a percentage"]),
+    (check_accuracy, lambda A, y: np.mean(A.argmax(0) == y), ["argmax over the wrong axis"]),
+    (check_accuracy, lambda A, y: np.mean(A.max(1) == y), ["not the largest output itself"]),
+    (check_accuracy, lambda A, y: np.mean((A > 0.5) == np.eye(A.shape[1])[y]),
+     ["not thresholded outputs with one-hot rows"]),
+    (check_accuracy, lambda A, y: A.argmax(1) == y, ["one True/False per sample"]),
     (check_fc_forward, lambda X, W: (X[:, :-1] @ W[:-1], (X, W)), ["the bias is missing"]),
     (check_fc_forward, lambda X, W: ((X @ W).astype(np.float32), (X, W)),
      ["Z of dtype float64", "dtype float32"]),

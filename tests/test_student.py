@@ -440,6 +440,23 @@ def _cells(nb) -> list[tuple]:
     return [(c.cell_type, c.source, c.metadata.get("tags")) for c in nb.cells]
 
 
+# the checks of each handout step, as the student edition lists them (metadata.labcode.steps)
+STEP_CHECKS = {
+    "ex1-1": ["add_bias", "one_hot"],
+    "ex1-2": ["fc_forward", "sigmoid_forward", "mse_loss"],
+    "ex1-3": ["sigmoid_backward", "fc_backward"],
+    "ex1-4": ["gradient_step"],
+    "ex1-5": ["accuracy"],
+    "ex2-1": [], "ex2-2": [],
+    "ex2-3": ["DigitsDataset", "SimpleMLP", "train_epoch"],
+    "ex2-4": ["evaluate", "predict"],
+    "ex2-5": [],  # given by the handout itself
+    "ex2-6": ["compare_values"], "ex2-7": [], "ex2-8": [],
+    "ex2-9": ["l1_penalty", "l2_penalty"],
+    "ex2-10": ["ComplexMLP"],
+}
+
+
 def test_the_handout_notebooks_are_its_exercises_chapters_one_after_the_other(
         tmp_path, book_build_dir):
     refs = student_edition.load_refs(book_build_dir)
@@ -465,6 +482,11 @@ def test_the_handout_notebooks_are_its_exercises_chapters_one_after_the_other(
         assert nb.metadata["labcode"]["checks"] == [
             check for ch in chapters for check in ch.metadata["labcode"]["checks"]]
         assert nb.metadata["labcode"]["chapters"] == list(spec.chapters)
+        # the handout's steps, in order, each with the checks of its cells
+        steps = nb.metadata["labcode"]["steps"]
+        assert steps == {step: checks for step, checks in STEP_CHECKS.items()
+                         if step.startswith("ex1" if path.stem == "neural_network" else "ex2")}
+        assert [c for checks in steps.values() for c in checks] == nb.metadata["labcode"]["checks"]
     readme = written[2].read_text(encoding="utf8")
     assert "`neural_network.ipynb` | Exercise 1 | Steps 1 to 5" in readme
     assert "`MLP.ipynb` | Exercise 2 | Steps 1 to 10" in readme

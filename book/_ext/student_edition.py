@@ -332,6 +332,37 @@ def _intro_cell(
     return nbformat.v4.new_markdown_cell("\n".join(text))
 
 
+_STEP_LABEL = re.compile(r"^\((ex[12])-step-(\d+)\)=\s*$", re.MULTILINE)
+
+
+def handout_steps(cells) -> dict[str, list[str]]:
+    """The handout steps a chapter's cells cover, each with the checks of its cells.
+
+    A step starts at its label, ``(ex1-step-2)=``, in a Markdown cell and runs to the next
+    label; the keys are written ``"ex1-2"``, in the order of the chapter. A chapter that
+    builds a piece before the section of its step (the penalties of Step 9, the model of
+    Step 10) counts the checks before its first label in that first step.
+    """
+    from labcode.grade import expected_checks
+
+    steps: dict[str, list[str]] = {}
+    current, before = None, []
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            for exercise, number in _STEP_LABEL.findall(cell.source):
+                current = f"{exercise}-{number}"
+                steps.setdefault(current, [])
+                if before:
+                    steps[current] += [c for c in before if c not in steps[current]]
+                    before = []
+        elif cell.cell_type == "code" and SOLUTION_TAG not in _tags(cell):
+            one = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell.source)])
+            found = expected_checks(one)
+            target = before if current is None else steps[current]
+            target += [c for c in found if c not in target]
+    return steps
+
+
 def load_refs(build: str | Path = DEFAULT_BUILD) -> Refs:
     """What the build in ``build`` resolved (:class:`notebook_markdown.Refs`).
 
@@ -455,7 +486,8 @@ def student_notebook(path: str | Path, *, made_by: str = "make student",
     from labcode.grade import expected_checks
 
     # what `python -m labcode grade` expects to find checked in the student's copy
-    notebook.metadata["labcode"] = {"chapter": chapter, "checks": expected_checks(notebook)}
+    notebook.metadata["labcode"] = {"chapter": chapter, "checks": expected_checks(notebook),
+                                    "steps": handout_steps(source.cells)}
     prefix = re.sub(r"[^A-Za-z0-9_-]", "-", chapter)[:50]
     for number, cell in enumerate(notebook.cells):  # stable ids: the same chapter, the same file
         cell.id = f"{prefix}-{number:03d}"
@@ -557,8 +589,12 @@ def handout_notebook(spec: HandoutNotebook, made_by: str = "make student",
     )
     from labcode.grade import expected_checks
 
+    steps: dict[str, list[str]] = {}
+    for chapter_notebook in notebooks:
+        for step, checks in chapter_notebook.metadata["labcode"]["steps"].items():
+            steps.setdefault(step, []).extend(c for c in checks if c not in steps[step])
     notebook.metadata["labcode"] = {"handout": spec.name, "chapters": list(spec.chapters),
-                                    "checks": expected_checks(notebook)}
+                                    "checks": expected_checks(notebook), "steps": steps}
     nbformat.validate(notebook)
     return notebook
 

@@ -31,6 +31,7 @@ check_sigmoid_forward       ``sigmoid_forward(Z) -> (A, cache)``
 check_sigmoid_backward      ``sigmoid_backward(dA, cache) -> dZ``
 check_mse_loss              ``mse_loss(A, Y) -> (loss, dA)``
 check_gradient_step         ``gradient_step(params, grads, lr) -> new params``
+check_accuracy              ``accuracy(A, y) -> share of rows whose argmax is the label``
 check_dataset               ``class DigitsDataset(Dataset)``
 check_simple_mlp            ``class SimpleMLP(nn.Module)``
 check_l1_penalty            ``l1_penalty(model)``, :func:`labcode.training.l1_penalty`
@@ -65,6 +66,7 @@ from .numpy_checks import (
     check_fc_backward,
     check_fc_forward,
     check_gradient_step,
+    check_accuracy,
     check_mse_loss,
     check_one_hot,
     check_sigmoid_backward,
@@ -94,6 +96,7 @@ __all__ = [
     "check_sigmoid_backward",
     "check_mse_loss",
     "check_gradient_step",
+    "check_accuracy",
     "check_dataset",
     "check_simple_mlp",
     "check_l1_penalty",

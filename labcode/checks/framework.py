@@ -77,6 +77,7 @@ _REFERENCES = {
     "gradient_step": _Reference(
         "labcode.numpy_net", "gradient_step", "labcode.numpy_net.gradient_step"
     ),
+    "accuracy": _Reference("labcode.numpy_net", "accuracy", "labcode.numpy_net.accuracy"),
     "DigitsDataset": _Reference(
         "labcode.torch_data", "DigitsDataset", "labcode.torch_data.DigitsDataset"
     ),

@@ -28,6 +28,7 @@ __all__ = [
     "check_sigmoid_backward",
     "check_mse_loss",
     "check_gradient_step",
+    "check_accuracy",
 ]
 
 REFERENCE_TOLERANCE = 1e-10
@@ -658,3 +659,74 @@ def _gradient_step_body(run: _Run, func: Callable) -> None:
 
             _array_value(run, got, W - lr * dW, what=f"new {key}",
                          formula=f"params[{key!r}] - lr * grads[{key!r}]", case=case, hint=hint)
+
+
+@_checker_docstring("accuracy")
+def check_accuracy(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``accuracy(A, y) -> float``: the share of rows of ``A`` whose argmax is ``y``.
+
+    Inputs: outputs of 5 samples over 4 classes (argmax along the wrong axis has the
+    wrong length), of 4 samples over 4 classes (the wrong axis fits but gives another
+    share), and of one sample. Checks that one float in [0, 1] comes back, its value, and
+    that the inputs are left unchanged. Names the usual mistakes: the argmax over the
+    samples, a count or a percentage instead of a share, the largest output itself
+    instead of its index, thresholded outputs against one-hot rows. Reference:
+    :func:`labcode.numpy_net.accuracy`.
+    """
+    return _run("accuracy", func, _accuracy_body, verbose=verbose)
+
+
+def _accuracy_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(6)
+    square = np.array([[0.9, 0.2, 0.1, 0.3], [0.95, 0.8, 0.7, 0.2],
+                       [0.3, 0.1, 0.2, 0.6], [0.2, 0.4, 0.95, 0.1]])
+    y_square = np.array([0, 0, 3, 1])  # 3 of 4 right; with the argmax over the samples, 1
+    A = rng.uniform(size=(5, 4))
+    y = A.argmax(axis=1).copy()
+    y[[1, 3]] = (y[[1, 3]] + 1) % 4  # 3 of 5 right
+    return [
+        ("A of shape (4, 4) and y = [0, 0, 3, 1]; A is square, so an argmax over the "
+         "wrong axis still fits", square, y_square),
+        ("A of shape (5, 4) (5 samples, 4 classes) and y = " + str(y.tolist()), A, y),
+        ("one sample: A = [[0.1, 0.7, 0.2]] and y = [1]", np.array([[0.1, 0.7, 0.2]]),
+         np.array([1])),
+    ]
+
+
+def _accuracy_body(run: _Run, func: Callable) -> None:
+    for case, A, y in _accuracy_cases():
+        A0, y0 = A.copy(), y.copy()
+        out = run.call(func, A, y, case=case, expr="accuracy(A, y)")
+        _unchanged(run, case, A=(A, A0), y=(y, y0))
+        want = float(np.mean(A0.argmax(axis=1) == y0))
+        n, k = A0.shape
+        if (isinstance(out, (bool, np.bool_)) or not isinstance(out, (int, float, np.number,
+                                                                     np.ndarray))
+                or np.ndim(out) != 0):
+            hint = None
+            if isinstance(out, np.ndarray) and out.shape == (n,) and out.dtype == bool:
+                hint = ("you return one True/False per sample: the accuracy is their mean, "
+                        "np.mean(predicted == y).")
+            run.fail(case, f"one number, the share {want:.4g}", _describe(out),
+                     hint or "return one number: the share of samples predicted right.")
+        got = float(out)
+        if not math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12):
+            known = [
+                (want * n, "you counted the right predictions: the accuracy is their "
+                           "share, divided by the number of samples (np.mean)."),
+                (100.0 * want, "a share in [0, 1], not a percentage: leave out the factor 100."),
+                (float(np.mean(A0.argmax(axis=0)[:n] == y0)) if k == n else None,
+                 "argmax over the wrong axis: each row is a sample, so take the largest "
+                 "output of each row, A.argmax(axis=1)."),
+                (float(np.mean(A0.max(axis=1) == y0)),
+                 "the predicted class is the index of the largest output (argmax), not "
+                 "the largest output itself (max)."),
+                (float(np.mean((A0 > 0.5) == np.eye(k)[y0])),
+                 "compare the predicted classes (the argmax of each row) with the labels, "
+                 "not thresholded outputs with one-hot rows."),
+            ]
+            hint = next((text for value, text in known if value is not None
+                         and math.isclose(got, value, rel_tol=1e-12, abs_tol=1e-12)), None)
+            run.fail(case, f"accuracy = {want:.6g}, the share of rows whose argmax is the label",
+                     f"{got:.6g}", hint)
+        run.ok()
