@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the table as CSV (default: %(default)s)")
     grade.add_argument("--json", metavar="JSON", default="grades.json",
                        help="the table as JSON, hints included (default: %(default)s)")
+    grade.add_argument("--observations", metavar="MD", default="observations.md",
+                       help="the students' written answers, question by question, not "
+                       "graded (default: %(default)s)")
     grade.add_argument("--cell-timeout", type=_float, default=120.0, metavar="S",
                        help="seconds one cell may run (default: %(default)s)")
     grade.add_argument("--notebook-timeout", type=_float, default=900.0, metavar="S",
@@ -189,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .grade import grade_notebooks, write_table
+    from .grade import collect_observations, grade_notebooks, write_observations, write_table
 
     try:
         rows = grade_notebooks(args.submissions, cell_timeout=args.cell_timeout,
@@ -200,10 +203,11 @@ def _run_grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         parser.error(f"grading needs nbclient, nbformat and ipykernel ({exc}); install them "
                      "with pip install nbclient nbformat ipykernel")
     write_table(rows, args.out, args.json)
+    write_observations(collect_observations(args.submissions), args.observations)
     width = max([len(r.submission) for r in rows] + [10])
     for r in rows:
         print(f"{r.submission:<{width}}  {r.check or '-':<16}  {r.status}")
-    print(f"wrote {args.out} and {args.json}")
+    print(f"wrote {args.out}, {args.json} and {args.observations}")
     return 0
 
 

@@ -23,6 +23,11 @@ The checks a notebook should contain are those the student edition wrote into it
 metadata (``metadata.labcode.checks``); a notebook without that metadata is expected to
 contain the checks it calls. Running the notebooks needs ``nbclient``, ``nbformat`` and
 ``ipykernel`` (the ``test`` extra installs them).
+
+The student's written answers ("What do you observe?", the questions to think about)
+are not graded: :func:`collect_observations` reads them, without running anything, from
+the Markdown cells tagged ``observation``, and :func:`write_observations` puts them side by
+side for the instructor, question by question.
 """
 
 from __future__ import annotations
@@ -35,11 +40,17 @@ from pathlib import Path
 
 from . import _validate
 
-__all__ = ["STATUSES", "GradeRow", "expected_checks", "grade_notebooks", "write_table"]
+__all__ = ["STATUSES", "GradeRow", "expected_checks", "grade_notebooks", "write_table",
+           "OBSERVATION_PROMPT", "collect_observations", "write_observations"]
 
 STATUSES = ("passed", "failed", "not implemented", "error", "not reached", "missing",
             "unreadable")
 """Every value of :attr:`GradeRow.status`."""
+
+OBSERVATION_PROMPT = ("*Your answer: double-click this cell, replace this line with what you "
+                      "observe, and run the cell.*")
+"""What a student's answer cell holds until the student writes in it (the student edition
+writes it, book/_ext/student_edition.py)."""
 
 _MARKER = "@@labcode-verdicts@@"
 _COLLECT = f"""\
@@ -217,3 +228,48 @@ def write_table(rows: list[GradeRow], csv_path: str | Path | None = None,
     if json_path is not None:
         Path(json_path).write_text(json.dumps([asdict(r) for r in rows], indent=1),
                                    encoding="utf8")
+
+
+def collect_observations(paths: list[str | Path]) -> list[dict[str, str]]:
+    """The answers students wrote in the cells tagged ``observation``, in file order.
+
+    One dict per answer cell: ``submission`` (the file), ``question`` (the id the
+    student edition gave the cell, for example ``"studies-1"``) and ``answer`` (the
+    cell's text; ``""`` when the student left the prompt as it was). Nothing is run; a
+    file that is not a notebook gives no answers.
+    """
+    import nbformat
+
+    found = []
+    for path in _notebooks(list(paths)):
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception:  # noqa: BLE001 - an unreadable file already has its grade row
+            continue
+        for cell in nb.get("cells", []):
+            tags = cell.get("metadata", {}).get("tags", [])
+            if cell.get("cell_type") != "markdown" or "observation" not in tags:
+                continue
+            question = cell.get("metadata", {}).get("labcode", {}).get("observation")
+            text = str(cell.get("source", "")).strip()
+            found.append({"submission": str(path),
+                          "question": question if isinstance(question, str) else "?",
+                          "answer": "" if text == OBSERVATION_PROMPT else text})
+    return found
+
+
+def write_observations(observations: list[dict[str, str]], path: str | Path) -> None:
+    """Write the answers as Markdown, grouped by question, each student's as a quote."""
+    lines = ["# What the students observed", ""]
+    questions: dict[str, list[dict[str, str]]] = {}
+    for item in observations:
+        questions.setdefault(item["question"], []).append(item)
+    for question, answers in questions.items():
+        lines += [f"## {question}", ""]
+        for item in answers:
+            lines.append(f"**{item['submission']}**")
+            lines.append("")
+            text = item["answer"] or "(not answered)"
+            lines += [f"> {line}" if line else ">" for line in text.splitlines()]
+            lines.append("")
+    Path(path).write_text("\n".join(lines), encoding="utf8")

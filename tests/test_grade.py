@@ -92,9 +92,11 @@ def test_the_cli_writes_csv_and_json_and_exits_0(graded, tmp_path):
     good = folder / "a_good.ipynb"
     proc = subprocess.run(
         [sys.executable, "-m", "labcode", "grade", str(good), str(folder / "f_not_a_notebook.ipynb"),
-         "--out", str(tmp_path / "g.csv"), "--json", str(tmp_path / "g.json")],
+         "--out", str(tmp_path / "g.csv"), "--json", str(tmp_path / "g.json"),
+         "--observations", str(tmp_path / "o.md")],
         capture_output=True, text=True, timeout=300, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "o.md").read_text().startswith("# What the students observed")
     with open(tmp_path / "g.csv", newline="") as fh:
         table = list(csv.DictReader(fh))
     assert [(Path(r["submission"]).stem, r["check"], r["status"]) for r in table] == [
@@ -107,3 +109,34 @@ def test_the_cli_refuses_a_missing_path(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "labcode", "grade", str(tmp_path / "nope")],
                           capture_output=True, text=True, timeout=120, cwd=REPO)
     assert proc.returncode == 2 and "no such file or folder" in proc.stderr
+
+
+def test_the_students_written_answers_are_collected_question_by_question(tmp_path):
+    """Answers are read, not run, from the cells tagged observation; a prompt left as it
+    was is "not answered"; a cell without the tag, or a file that is no notebook, adds
+    nothing."""
+    import nbformat
+
+    from labcode.grade import OBSERVATION_PROMPT, collect_observations, write_observations
+
+    def answer(text, question):
+        return nbformat.v4.new_markdown_cell(text, metadata={
+            "tags": ["observation"], "labcode": {"observation": question}})
+
+    for name, first in (("ann", "The largest rate jumps.\n\n# not a heading of mine"),
+                        ("bob", OBSERVATION_PROMPT)):
+        nb = nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell("What do you observe?"),
+            answer(first, "studies-1"), answer("Smaller is slower.", "studies-2"),
+            nbformat.v4.new_markdown_cell("An untagged cell")])
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    (tmp_path / "junk.ipynb").write_text("not a notebook")
+    found = collect_observations([tmp_path])
+    assert [(Path(o["submission"]).stem, o["question"]) for o in found] == [
+        ("ann", "studies-1"), ("ann", "studies-2"), ("bob", "studies-1"), ("bob", "studies-2")]
+    assert found[2]["answer"] == ""
+    write_observations(found, tmp_path / "o.md")
+    text = (tmp_path / "o.md").read_text()
+    assert text.index("## studies-1") < text.index("ann.ipynb") < text.index("## studies-2")
+    assert "> The largest rate jumps.\n>\n> # not a heading of mine" in text
+    assert "(not answered)" in text and text.count("## studies-") == 2

@@ -482,6 +482,20 @@ def test_the_handout_notebooks_are_its_exercises_chapters_one_after_the_other(
         assert nb.metadata["labcode"]["checks"] == [
             check for ch in chapters for check in ch.metadata["labcode"]["checks"]]
         assert nb.metadata["labcode"]["chapters"] == list(spec.chapters)
+        # a cell for the student's own answer after each "What do you observe?" and
+        # before each collapsed answer to a question, each with its own id
+        observed = [c for c in nb.cells if tagged(c, "observation")]
+        text = _markdown(nb)
+        assert len(observed) == text.count("<summary>An answer</summary>") + len(
+            re.findall(r"^#+ What do you observe\?$", text, re.M)) >= (
+            5 if path.stem == "neural_network" else 10), path.name
+        ids = [c.metadata["labcode"]["observation"] for c in observed]
+        assert len(set(ids)) == len(ids)
+        for cell in observed:
+            following = nb.cells[nb.cells.index(cell) + 1].source
+            previous = nb.cells[nb.cells.index(cell) - 1].source
+            assert (following.startswith("<details>\n<summary>An answer</summary>")
+                    or previous.endswith("What do you observe?")), (following[:80], previous[-80:])
         # the handout's steps, in order, each with the checks of its cells
         steps = nb.metadata["labcode"]["steps"]
         assert steps == {step: checks for step, checks in STEP_CHECKS.items()

@@ -297,6 +297,9 @@ def _how_to_use(uses_run_cache: bool) -> list[str]:
         "was expected and a hint.",
         "4. A piece you have not done yet is reported as `not implemented yet` and replaced "
         "by labcode's reference, so the rest of the notebook still runs.",
+        "5. A cell that starts *Your answer* is for your own answer to the question above "
+        "it (\"What do you observe?\", a question to think about): write it there before "
+        "you read the book's answer. It is not graded; your instructor reads it.",
     ]
     if uses_run_cache:
         text += [
@@ -330,6 +333,44 @@ def _intro_cell(
         f"`{made_by}` writes this file again from the chapter: work on a copy.",
     ]
     return nbformat.v4.new_markdown_cell("\n".join(text))
+
+
+OBSERVATION_TAG = "observation"
+_OBSERVE_HEADING = re.compile(r"^#+\s*What do you observe\?\s*$", re.MULTILINE)
+_ANSWER = re.compile(r"^<details>\n<summary>An answer</summary>", re.MULTILINE)
+
+
+def observation_cell_metadata(chapter: str, number: int) -> dict:
+    """The metadata of a student's answer cell: its tag, and an id the grader groups by."""
+    return {"tags": [OBSERVATION_TAG], "labcode": {"observation": f"{chapter}-{number}"}}
+
+
+def with_observations(text: str, chapter: str, counter: list[int]) -> list[tuple[str, dict | None]]:
+    """A rendered Markdown cell cut where the student writes an answer of their own.
+
+    After each "What do you observe?" heading (the handout's question of Steps 6 to 9),
+    and before each collapsed "An answer" (the questions to think about), comes a cell
+    tagged ``observation`` for the student's own answer, which ``python -m labcode grade``
+    collects for the instructor. Returns ``(text, metadata)`` pairs; ``None`` keeps the
+    cell's own metadata. ``counter[0]`` counts the chapter's observation cells.
+    """
+    from labcode.grade import OBSERVATION_PROMPT
+
+    cuts = sorted({m.end() for m in _OBSERVE_HEADING.finditer(text)}
+                  | {m.start() for m in _ANSWER.finditer(text)})
+    pieces: list[tuple[str, dict | None]] = []
+    start = 0
+    for cut in cuts:
+        before = text[start:cut].strip("\n")
+        if before.strip():
+            pieces.append((before, None))
+        counter[0] += 1
+        pieces.append((OBSERVATION_PROMPT, observation_cell_metadata(chapter, counter[0])))
+        start = cut
+    rest = text[start:].strip("\n")
+    if rest.strip():
+        pieces.append((rest, None))
+    return pieces
 
 
 _STEP_LABEL = re.compile(r"^\((ex[12])-step-(\d+)\)=\s*$", re.MULTILINE)
@@ -428,6 +469,7 @@ def student_notebook(path: str | Path, *, made_by: str = "make student",
     parser = _block_parser()
 
     cells = []
+    observations = [0]  # how many observation cells so far: their ids count up
     starter_pending = False
     for index, cell in enumerate(source.cells):
         start = source_map[index] if index < len(source_map) else 0
@@ -472,7 +514,10 @@ def student_notebook(path: str | Path, *, made_by: str = "make student",
                 raise StudentEditionError(f"{name}:{line}: {error}") from None
             if not rendered.strip():
                 continue
-            cell = nbformat.v4.new_markdown_cell(rendered, metadata=dict(cell.metadata))
+            pieces = with_observations(rendered, path.stem, observations)
+            cells += [nbformat.v4.new_markdown_cell(text, metadata=dict(
+                cell.metadata if meta is None else meta)) for text, meta in pieces]
+            continue
         else:
             cell = nbformat.v4.new_raw_cell(cell.source, metadata=dict(cell.metadata))
         cells.append(cell)
