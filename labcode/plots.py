@@ -30,6 +30,7 @@ __all__ = [
     "plot_misclassified",
     "plot_weight_templates",
     "plot_digit_image",
+    "plot_first_image",
     "plot_training_curves",
     "plot_per_class_accuracy",
     "plot_prediction_grid",
@@ -435,6 +436,26 @@ def plot_digit_image(
     ax.set_title(title)
     ax.figure.colorbar(image, ax=ax, label="grey level (0 white, 1 black)")
     return ax
+
+
+def plot_first_image(X: object, y: object) -> Axes:
+    """Exercise 2, Step 2: the first image of ``X`` as its 8 x 8 picture, titled with its label.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, 64)
+        Images, one per row (``split.train.X``).
+    y : array_like of shape (n_samples,)
+        Their labels.
+
+    Returns
+    -------
+    Axes
+        The picture of ``X[0]``, its title naming ``y[0]``.
+    """
+    X = _images(X)
+    y = _validate.labels(y, NUM_CLASSES)
+    return plot_digit_image(X[0], title=f"First training image, label {int(y[0])}")
 
 
 def plot_training_curves(

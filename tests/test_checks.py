@@ -13,10 +13,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from labcode import checks, data, experiment, models, numpy_net, torch_data, training
+from labcode import checks, data, experiment, models, numpy_net, plots, torch_data, training
 from labcode.checks import (
     Verdict,
     check_accuracy,
+    check_plot_first_image,
     check_add_bias,
     check_all,
     check_compare_values,
@@ -81,6 +82,28 @@ def naive_sigmoid_forward(Z):
 def sigmoid_backward(dA, cache):
     A = cache
     return dA * A * (1 - A)
+
+
+def plot_first_image(X, y):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.imshow(np.asarray(X)[0].reshape(8, 8), cmap="gray")
+    ax.set_title(f"Label: {y[0]}")
+    return ax
+
+
+def _first_image_drawn(picture, title):
+    """A plot_first_image that draws picture(X) titled title(y), as a student might."""
+    import matplotlib.pyplot as plt
+
+    def draw(X, y):
+        fig, ax = plt.subplots()
+        ax.imshow(picture(np.asarray(X)))
+        ax.set_title(title(y))
+        return ax
+
+    return draw
 
 
 def accuracy(A, y):
@@ -178,6 +201,7 @@ REFERENCES = [
     (check_mse_loss, numpy_net.mse_loss, mse_loss),
     (check_gradient_step, numpy_net.gradient_step, gradient_step),
     (check_accuracy, numpy_net.accuracy, accuracy),
+    (check_plot_first_image, plots.plot_first_image, plot_first_image),
     (check_dataset, torch_data.DigitsDataset, StudentDataset),
     (check_simple_mlp, models.SimpleMLP, StudentSimpleMLP),
     (check_l1_penalty, training.l1_penalty, l1_penalty),
@@ -356,6 +380,20 @@ WRONG = [
     (check_accuracy, lambda A, y: np.mean((A > 0.5) == np.eye(A.shape[1])[y]),
      ["not thresholded outputs with one-hot rows"]),
     (check_accuracy, lambda A, y: A.argmax(1) == y, ["one True/False per sample"]),
+    # plot_first_image
+    (check_plot_first_image, lambda X, y: None, ["return the Axes"]),
+    (check_plot_first_image, _first_image_drawn(lambda X: X[0][None, :], lambda y: f"{y[0]}"),
+     ["shape (1, 64)", "X[0].reshape(8, 8)"]),
+    (check_plot_first_image, _first_image_drawn(lambda X: X[1].reshape(8, 8), lambda y: f"{y[0]}"),
+     ["another image: the first one is X[0]"]),
+    (check_plot_first_image, _first_image_drawn(lambda X: X[0].reshape(8, 8).T,
+                                                lambda y: f"{y[0]}"), ["transposed"]),
+    (check_plot_first_image, _first_image_drawn(lambda X: X[0].reshape(8, 8),
+                                                lambda y: "the first image"),
+     ["name the label in the title"]),
+    (check_plot_first_image, _first_image_drawn(lambda X: X[0].reshape(8, 8),
+                                                lambda y: f"label {y[1]}"),
+     ["another image's label"]),
     (check_fc_forward, lambda X, W: (X[:, :-1] @ W[:-1], (X, W)), ["the bias is missing"]),
     (check_fc_forward, lambda X, W: ((X @ W).astype(np.float32), (X, W)),
      ["Z of dtype float64", "dtype float32"]),

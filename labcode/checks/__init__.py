@@ -32,6 +32,7 @@ check_sigmoid_backward      ``sigmoid_backward(dA, cache) -> dZ``
 check_mse_loss              ``mse_loss(A, Y) -> (loss, dA)``
 check_gradient_step         ``gradient_step(params, grads, lr) -> new params``
 check_accuracy              ``accuracy(A, y) -> share of rows whose argmax is the label``
+check_plot_first_image      ``plot_first_image(X, y) -> Axes`` of the 8 x 8 picture of ``X[0]``
 check_dataset               ``class DigitsDataset(Dataset)``
 check_simple_mlp            ``class SimpleMLP(nn.Module)``
 check_l1_penalty            ``l1_penalty(model)``, :func:`labcode.training.l1_penalty`
@@ -67,6 +68,7 @@ from .numpy_checks import (
     check_fc_forward,
     check_gradient_step,
     check_accuracy,
+    check_plot_first_image,
     check_mse_loss,
     check_one_hot,
     check_sigmoid_backward,
@@ -97,6 +99,7 @@ __all__ = [
     "check_mse_loss",
     "check_gradient_step",
     "check_accuracy",
+    "check_plot_first_image",
     "check_dataset",
     "check_simple_mlp",
     "check_l1_penalty",

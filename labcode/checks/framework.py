@@ -78,6 +78,8 @@ _REFERENCES = {
         "labcode.numpy_net", "gradient_step", "labcode.numpy_net.gradient_step"
     ),
     "accuracy": _Reference("labcode.numpy_net", "accuracy", "labcode.numpy_net.accuracy"),
+    "plot_first_image": _Reference("labcode.plots", "plot_first_image",
+                                   "labcode.plots.plot_first_image"),
     "DigitsDataset": _Reference(
         "labcode.torch_data", "DigitsDataset", "labcode.torch_data.DigitsDataset"
     ),

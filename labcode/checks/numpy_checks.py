@@ -8,6 +8,7 @@ central finite differences (:mod:`labcode.gradcheck`).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "check_mse_loss",
     "check_gradient_step",
     "check_accuracy",
+    "check_plot_first_image",
 ]
 
 REFERENCE_TOLERANCE = 1e-10
@@ -730,3 +732,72 @@ def _accuracy_body(run: _Run, func: Callable) -> None:
             run.fail(case, f"accuracy = {want:.6g}, the share of rows whose argmax is the label",
                      f"{got:.6g}", hint)
         run.ok()
+
+
+@_checker_docstring("plot_first_image")
+def check_plot_first_image(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``plot_first_image(X, y) -> Axes``: the 8 x 8 picture of ``X[0]``, titled
+    with ``y[0]``.
+
+    Inputs: three random images with the labels 7, 2, 5, and the same images in another
+    order. Reads the picture back from the returned Axes: one image, of shape (8, 8),
+    equal to ``X[0].reshape(8, 8)``; a title that names the label. Names the usual
+    mistakes: no Axes returned, the row not reshaped, another image, the picture
+    transposed, a title without the label or with another image's. Closes the figures it
+    made. Reference: :func:`labcode.plots.plot_first_image`.
+    """
+    return _run("plot_first_image", func, _plot_first_image_body, verbose=verbose)
+
+
+def _plot_first_image_body(run: _Run, func: Callable) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+
+    rng = np.random.default_rng(7)
+    X = rng.uniform(size=(3, 64))
+    y = np.array([7, 2, 5])
+    cases = [("X of shape (3, 64) (random grey levels) and y = [7, 2, 5]", X, y),
+             ("the same images in another order: y = [5, 7, 2]", X[[2, 0, 1]], y[[2, 0, 1]])]
+    for case, X, y in cases:
+        X0, y0 = X.copy(), y.copy()
+        before = set(plt.get_fignums())
+        try:
+            out = run.call(func, X, y, case=case, expr="plot_first_image(X, y)")
+            _unchanged(run, case, X=(X, X0), y=(y, y0))
+            if not isinstance(out, Axes):
+                run.fail(case, "the Axes the picture is drawn on", _describe(out),
+                         "return the Axes: ax = plots.plot_digit_image(...) or "
+                         "fig, ax = plt.subplots(); ax.imshow(...); return ax.")
+            images = out.get_images()
+            if len(images) != 1:
+                run.fail(case, "one image drawn on the Axes", f"{len(images)} images",
+                         "draw the picture with ax.imshow (or plots.plot_digit_image), once.")
+            got = np.asarray(images[0].get_array(), dtype=np.float64)
+            want = X0[0].reshape(8, 8)
+            if got.shape != (8, 8):
+                hint = ("reshape the row of 64 grey levels into the 8 x 8 picture: "
+                        "X[0].reshape(8, 8).") if got.size == 64 else None
+                run.fail(case, "a picture of shape (8, 8)", f"a picture of shape {got.shape}",
+                         hint)
+            if not np.allclose(got, want):
+                if np.allclose(got, want.T):
+                    hint = ("the picture is transposed: X[0].reshape(8, 8) lays the 64 values "
+                            "out row after row, as the image was scanned.")
+                elif any(np.allclose(got, X0[i].reshape(8, 8)) for i in range(1, len(X0))):
+                    hint = "that is another image: the first one is X[0]."
+                else:
+                    hint = None
+                run.fail(case, "X[0].reshape(8, 8), the first image", "another picture", hint)
+            run.ok()
+            title = out.get_title()
+            label = str(int(y0[0]))
+            if not re.search(rf"(?<!\d){label}(?!\d)", title):
+                others = [str(int(v)) for v in y0[1:]]
+                hint = ("that is another image's label: the first image's is y[0]."
+                        if any(re.search(rf"(?<!\d){o}(?!\d)", title) for o in others)
+                        else "name the label in the title: ax.set_title(f\"label {y[0]}\").")
+                run.fail(case, f"a title that names the label {label}", repr(title), hint)
+            run.ok()
+        finally:
+            for number in set(plt.get_fignums()) - before:
+                plt.close(number)
