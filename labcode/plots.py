@@ -439,7 +439,8 @@ def plot_digit_image(
 
 
 def plot_first_image(X: object, y: object) -> Axes:
-    """Exercise 2, Step 2: the first image of ``X`` as its 8 x 8 picture, titled with its label.
+    """The first image of ``X`` as its 8 x 8 picture, titled with its label (the handout's
+    Step 2 of the PyTorch part).
 
     Parameters
     ----------
