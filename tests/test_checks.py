@@ -23,6 +23,7 @@ from labcode.checks import (
     check_compare_values,
     check_complex_mlp,
     check_dataset,
+    check_make_loader,
     check_evaluate,
     check_fc_backward,
     check_fc_forward,
@@ -82,6 +83,22 @@ def naive_sigmoid_forward(Z):
 def sigmoid_backward(dA, cache):
     A = cache
     return dA * A * (1 - A)
+
+
+def _textbook_loader(**fixed):
+    """make_loader as the textbook writes it, a DataLoader; ``fixed`` overrides arguments
+    as a student's slip would (for example shuffle=True always)."""
+    def make_loader(dataset, batch_size, shuffle, generator=None):
+        from torch.utils.data import DataLoader
+
+        kwargs = {"batch_size": batch_size, "shuffle": shuffle, "generator": generator}
+        kwargs.update(fixed)
+        return DataLoader(dataset, **{k: v for k, v in kwargs.items() if v is not _DROP})
+
+    return make_loader
+
+
+_DROP = object()  # an argument the slip leaves out
 
 
 def plot_first_image(X, y):
@@ -203,6 +220,7 @@ REFERENCES = [
     (check_accuracy, numpy_net.accuracy, accuracy),
     (check_plot_first_image, plots.plot_first_image, plot_first_image),
     (check_dataset, torch_data.DigitsDataset, StudentDataset),
+    (check_make_loader, torch_data.make_loader, _textbook_loader()),
     (check_simple_mlp, models.SimpleMLP, StudentSimpleMLP),
     (check_l1_penalty, training.l1_penalty, l1_penalty),
     (check_l2_penalty, training.l2_penalty, l2_penalty),
@@ -380,6 +398,13 @@ WRONG = [
     (check_accuracy, lambda A, y: np.mean((A > 0.5) == np.eye(A.shape[1])[y]),
      ["not thresholded outputs with one-hot rows"]),
     (check_accuracy, lambda A, y: A.argmax(1) == y, ["one True/False per sample"]),
+    # make_loader
+    (check_make_loader, _textbook_loader(batch_size=_DROP), ["batches of one sample"]),
+    (check_make_loader, _textbook_loader(shuffle=True), ["keep the data's order"]),
+    (check_make_loader, _textbook_loader(shuffle=False, generator=None),
+     ["the training loader shuffles"]),
+    (check_make_loader, _textbook_loader(generator=None), ["pass the generator on"]),
+    (check_make_loader, _textbook_loader(drop_last=True), ["the last, smaller batch is missing"]),
     # plot_first_image
     (check_plot_first_image, lambda X, y: None, ["return the Axes"]),
     (check_plot_first_image, _first_image_drawn(lambda X: X[0][None, :], lambda y: f"{y[0]}"),

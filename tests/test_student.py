@@ -389,8 +389,8 @@ def test_the_student_edition_asks_for_every_piece_the_handout_does():
                 assert CHECKER_CALL.search(follower.source), (stem, follower.source)
         return names
 
-    assert asked("pytorch_mlp") == ["plot_first_image", "DigitsDataset", "SimpleMLP",
-                                    "train_epoch", "evaluate", "predict"]
+    assert asked("pytorch_mlp") == ["plot_first_image", "DigitsDataset", "make_loader",
+                                    "SimpleMLP", "train_epoch", "evaluate", "predict"]
     assert asked("studies") == ["compare_values"]
     assert asked("regularization") == ["l1_penalty", "l2_penalty"]
     assert asked("complex_mlp") == ["ComplexMLP"]
@@ -448,7 +448,7 @@ STEP_CHECKS = {
     "ex1-4": ["gradient_step"],
     "ex1-5": ["accuracy"],
     "ex2-1": [], "ex2-2": ["plot_first_image"],
-    "ex2-3": ["DigitsDataset", "SimpleMLP", "train_epoch"],
+    "ex2-3": ["DigitsDataset", "make_loader", "SimpleMLP", "train_epoch"],
     "ex2-4": ["evaluate", "predict"],
     "ex2-5": [],  # given by the handout itself
     "ex2-6": ["compare_values"], "ex2-7": [], "ex2-8": [],

@@ -34,6 +34,7 @@ check_gradient_step         ``gradient_step(params, grads, lr) -> new params``
 check_accuracy              ``accuracy(A, y) -> share of rows whose argmax is the label``
 check_plot_first_image      ``plot_first_image(X, y) -> Axes`` of the 8 x 8 picture of ``X[0]``
 check_dataset               ``class DigitsDataset(Dataset)``
+check_make_loader           ``make_loader(dataset, batch_size, shuffle, generator) -> DataLoader``
 check_simple_mlp            ``class SimpleMLP(nn.Module)``
 check_l1_penalty            ``l1_penalty(model)``, :func:`labcode.training.l1_penalty`
 check_l2_penalty            ``l2_penalty(model)``, :func:`labcode.training.l2_penalty`
@@ -79,6 +80,7 @@ from .torch_checks import (
     TORCH_RTOL,
     check_complex_mlp,
     check_dataset,
+    check_make_loader,
     check_l1_penalty,
     check_l2_penalty,
     check_simple_mlp,
@@ -101,6 +103,7 @@ __all__ = [
     "check_accuracy",
     "check_plot_first_image",
     "check_dataset",
+    "check_make_loader",
     "check_simple_mlp",
     "check_l1_penalty",
     "check_l2_penalty",

@@ -84,6 +84,8 @@ _REFERENCES = {
         "labcode.torch_data", "DigitsDataset", "labcode.torch_data.DigitsDataset"
     ),
     "SimpleMLP": _Reference("labcode.models", "SimpleMLP", "labcode.models.SimpleMLP"),
+    "make_loader": _Reference("labcode.torch_data", "make_loader",
+                              "labcode.torch_data.make_loader"),
     "l1_penalty": _Reference(
         "labcode.training", "l1_penalty", "labcode.training.weight_penalty(model, l1=1.0)"
     ),

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_dataset",
+    "check_make_loader",
     "check_simple_mlp",
     "check_l1_penalty",
     "check_l2_penalty",
@@ -623,4 +624,91 @@ def _complex_mlp_body(run: _Run, cls: type) -> None:
                  "with its scale and shift)", f"{n_params} parameters",
                  "keep the Linear layers' biases and BatchNorm1d's learnable scale and "
                  "shift (the defaults), and add no other layers.")
+    run.ok()
+
+
+@_checker_docstring("make_loader")
+def check_make_loader(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``make_loader(dataset, batch_size, shuffle, generator=None) -> DataLoader``.
+
+    Builds loaders of a 10-sample dataset with batches of 4, and reads every epoch back:
+    with ``shuffle=True``, batches of 4, 4 and 2 holding every sample once, in an order
+    that is not the dataset's, new in every epoch, and the same for two loaders whose
+    generators have the same seed; with ``shuffle=False``, the dataset's order. Names
+    the usual mistakes: ``batch_size`` or ``shuffle`` not passed on, the generator
+    ignored, the last batch dropped, one order for every epoch. Reference:
+    :func:`labcode.torch_data.make_loader`.
+    """
+    return _run("make_loader", func, _make_loader_body, verbose=verbose, torch_rng=True)
+
+
+def _make_loader_body(run: _Run, func: Callable) -> None:
+    import torch
+
+    from ..torch_data import DigitsDataset
+
+    n, batch = 10, 4
+    X = np.zeros((n, 3))
+    X[:, 0] = np.arange(n)  # each sample's first feature is its index
+    dataset = DigitsDataset(X, np.arange(n) % 10)
+
+    def epoch(loader, case: str) -> list[list[int]]:
+        batches = []
+        for item in run.call(lambda: list(loader), case=case, expr="list(loader)"):
+            xb, yb = _pair(run, item, ("features", "labels"), case,
+                           "iterating over the DataLoader yields (features, labels) batches.")
+            if not isinstance(xb, torch.Tensor) or xb.ndim != 2:
+                run.fail(case, "a batch of features of shape (batch, 3)", _describe(xb),
+                         "pass the dataset itself to DataLoader: it stacks its samples.")
+            batches.append([int(v) for v in xb[:, 0].tolist()])
+        return batches
+
+    def build(shuffle: bool, seed: int | None, case: str):
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        return run.call(func, dataset, batch_size=batch, shuffle=shuffle, generator=generator,
+                        case=case, expr=f"make_loader(dataset, batch_size={batch}, "
+                        f"shuffle={shuffle}, generator=...)")
+
+    case = (f"a dataset of {n} samples, batch_size={batch}, shuffle=True and a generator "
+            "seeded with 0")
+    loader = build(True, 0, case)
+    first = epoch(loader, case)
+    sizes = [len(b) for b in first]
+    if sizes != [4, 4, 2]:
+        if sizes and all(s == 1 for s in sizes):
+            hint = "batches of one sample: pass batch_size on, DataLoader(..., batch_size=batch_size)."
+        elif sizes == [4, 4]:
+            hint = ("the last, smaller batch is missing: every sample is used once per epoch, "
+                    "so keep it (drop_last=False, the default).")
+        else:
+            hint = f"cut the epoch into batches of batch_size={batch}; the last one holds the rest."
+        run.fail(case, "batches of 4, 4 and 2 samples", f"batches of {sizes} samples", hint)
+    run.ok()
+    order = [i for b in first for i in b]
+    if sorted(order) != list(range(n)):
+        run.fail(case, "every sample once per epoch", f"the samples {order}",
+                 "let the DataLoader draw the order: DataLoader(dataset, ..., shuffle=shuffle).")
+    run.ok()
+    if order == list(range(n)):
+        run.fail(case, "a shuffled order", "the dataset's own order, 0 to 9",
+                 "the training loader shuffles: pass shuffle on, DataLoader(..., shuffle=shuffle).")
+    run.ok()
+    second = [i for b in epoch(loader, case + ", second epoch") for i in b]
+    if second == order:
+        run.fail(case + ", second epoch", "a new order in every epoch", "the same order again",
+                 "let the DataLoader shuffle at every epoch (shuffle=True) rather than "
+                 "shuffling the samples once.")
+    run.ok()
+    again = [i for b in epoch(build(True, 0, case), case) for i in b]
+    if again != order:
+        run.fail(case + ", built twice", "the same order from two generators seeded alike",
+                 "another order", "pass the generator on, DataLoader(..., generator=generator): "
+                 "it makes the order reproducible.")
+    run.ok()
+    case = f"a dataset of {n} samples, batch_size={batch}, shuffle=False"
+    plain = [i for b in epoch(build(False, None, case), case) for i in b]
+    if plain != list(range(n)):
+        hint = ("the validation and test loaders keep the data's order: shuffle only when "
+                "shuffle=True." if sorted(plain) == list(range(n)) else None)
+        run.fail(case, "the dataset's order, 0 to 9", f"{plain}", hint)
     run.ok()
