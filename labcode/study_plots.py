@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from .plots import _new_axes
 
 __all__ = [
+    "plot_sweep",
     "plot_train_val_curves",
     "plot_sweep_curves",
     "plot_sweep_final",
@@ -28,6 +29,47 @@ def _value_label(param: str, value: object) -> str:
     if isinstance(value, float):
         return f"{param}={value:g}"
     return f"{param}={value}"
+
+
+def plot_sweep(values: list, accuracies: list, param: str) -> Axes:
+    """The validation accuracy of each value of a sweep (the handout's Steps 6 to 8).
+
+    Numbers (learning rates, hidden sizes) are drawn as a line with markers, on a
+    logarithmic x axis when they span a factor of 10 or more (base 2 for whole numbers);
+    names (optimizers) as one horizontal bar each.
+
+    Parameters
+    ----------
+    values : list of numbers, or list of str
+        The values of the sweep, for example ``[1e-4, 1e-3, 1e-2]``.
+    accuracies : list of float
+        The validation accuracy of each value, in the same order.
+    param : str
+        The parameter's name, the label of its axis.
+
+    Returns
+    -------
+    Axes
+    """
+    values, accuracies = list(values), [float(a) for a in accuracies]
+    if not values or len(values) != len(accuracies):
+        raise ValueError(f"values and accuracies must be two lists of the same non-zero "
+                         f"length, got {len(values)} and {len(accuracies)}")
+    if not isinstance(param, str):
+        raise TypeError(f"param must be a str, got {type(param).__name__}")
+    _, ax = plt.subplots(figsize=(5, 3), layout="constrained")
+    if all(isinstance(v, str) for v in values):
+        ax.barh(values, accuracies)
+        ax.set(xlabel="final validation accuracy", ylabel=param)
+    else:
+        numbers = [float(v) for v in values]
+        ax.plot(numbers, accuracies, marker="o")
+        if min(numbers) > 0 and max(numbers) / min(numbers) >= 10:
+            whole = all(float(v).is_integer() for v in numbers)
+            ax.set_xscale("log", base=2 if whole else 10)
+        ax.set(xlabel=param, ylabel="final validation accuracy")
+    ax.set_title(f"One run per value of {param}")
+    return ax
 
 
 def plot_sweep_curves(

@@ -13,11 +13,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from labcode import checks, data, experiment, models, numpy_net, plots, torch_data, training
+from labcode import (checks, data, experiment, models, numpy_net, plots, study_plots,
+                     torch_data, training)
 from labcode.checks import (
     Verdict,
     check_accuracy,
     check_plot_first_image,
+    check_plot_sweep,
     check_add_bias,
     check_all,
     check_compare_values,
@@ -83,6 +85,36 @@ def naive_sigmoid_forward(Z):
 def sigmoid_backward(dA, cache):
     A = cache
     return dA * A * (1 - A)
+
+
+def plot_sweep(values, accuracies, param):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    if isinstance(values[0], str):
+        ax.bar(values, accuracies)
+        ax.set(xlabel=param, ylabel="Validation accuracy")
+    else:
+        ax.semilogx(values, accuracies, "o-")
+        ax.set(xlabel=param, ylabel="Validation accuracy")
+    return ax
+
+
+def _sweep_drawn(draw_numbers, draw_names=None, labels=True):
+    """A plot_sweep that draws numbers with draw_numbers(ax, values, accuracies)."""
+    import matplotlib.pyplot as plt
+
+    def sweep(values, accuracies, param):
+        fig, ax = plt.subplots()
+        if isinstance(values[0], str):
+            (draw_names or (lambda ax, v, a: ax.barh(v, a)))(ax, values, accuracies)
+        else:
+            draw_numbers(ax, values, accuracies)
+        if labels:
+            ax.set(xlabel=param, ylabel="validation accuracy")
+        return ax
+
+    return sweep
 
 
 def _textbook_loader(**fixed):
@@ -219,6 +251,7 @@ REFERENCES = [
     (check_gradient_step, numpy_net.gradient_step, gradient_step),
     (check_accuracy, numpy_net.accuracy, accuracy),
     (check_plot_first_image, plots.plot_first_image, plot_first_image),
+    (check_plot_sweep, study_plots.plot_sweep, plot_sweep),
     (check_dataset, torch_data.DigitsDataset, StudentDataset),
     (check_make_loader, torch_data.make_loader, _textbook_loader()),
     (check_simple_mlp, models.SimpleMLP, StudentSimpleMLP),
@@ -405,6 +438,18 @@ WRONG = [
      ["the training loader shuffles"]),
     (check_make_loader, _textbook_loader(generator=None), ["pass the generator on"]),
     (check_make_loader, _textbook_loader(drop_last=True), ["the last, smaller batch is missing"]),
+    # plot_sweep
+    (check_plot_sweep, lambda v, a, p: None, ["return the Axes"]),
+    (check_plot_sweep, _sweep_drawn(lambda ax, v, a: ax.semilogy(a, v)), ["axes are swapped"]),
+    (check_plot_sweep, _sweep_drawn(lambda ax, v, a: ax.plot(v, a, "o-")),
+     ["a logarithmic x axis", "crowd at 0"]),
+    (check_plot_sweep, _sweep_drawn(lambda ax, v, a: ax.semilogx(v, sorted(a))),
+     ["in the same order"]),
+    (check_plot_sweep, _sweep_drawn(lambda ax, v, a: ax.semilogx(v, a), labels=False),
+     ["label the axes"]),
+    (check_plot_sweep, _sweep_drawn(lambda ax, v, a: ax.semilogx(v, a),
+                                    draw_names=lambda ax, v, a: ax.plot(v, a)),
+     ["names are categories"]),
     # plot_first_image
     (check_plot_first_image, lambda X, y: None, ["return the Axes"]),
     (check_plot_first_image, _first_image_drawn(lambda X: X[0][None, :], lambda y: f"{y[0]}"),

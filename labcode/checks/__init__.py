@@ -33,6 +33,7 @@ check_mse_loss              ``mse_loss(A, Y) -> (loss, dA)``
 check_gradient_step         ``gradient_step(params, grads, lr) -> new params``
 check_accuracy              ``accuracy(A, y) -> share of rows whose argmax is the label``
 check_plot_first_image      ``plot_first_image(X, y) -> Axes`` of the 8 x 8 picture of ``X[0]``
+check_plot_sweep            ``plot_sweep(values, accuracies, param) -> Axes`` (Steps 6 to 8)
 check_dataset               ``class DigitsDataset(Dataset)``
 check_make_loader           ``make_loader(dataset, batch_size, shuffle, generator) -> DataLoader``
 check_simple_mlp            ``class SimpleMLP(nn.Module)``
@@ -70,6 +71,7 @@ from .numpy_checks import (
     check_gradient_step,
     check_accuracy,
     check_plot_first_image,
+    check_plot_sweep,
     check_mse_loss,
     check_one_hot,
     check_sigmoid_backward,
@@ -102,6 +104,7 @@ __all__ = [
     "check_gradient_step",
     "check_accuracy",
     "check_plot_first_image",
+    "check_plot_sweep",
     "check_dataset",
     "check_make_loader",
     "check_simple_mlp",

@@ -80,6 +80,8 @@ _REFERENCES = {
     "accuracy": _Reference("labcode.numpy_net", "accuracy", "labcode.numpy_net.accuracy"),
     "plot_first_image": _Reference("labcode.plots", "plot_first_image",
                                    "labcode.plots.plot_first_image"),
+    "plot_sweep": _Reference("labcode.study_plots", "plot_sweep",
+                             "labcode.study_plots.plot_sweep"),
     "DigitsDataset": _Reference(
         "labcode.torch_data", "DigitsDataset", "labcode.torch_data.DigitsDataset"
     ),

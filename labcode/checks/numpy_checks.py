@@ -31,6 +31,7 @@ __all__ = [
     "check_gradient_step",
     "check_accuracy",
     "check_plot_first_image",
+    "check_plot_sweep",
 ]
 
 REFERENCE_TOLERANCE = 1e-10
@@ -797,6 +798,95 @@ def _plot_first_image_body(run: _Run, func: Callable) -> None:
                         if any(re.search(rf"(?<!\d){o}(?!\d)", title) for o in others)
                         else "name the label in the title: ax.set_title(f\"label {y[0]}\").")
                 run.fail(case, f"a title that names the label {label}", repr(title), hint)
+            run.ok()
+        finally:
+            for number in set(plt.get_fignums()) - before:
+                plt.close(number)
+
+
+@_checker_docstring("plot_sweep")
+def check_plot_sweep(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``plot_sweep(values, accuracies, param) -> Axes``, the plot of Steps 6 to 8.
+
+    Inputs: learning rates from 1e-4 to 1e-1 (numbers spread over decades), hidden sizes
+    from 8 to 64, and optimizer names. Reads the plot back from the returned Axes: for
+    numbers, one line through ``(value, accuracy)`` on a logarithmic x axis; for names,
+    one bar per name, each as long as its accuracy, the names on the ticks; and axis
+    labels that say which is the parameter and which the validation accuracy. Names the
+    usual mistakes: no Axes returned, the axes swapped, another list plotted, a linear
+    axis for values spread over decades, labels missing. Closes the figures it made.
+    Reference: :func:`labcode.study_plots.plot_sweep`.
+    """
+    return _run("plot_sweep", func, _plot_sweep_body, verbose=verbose)
+
+
+def _plot_sweep_body(run: _Run, func: Callable) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+    from matplotlib.patches import Rectangle
+
+    cases = [
+        ("lr", [1e-4, 1e-3, 1e-2, 1e-1], [0.21, 0.93, 0.96, 0.90]),
+        ("hidden_size", [8, 16, 32, 64], [0.91, 0.94, 0.96, 0.97]),
+        ("optimizer", ["sgd", "adam", "rmsprop"], [0.55, 0.96, 0.95]),
+    ]
+    for param, values, accuracies in cases:
+        case = f"param = {param!r}, values = {values}, accuracies = {accuracies}"
+        v0, a0 = list(values), list(accuracies)
+        before = set(plt.get_fignums())
+        try:
+            ax = run.call(func, values, accuracies, param, case=case,
+                          expr="plot_sweep(values, accuracies, param)")
+            if values != v0 or accuracies != a0:
+                run.fail(case, "values and accuracies left as they were",
+                         f"values = {values}, accuracies = {accuracies}",
+                         "plot the lists; do not sort or change them.")
+            if not isinstance(ax, Axes):
+                run.fail(case, "the Axes the plot is drawn on", _describe(ax),
+                         "return the Axes: fig, ax = plt.subplots(); ...; return ax.")
+            if isinstance(v0[0], str):
+                bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+                want = sorted(round(a, 9) for a in a0)
+                widths = sorted(round(p.get_width(), 9) for p in bars)  # ax.barh
+                heights = sorted(round(p.get_height(), 9) for p in bars)  # ax.bar
+                lengths = widths if widths == want else heights
+                if lengths != want:
+                    run.fail(case, f"one bar per optimizer, as long as its accuracy {a0}",
+                             f"{len(bars)} bars of lengths {lengths}",
+                             "names are categories: one bar per name, ax.barh(values, "
+                             "accuracies) (or ax.bar).")
+                ticks = [t.get_text() for t in (*ax.get_yticklabels(), *ax.get_xticklabels())]
+                if not all(name in ticks for name in v0):
+                    run.fail(case, f"the names {v0} on the ticks", f"ticks {ticks}",
+                             "pass the names as the bars' positions: ax.barh(values, accuracies).")
+            else:
+                lines = [line for line in ax.get_lines() if len(line.get_xdata()) == len(v0)]
+                if not lines:
+                    run.fail(case, f"a line through the {len(v0)} points (value, accuracy)",
+                             f"{len(ax.get_lines())} lines, none of {len(v0)} points",
+                             "draw one line: ax.plot(values, accuracies, marker='o').")
+                x = np.asarray(lines[0].get_xdata(), dtype=float)
+                y = np.asarray(lines[0].get_ydata(), dtype=float)
+                if np.allclose(x, a0) and np.allclose(y, v0):
+                    run.fail(case, "the values along x, the accuracies along y",
+                             "the accuracies along x", "the axes are swapped: "
+                             "ax.plot(values, accuracies): x first, then y.")
+                if not (np.allclose(x, v0) and np.allclose(y, a0)):
+                    run.fail(case, f"the points {list(zip(v0, a0))}",
+                             f"the points {list(zip(x.tolist(), y.tolist()))}",
+                             "plot the values against their accuracies, in the same order.")
+                spread = max(v0) / min(v0)
+                if spread >= 100 and ax.get_xscale() != "log":
+                    run.fail(case, "a logarithmic x axis: the values span "
+                             f"{spread:.0f} times", f"a {ax.get_xscale()} x axis",
+                             "on a linear axis the small values crowd at 0: "
+                             "ax.set_xscale('log') (or ax.semilogx).")
+            run.ok()
+            labels = [ax.get_xlabel(), ax.get_ylabel()]
+            if not any("accuracy" in label.lower() for label in labels) or not all(labels):
+                run.fail(case, "both axes labelled, one of them the accuracy (for example "
+                         "'validation accuracy')", f"labels {labels[0]!r} and {labels[1]!r}",
+                         "label the axes: ax.set(xlabel=param, ylabel='validation accuracy').")
             run.ok()
         finally:
             for number in set(plt.get_fignums()) - before:
