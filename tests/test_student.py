@@ -496,6 +496,13 @@ def test_the_handout_notebooks_are_its_exercises_chapters_one_after_the_other(
             previous = nb.cells[nb.cells.index(cell) - 1].source
             assert (following.startswith("<details>\n<summary>An answer</summary>")
                     or previous.endswith("What do you observe?")), (following[:80], previous[-80:])
+        if path.stem == "MLP":  # Step 9 trains with the student's own loop of Step 3
+            sources = [c.source for c in nb.cells if c.cell_type == "code"]
+            checked = next(i for i, src in enumerate(sources) if "check_train_epoch(" in src)
+            step9 = next(i for i, src in enumerate(sources) if "lam * penalty(m)" in src)
+            plain_import = re.compile(r"^\s*train_epoch,?\s*$|import [^\n]*\btrain_epoch\b(?! as)",
+                                      re.M)
+            assert not [src for src in sources[checked + 1:step9] if plain_import.search(src)]
         # the handout's steps, in order, each with the checks of its cells
         steps = nb.metadata["labcode"]["steps"]
         assert steps == {step: checks for step, checks in STEP_CHECKS.items()
