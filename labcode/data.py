@@ -11,6 +11,7 @@ per final model.
 from __future__ import annotations
 
 import functools
+import math
 
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ __all__ = [
     "DigitsSplit",
     "load_digits_split",
     "split_dataset",
+    "split_data",
     "add_bias",
     "one_hot",
     "confusion_matrix",
@@ -184,18 +186,29 @@ def split_dataset(
             f"val_size={val_size} and test_size={test_size} on {n} samples give part sizes "
             f"{sizes}; each part needs at least one sample of each of the {n_present} classes"
         )
-    rest_X, X_test, rest_y, y_test = train_test_split(
-        X, y, test_size=n_test, stratify=y, random_state=seed
+    parts = split_data(X, y, val_size, test_size, seed)
+    return DigitsSplit(**{name: Partition(*part) for name, part in parts.items()}, seed=seed)
+
+
+def split_data(
+    X: np.ndarray, y: np.ndarray, val_size: float, test_size: float, seed: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Stratified split into training, validation and test parts (Exercise 1, Step 1).
+
+    The test part takes ``ceil(test_size * n)`` of the ``n`` samples, the validation
+    part ``ceil(val_size * n)`` of the rest, and the training part what remains; each
+    keeps the class proportions of ``y``. The same ``seed`` gives the same split.
+    Returns ``{"train": (X_train, y_train), "val": (X_val, y_val), "test": (X_test,
+    y_test)}``. :func:`split_dataset` checks the inputs and calls it.
+    """
+    n = len(y)
+    X_rest, X_test, y_rest, y_test = train_test_split(
+        X, y, test_size=math.ceil(test_size * n), stratify=y, random_state=seed
     )
     X_train, X_val, y_train, y_val = train_test_split(
-        rest_X, rest_y, test_size=n_val, stratify=rest_y, random_state=seed
+        X_rest, y_rest, test_size=math.ceil(val_size * n), stratify=y_rest, random_state=seed
     )
-    return DigitsSplit(
-        train=Partition(X_train, y_train),
-        val=Partition(X_val, y_val),
-        test=Partition(X_test, y_test),
-        seed=seed,
-    )
+    return {"train": (X_train, y_train), "val": (X_val, y_val), "test": (X_test, y_test)}
 
 
 def load_digits_split(

@@ -8,13 +8,16 @@ side:
 * the sigmoid, :func:`sigmoid_forward` / :func:`sigmoid_backward`;
 * the mean squared error, :func:`mse_loss`, which returns the loss and its gradient.
 
-:func:`gradient_step` is one update of batch gradient descent, ``W - lr * dW`` for
-every weight matrix; :func:`accuracy` scores the outputs against the labels (Step 5).
+:func:`forward_pass` stacks the blocks into the network (Step 2), :func:`backward_pass`
+runs them back in reverse order (Step 3), :func:`gradient_step` is one update of batch
+gradient descent, ``W - lr * dW`` for every weight matrix, and :func:`train_network`
+repeats forward, loss, backward and update (Step 4); :func:`accuracy` scores the
+outputs against the labels (Step 5).
 
 Each forward returns its output and a *cache*, the values its backward needs; each
 backward takes the gradient of the loss with respect to the block's output and returns
-the gradients with respect to its inputs. :class:`NumpyNetwork` chains the blocks
-(fc, sigmoid, fc, sigmoid, ...) and trains by batch gradient descent. Everything is
+the gradients with respect to its inputs. :class:`NumpyNetwork` keeps the weights and
+trains with the same passes, watching for divergence and saturation. Everything is
 float64, so that the gradients can be checked against finite differences
 (:mod:`labcode.gradcheck`) to a relative error below 1e-7.
 
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate
+from .data import add_bias
 
 __all__ = [
     "fc_forward",
@@ -40,6 +44,9 @@ __all__ = [
     "mse_loss",
     "gradient_step",
     "accuracy",
+    "forward_pass",
+    "backward_pass",
+    "train_network",
     "NumpyNetwork",
     "TrainingDiverged",
     "TrainingSaturated",
@@ -88,11 +95,6 @@ def _check_step(params: object, grads: object, lr: object) -> float:
                 raise TypeError(f"{name}[{key!r}] must be a NumPy array, got {_validate.describe(value)}")
         _validate.shape(grads[key], W.shape, f"grads[{key!r}]", f"params[{key!r}]")
     return _validate.positive(lr, "lr")
-
-
-def _append_ones(A: np.ndarray) -> np.ndarray:
-    """``A`` with a last column of ones, unchecked: :func:`labcode.data.add_bias` inside loops."""
-    return np.hstack([A, np.ones((A.shape[0], 1))])
 
 
 # --- Fully connected layer -------------------------------------------------------------
@@ -208,6 +210,72 @@ def accuracy(A: np.ndarray, y: np.ndarray) -> float:
         raise ValueError(f"A of shape {A.shape} and y of shape {y.shape} must have the "
                          "same number of samples")
     return float(np.mean(A.argmax(axis=1) == y))
+
+
+# --- The network's passes and its training loop -------------------------------------------
+
+
+def forward_pass(X: np.ndarray, params: dict[str, np.ndarray]) -> tuple[np.ndarray, list[tuple]]:
+    """The network's forward pass: for each layer, the bias column, fc, then sigmoid.
+
+    ``X`` (n_samples, n_in) has no bias column; ``params`` holds ``"W1"``,
+    ``"W2"``, ... Returns the last sigmoid's output ``A`` and ``caches``, one
+    ``(fc_cache, sigmoid_cache)`` per layer, first layer first.
+    """
+    caches = []
+    A = X
+    for l in range(1, len(params) + 1):
+        Z, fc_cache = fc_forward(add_bias(A), params[f"W{l}"])
+        A, sigmoid_cache = sigmoid_forward(Z)
+        caches.append((fc_cache, sigmoid_cache))
+    return A, caches
+
+
+def backward_pass(dA: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
+    """Backpropagation through the layers of :func:`forward_pass`, last layer first.
+
+    ``dA`` is the gradient of the loss with respect to the network's output. Returns
+    the gradient of every weight matrix, keyed ``"W1"``, ``"W2"``, ... like ``params``.
+    """
+    grads = {}
+    for l in range(len(caches), 0, -1):
+        fc_cache, sigmoid_cache = caches[l - 1]
+        dZ = sigmoid_backward(dA, sigmoid_cache)
+        dX, grads[f"W{l}"] = fc_backward(dZ, fc_cache)
+        dA = dX[:, :-1]  # the bias column is constant: its gradient goes nowhere
+    return {f"W{l}": grads[f"W{l}"] for l in range(1, len(caches) + 1)}
+
+
+def train_network(
+    params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, lr: float, iterations: int
+) -> tuple[dict[str, np.ndarray], list[float]]:
+    """Batch gradient descent: each iteration a forward pass over all of ``X``, the
+    loss, a backward pass and one update of every weight matrix.
+
+    Returns the trained weights (``params`` itself is left unchanged) and the loss
+    of every iteration, measured before its update.
+    """
+    losses = []
+    for _ in range(iterations):
+        A, caches = forward_pass(X, params)
+        loss, dA = mse_loss(A, Y)
+        losses.append(loss)
+        grads = backward_pass(dA, caches)
+        params = gradient_step(params, grads, lr)
+    return params, losses
+
+
+def _overflowed(row_sum: float, fc_cache: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Whether ``Z = X @ W`` of a layer's cache holds an entry that is not finite, where
+    ``row_sum`` bounds the sum of ``|X|`` along any row.
+
+    ``|Z|`` is at most ``row_sum`` times the largest ``|W|``; only when that bound comes
+    near the largest float is ``Z`` computed again.
+    """
+    X, W = fc_cache
+    if row_sum * np.abs(W).max() < 1e300:
+        return False
+    return not np.isfinite(X @ W).all()
 
 
 # --- The network -----------------------------------------------------------------------
@@ -406,34 +474,6 @@ class NumpyNetwork:
             )
         return X, Y
 
-    # -- forward and backward -------------------------------------------------------
-
-    def _forward(self, X_tilde: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
-        """Forward pass without input checks, from the inputs with their bias column;
-        returns the output and every layer's ``(fc_cache, sigmoid_cache, Z)``."""
-        caches = []
-        A_tilde = X_tilde
-        for l in range(1, self.n_layers + 1):
-            Z, fc_cache = fc_forward(A_tilde, self.params[f"W{l}"])
-            A, sig_cache = sigmoid_forward(Z)
-            caches.append((fc_cache, sig_cache, Z))
-            if l < self.n_layers:
-                A_tilde = _append_ones(A)
-        return A, caches
-
-    def _backward(self, dA: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
-        """Backpropagation: from dLoss/dOutput to the gradient of every weight matrix."""
-        grads = {}
-        for l in range(self.n_layers, 1, -1):
-            fc_cache, sig_cache, _ = caches[l - 1]
-            dZ = sigmoid_backward(dA, sig_cache)
-            dX, grads[f"W{l}"] = fc_backward(dZ, fc_cache)
-            dA = dX[:, :-1]  # the bias column is constant: its gradient goes nowhere
-        # the first layer's input is the data: only dW of fc_backward is needed, not dX
-        (X_tilde, _), sig_cache, _ = caches[0]
-        grads["W1"] = X_tilde.T @ sigmoid_backward(dA, sig_cache)
-        return {f"W{l}": grads[f"W{l}"] for l in range(1, self.n_layers + 1)}
-
     def forward(self, X: object) -> np.ndarray:
         """The network's outputs.
 
@@ -448,7 +488,7 @@ class NumpyNetwork:
             The last sigmoid's activations, in [0, 1].
         """
         self._check_params()
-        A, _ = self._forward(_append_ones(self._check_X(X)))
+        A, _ = forward_pass(self._check_X(X), self.params)
         return A
 
     def loss_and_grads(self, X: object, Y: object) -> tuple[float, dict[str, np.ndarray]]:
@@ -470,9 +510,9 @@ class NumpyNetwork:
         """
         self._check_params()
         X, Y = self._check_XY(X, Y)
-        A, caches = self._forward(_append_ones(X))
+        A, caches = forward_pass(X, self.params)
         loss, dA = mse_loss(A, Y)
-        return loss, self._backward(dA, caches)
+        return loss, backward_pass(dA, caches)
 
     def fit(self, X: object, Y: object, *, lr: float, epochs: int) -> FitHistory:
         """Train by batch gradient descent, updating ``params`` in place.
@@ -516,8 +556,11 @@ class NumpyNetwork:
         X, Y = self._check_XY(X, Y)
         lr = _validate.positive(lr, "lr")
         epochs = _validate.integer(epochs, "epochs")
-        X_tilde = _append_ones(X)  # the same every iteration: made once
         history = np.empty(epochs)
+        # |Z| of a layer is at most the row sum of |its input| times max |W|: the input of
+        # a hidden layer is sigmoids in [0, 1] and the bias column of ones
+        row_sums = [float(np.abs(X).sum(axis=1).max()) + 1.0]
+        row_sums += [n + 1.0 for n in self.layer_sizes[1:-1]]
         saturated_since = None  # first iteration of the last run of saturated outputs
 
         def diverged(it: int, quantity: str, loss: float, reason: str) -> TrainingDiverged:
@@ -527,16 +570,16 @@ class NumpyNetwork:
         # so NumPy's own floating-point warnings would only repeat them.
         with np.errstate(over="ignore", invalid="ignore"):
             for it in range(epochs):
-                A, caches = self._forward(X_tilde)
-                for l, (_, _, Z) in enumerate(caches, start=1):
-                    if not np.isfinite(Z).all():
+                A, caches = forward_pass(X, self.params)
+                for l, (fc_cache, _) in enumerate(caches, start=1):
+                    if _overflowed(row_sums[l - 1], fc_cache):
                         raise diverged(it, "pre-activation", float("nan"),
                                        f"the pre-activation Z{l} of layer {l} is not finite")
                 loss, dA = mse_loss(A, Y)
                 if not np.isfinite(loss):
                     raise diverged(it, "loss", loss, f"the loss became {loss}")
                 history[it] = loss
-                grads = self._backward(dA, caches)
+                grads = backward_pass(dA, caches)
                 for key, dW in grads.items():
                     if not np.isfinite(dW).all():
                         raise diverged(it, "gradient", loss, f"the gradient d{key} is not finite")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 import pytest
 import torch
 import torch.nn.functional as F
@@ -18,6 +19,9 @@ from labcode import (checks, data, experiment, models, numpy_net, plots, study_p
 from labcode.checks import (
     Verdict,
     check_accuracy,
+    check_backward_pass,
+    check_forward_pass,
+    check_train_network,
     check_plot_first_image,
     check_plot_sweep,
     check_add_bias,
@@ -38,6 +42,7 @@ from labcode.checks import (
     check_sigmoid_backward,
     check_sigmoid_forward,
     check_simple_mlp,
+    check_split_data,
     check_train_epoch,
 )
 from test_loop_checks import (  # loops written differently from labcode's, right and wrong
@@ -60,6 +65,52 @@ def add_bias(X):
 
 def one_hot(y, num_classes=10):
     return np.eye(num_classes)[y]
+
+
+def split_data(X, y, val_size, test_size, seed):
+    n = len(y)
+    X_rest, X_test, y_rest, y_test = train_test_split(
+        X, y, test_size=int(np.ceil(test_size * n)), stratify=y, random_state=seed)
+    X_train, X_val, y_train, y_val = train_test_split(
+        X_rest, y_rest, test_size=val_size / (1 - test_size), stratify=y_rest, random_state=seed)
+    return {"train": (X_train, y_train), "val": (X_val, y_val), "test": (X_test, y_test)}
+
+
+def split_data_by_class(X, y, val_size, test_size, seed):
+    """Another correct answer: each class shuffled and cut on its own."""
+    rng = np.random.default_rng(seed)
+    parts = {"train": [], "val": [], "test": []}
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n_test, n_val = round(test_size * len(idx)), round(val_size * len(idx))
+        parts["test"].append(idx[:n_test])
+        parts["val"].append(idx[n_test:n_test + n_val])
+        parts["train"].append(idx[n_test + n_val:])
+    return {k: (X[np.concatenate(v)], y[np.concatenate(v)]) for k, v in parts.items()}
+
+
+def _split_variant(*, stratify=True, relative_val=False, from_all=False, seed=None,
+                   shuffle_y=False, in_order=False):
+    def split(X, y, val_size, test_size, s):
+        s = s if seed is None else seed
+        n = len(y)
+        if in_order:
+            n_test, n_val = int(np.ceil(test_size * n)), int(np.ceil(val_size * n))
+            return {"train": (X[:n - n_test - n_val], y[:n - n_test - n_val]),
+                    "val": (X[n - n_test - n_val:n - n_test], y[n - n_test - n_val:n - n_test]),
+                    "test": (X[n - n_test:], y[n - n_test:])}
+        X_rest, X_test, y_rest, y_test = train_test_split(
+            X, y, test_size=int(np.ceil(test_size * n)), stratify=y if stratify else None,
+            random_state=s)
+        source = (X, y) if from_all else (X_rest, y_rest)
+        val = val_size if relative_val else int(np.ceil(val_size * n))
+        X_train, X_val, y_train, y_val = train_test_split(
+            *source, test_size=val, stratify=source[1] if stratify else None, random_state=s)
+        if shuffle_y:
+            y_train = np.random.default_rng(0).permutation(y_train)
+        return {"train": (X_train, y_train), "val": (X_val, y_val), "test": (X_test, y_test)}
+
+    return split
 
 
 def fc_forward(X, W):
@@ -169,6 +220,116 @@ def gradient_step(params, grads, lr):
     return {key: params[key] - lr * grads[key] for key in params}
 
 
+# --- Exercise 1, Steps 2 to 4: the passes and the loop, written as a student would -------------
+
+
+def forward_pass(X, params):
+    A, caches = X, []
+    for i in range(len(params)):
+        W = params["W" + str(i + 1)]
+        Z, fc_cache = fc_forward(np.hstack([A, np.ones((A.shape[0], 1))]), W)
+        A, sig_cache = sigmoid_forward(Z)
+        caches += [(fc_cache, sig_cache)]
+    return A, caches
+
+
+def forward_pass_by_keys(X, params):
+    """Sorted keys and labcode's blocks: another correct answer."""
+    caches = []
+    A = X
+    for key in sorted(params, key=lambda k: int(k[1:])):
+        Z, fc_cache = numpy_net.fc_forward(data.add_bias(A), params[key])
+        A, sig_cache = numpy_net.sigmoid_forward(Z)
+        caches.append((fc_cache, sig_cache))
+    return A, caches
+
+
+def backward_pass(dA, caches):
+    grads = {}
+    for l in reversed(range(len(caches))):
+        fc_cache, sig_cache = caches[l]
+        dX, dW = fc_backward(sigmoid_backward(dA, sig_cache), fc_cache)
+        grads[f"W{l + 1}"] = dW
+        dA = dX[:, :-1]
+    return grads
+
+
+def train_network(params, X, Y, lr, iterations):
+    losses = []
+    for _ in range(iterations):
+        A, caches = forward_pass(X, params)
+        loss, dA = mse_loss(A, Y)
+        losses.append(loss)
+        params = gradient_step(params, backward_pass(dA, caches), lr)
+    return params, losses
+
+
+def _forward_variant(*, bias_on_output=False, last_sigmoid=True, hidden_sigmoid=True,
+                     first_only=False, reverse=False, flat=False):
+    def forward(X, params):
+        A, caches = X, []
+        keys = list(params)[:1] if first_only else list(params)
+        for i, key in enumerate(keys):
+            Z, fc_cache = numpy_net.fc_forward(data.add_bias(A), params[key])
+            last = i == len(keys) - 1
+            A, sig_cache = (numpy_net.sigmoid_forward(Z)
+                            if (last_sigmoid if last else hidden_sigmoid) else (Z, Z))
+            caches += [fc_cache, sig_cache] if flat else [(fc_cache, sig_cache)]
+        if bias_on_output:
+            A = data.add_bias(A)
+        return A, caches[::-1] if reverse else caches
+
+    return forward
+
+
+def _backward_variant(*, hidden_sigmoid=True, drop_first=False, same_dA=False, last_only=False):
+    def backward(dA, caches):
+        grads, g = {}, dA
+        for l in range(len(caches), 0, -1):
+            fc_cache, sig_cache = caches[l - 1]
+            dZ = numpy_net.sigmoid_backward(g, sig_cache) if (hidden_sigmoid or l == len(caches)) else g
+            dX, grads[f"W{l}"] = numpy_net.fc_backward(dZ, fc_cache)
+            if not same_dA:
+                g = dX[:, 1:] if drop_first else dX[:, :-1]
+            if last_only:
+                break
+        return grads
+
+    return backward
+
+
+def _train_variant(*, update=True, in_place=False, record="each", one_fewer=False,
+                   lr_override=None, skip_first_layer=False):
+    def train(params, X, Y, lr, iterations):
+        losses = []
+        for it in range(iterations - (1 if one_fewer else 0)):
+            A, caches = numpy_net.forward_pass(X, params)
+            loss, dA = numpy_net.mse_loss(A, Y)
+            losses.append(loss)
+            grads = numpy_net.backward_pass(dA, caches)
+            if skip_first_layer and len(grads) > 1:  # right for one layer only
+                grads["W1"] = 0 * grads["W1"]
+            step = lr if lr_override is None else lr_override
+            if in_place:
+                for key in params:
+                    params[key] -= step * grads[key]
+            elif update:
+                params = numpy_net.gradient_step(params, grads, step)
+        if one_fewer:
+            losses.append(losses[-1])
+        return params, (losses[-1] if record == "last" else losses)
+
+    return train
+
+
+def train_network_on_the_notebooks_data(params, X, Y, lr, iterations):
+    return numpy_net.train_network(params, X_train, Y_train, lr, iterations)  # noqa: F821
+
+
+X_train = np.random.default_rng(0).uniform(size=(9, 3))
+Y_train = np.eye(2)[[0, 1, 0, 1, 1, 0, 0, 1, 0]]
+
+
 class StudentDataset(Dataset):
     def __init__(self, X, y):
         self.X = torch.tensor(X, dtype=torch.float32)
@@ -243,12 +404,18 @@ def _complex_variant(**options):
 REFERENCES = [
     (check_add_bias, data.add_bias, add_bias),
     (check_one_hot, data.one_hot, one_hot),
+    (check_split_data, data.split_data, split_data),
+    (check_split_data, data.split_data, split_data_by_class),
     (check_fc_forward, numpy_net.fc_forward, fc_forward),
     (check_fc_backward, numpy_net.fc_backward, fc_backward),
     (check_sigmoid_forward, numpy_net.sigmoid_forward, sigmoid_forward),
     (check_sigmoid_backward, numpy_net.sigmoid_backward, sigmoid_backward),
     (check_mse_loss, numpy_net.mse_loss, mse_loss),
     (check_gradient_step, numpy_net.gradient_step, gradient_step),
+    (check_forward_pass, numpy_net.forward_pass, forward_pass),
+    (check_forward_pass, numpy_net.forward_pass, forward_pass_by_keys),
+    (check_backward_pass, numpy_net.backward_pass, backward_pass),
+    (check_train_network, numpy_net.train_network, train_network),
     (check_accuracy, numpy_net.accuracy, accuracy),
     (check_plot_first_image, plots.plot_first_image, plot_first_image),
     (check_plot_sweep, study_plots.plot_sweep, plot_sweep),
@@ -417,12 +584,39 @@ WRONG = [
      ["float", "dtype int64"]),
     (check_one_hot, lambda y, num_classes=10: np.eye(num_classes)[y].T,
      ["transposed"]),
+    # split_data
+    (check_split_data, _split_variant(stratify=False), ["stratify=y"]),
+    (check_split_data, _split_variant(relative_val=True), ["val_size is a share of all"]),
+    (check_split_data, _split_variant(from_all=True), ["from what is left after the test part"]),
+    (check_split_data, _split_variant(seed=42), ["random_state=seed, not a number of your own"]),
+    (check_split_data, _split_variant(shuffle_y=True), ["shuffle X and y together"]),
+    (check_split_data, _split_variant(in_order=True), ["shuffle before cutting"]),
     # fc_forward
     (check_fc_forward, lambda X, W: (X @ W.T, (X, W)),
      ["transposed weight", "W is square", "relative error"]),
     (check_fc_forward, lambda X, W: X @ W, ["a tuple (Z, cache)", "an array of shape (4, 4)"]),
     (check_fc_forward, lambda X, W: (X @ W, X), ["cache = (X, W)"]),
     (check_fc_forward, lambda X, W: (X @ W, (W, X)), ["cache = (W, X)", "other order"]),
+    # forward_pass
+    (check_forward_pass, _forward_variant(bias_on_output=True), ["no bias column"]),
+    (check_forward_pass, _forward_variant(last_sigmoid=False), ["the last one too"]),
+    (check_forward_pass, _forward_variant(hidden_sigmoid=False), ["the hidden ones too"]),
+    (check_forward_pass, _forward_variant(first_only=True), ["only some of the layers ran"]),
+    (check_forward_pass, _forward_variant(reverse=True), ["reverse order"]),
+    (check_forward_pass, _forward_variant(flat=True), ["one entry per layer"]),
+    # backward_pass
+    (check_backward_pass, _backward_variant(hidden_sigmoid=False), ["in the hidden layers too"]),
+    (check_backward_pass, _backward_variant(drop_first=True), ["dX[:, :-1]"]),
+    (check_backward_pass, _backward_variant(same_dA=True), ["every layer got the network's dA"]),
+    (check_backward_pass, _backward_variant(last_only=True), ["one gradient per layer"]),
+    # train_network
+    (check_train_network, _train_variant(update=False), ["the weights were not updated"]),
+    (check_train_network, _train_variant(in_place=True), ["update a copy"]),
+    (check_train_network, _train_variant(record="last"), ["losses.append(loss)"]),
+    (check_train_network, _train_variant(one_fewer=True), ["Expected: the losses"]),
+    (check_train_network, _train_variant(lr_override=0.1), ["with the lr given"]),
+    (check_train_network, _train_variant(skip_first_layer=True), ["every weight matrix once", "a hidden layer"]),
+    (check_train_network, train_network_on_the_notebooks_data, ["reads the notebook's X_train, Y_train"]),
     # accuracy
     (check_accuracy, lambda A, y: (A.argmax(1) == y).sum(), ["you counted the right predictions"]),
     (check_accuracy, lambda A, y: 100 * np.mean(A.argmax(1) == y), ["not a percentage"]),
@@ -859,7 +1053,8 @@ def test_a_checkers_docstring_is_its_own_summary_then_the_shared_sections(
 
 
 def test_the_checkers_own_summaries_differ():
-    owns = [inspect.getdoc(c).partition("\n\nParameters\n")[0] for c, _, _ in REFERENCES]
+    checkers = dict.fromkeys(c for c, _, _ in REFERENCES)
+    owns = [inspect.getdoc(c).partition("\n\nParameters\n")[0] for c in checkers]
     assert len(set(owns)) == len(owns)
 
 

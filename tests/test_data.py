@@ -175,3 +175,18 @@ def test_one_hot_rejects_bad_labels(y, kwargs, exc, match):
 def test_check_features_names_the_argument():
     with pytest.raises(ValueError, match=r"X_val must be finite"):
         _validate.features([[np.nan]], "X_val")
+
+
+def test_split_data_on_the_raw_digits_is_the_split_of_load_digits_split():
+    # the data chapter's claim: the exercise's split of the digits, with the book's shares and
+    # seed, is the split every later chapter gets from load_digits_split
+    from sklearn.datasets import load_digits
+
+    from labcode.data import split_data
+
+    digits = load_digits()
+    parts = split_data(digits.data / 16, digits.target, val_size=0.2, test_size=0.2, seed=0)
+    split = load_digits_split(seed=0)
+    for name, part in split.parts().items():
+        np.testing.assert_array_equal(parts[name][0], part.X)
+        np.testing.assert_array_equal(parts[name][1], part.y)

@@ -442,10 +442,10 @@ def _cells(nb) -> list[tuple]:
 
 # the checks of each handout step, as the student edition lists them (metadata.labcode.steps)
 STEP_CHECKS = {
-    "ex1-1": ["add_bias", "one_hot"],
-    "ex1-2": ["fc_forward", "sigmoid_forward", "mse_loss"],
-    "ex1-3": ["sigmoid_backward", "fc_backward"],
-    "ex1-4": ["gradient_step"],
+    "ex1-1": ["split_data", "add_bias", "one_hot"],
+    "ex1-2": ["fc_forward", "sigmoid_forward", "mse_loss", "forward_pass"],
+    "ex1-3": ["sigmoid_backward", "fc_backward", "backward_pass"],
+    "ex1-4": ["gradient_step", "train_network"],
     "ex1-5": ["accuracy"],
     "ex2-1": [], "ex2-2": ["plot_first_image"],
     "ex2-3": ["DigitsDataset", "make_loader", "SimpleMLP", "train_epoch"],

@@ -25,12 +25,16 @@ checker                     the piece it checks (labcode's reference)
 ==========================  ============================================================
 check_add_bias              ``add_bias(X)`` (:func:`labcode.data.add_bias`)
 check_one_hot               ``one_hot(y, num_classes=10)`` (:func:`labcode.data.one_hot`)
+check_split_data            ``split_data(X, y, val_size, test_size, seed)``, stratified
 check_fc_forward            ``fc_forward(X, W) -> (Z, cache)``
 check_fc_backward           ``fc_backward(dZ, cache) -> (dX, dW)``
 check_sigmoid_forward       ``sigmoid_forward(Z) -> (A, cache)``
 check_sigmoid_backward      ``sigmoid_backward(dA, cache) -> dZ``
 check_mse_loss              ``mse_loss(A, Y) -> (loss, dA)``
 check_gradient_step         ``gradient_step(params, grads, lr) -> new params``
+check_forward_pass          ``forward_pass(X, params) -> (A, caches)``, the blocks stacked
+check_backward_pass         ``backward_pass(dA, caches) -> grads``, last layer first
+check_train_network         ``train_network(params, X, Y, lr, iterations) -> (params, losses)``
 check_accuracy              ``accuracy(A, y) -> share of rows whose argmax is the label``
 check_plot_first_image      ``plot_first_image(X, y) -> Axes`` of the 8 x 8 picture of ``X[0]``
 check_plot_sweep            ``plot_sweep(values, accuracies, param) -> Axes`` (Steps 6 to 8)
@@ -69,12 +73,16 @@ from .numpy_checks import (
     check_fc_backward,
     check_fc_forward,
     check_gradient_step,
+    check_forward_pass,
+    check_backward_pass,
+    check_train_network,
     check_accuracy,
     check_plot_first_image,
     check_plot_sweep,
     check_mse_loss,
     check_one_hot,
     check_sigmoid_backward,
+    check_split_data,
     check_sigmoid_forward,
 )
 from .torch_checks import (
@@ -96,12 +104,16 @@ __all__ = [
     "check_all",
     "check_add_bias",
     "check_one_hot",
+    "check_split_data",
     "check_fc_forward",
     "check_fc_backward",
     "check_sigmoid_forward",
     "check_sigmoid_backward",
     "check_mse_loss",
     "check_gradient_step",
+    "check_forward_pass",
+    "check_backward_pass",
+    "check_train_network",
     "check_accuracy",
     "check_plot_first_image",
     "check_plot_sweep",

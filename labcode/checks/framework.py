@@ -65,6 +65,7 @@ class _Reference:
 _REFERENCES = {
     "add_bias": _Reference("labcode.data", "add_bias", "labcode.data.add_bias"),
     "one_hot": _Reference("labcode.data", "one_hot", "labcode.data.one_hot"),
+    "split_data": _Reference("labcode.data", "split_data", "labcode.data.split_data"),
     "fc_forward": _Reference("labcode.numpy_net", "fc_forward", "labcode.numpy_net.fc_forward"),
     "fc_backward": _Reference("labcode.numpy_net", "fc_backward", "labcode.numpy_net.fc_backward"),
     "sigmoid_forward": _Reference(
@@ -77,6 +78,12 @@ _REFERENCES = {
     "gradient_step": _Reference(
         "labcode.numpy_net", "gradient_step", "labcode.numpy_net.gradient_step"
     ),
+    "forward_pass": _Reference("labcode.numpy_net", "forward_pass",
+                               "labcode.numpy_net.forward_pass"),
+    "backward_pass": _Reference("labcode.numpy_net", "backward_pass",
+                                "labcode.numpy_net.backward_pass"),
+    "train_network": _Reference("labcode.numpy_net", "train_network",
+                                "labcode.numpy_net.train_network"),
     "accuracy": _Reference("labcode.numpy_net", "accuracy", "labcode.numpy_net.accuracy"),
     "plot_first_image": _Reference("labcode.plots", "plot_first_image",
                                    "labcode.plots.plot_first_image"),

@@ -23,12 +23,16 @@ from .framework import Verdict, _checker_docstring, _describe, _pair, _Run, _run
 __all__ = [
     "check_add_bias",
     "check_one_hot",
+    "check_split_data",
     "check_fc_forward",
     "check_fc_backward",
     "check_sigmoid_forward",
     "check_sigmoid_backward",
     "check_mse_loss",
     "check_gradient_step",
+    "check_forward_pass",
+    "check_backward_pass",
+    "check_train_network",
     "check_accuracy",
     "check_plot_first_image",
     "check_plot_sweep",
@@ -219,6 +223,125 @@ def _add_bias_body(run: _Run, func: Callable) -> None:
         run.fail(case, f"X followed by a column of ones, of shape {want.shape}",
                  f"an array whose values differ, first row {np.array2string(got[0], precision=3)}",
                  hint)
+
+
+@_checker_docstring("split_data")
+def check_split_data(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``split_data(X, y, val_size, test_size, seed) -> {"train", "val", "test"}``.
+
+    Inputs: 60 samples of 3 classes (30, 18 and 12, in class order) whose first feature
+    is the sample's index, split with two seeds and two pairs of sizes. Checks that each
+    part is a pair ``(X_part, y_part)`` whose rows keep their labels, the sizes (to one
+    sample), that every sample is in exactly one part, that each part keeps the class
+    proportions (to one sample), that the same seed gives the same split and another
+    seed another one, and that ``X`` and ``y`` are left unchanged. Reference:
+    :func:`labcode.data.split_data`.
+    """
+    return _run("split_data", func, _split_data_body, verbose=verbose)
+
+
+def _split_parts(run: _Run, out: object, case: str, X: np.ndarray,
+                 y: np.ndarray) -> dict[str, np.ndarray]:
+    """The indices of the samples in each part, after checking the parts' form."""
+    names = ["train", "val", "test"]
+    if not isinstance(out, Mapping) or set(out) != set(names):
+        run.fail(case, "a dict with keys 'train', 'val' and 'test'",
+                 _describe(out) if not isinstance(out, Mapping) else f"a dict with keys {list(out)}",
+                 'return {"train": (X_train, y_train), "val": (X_val, y_val), '
+                 '"test": (X_test, y_test)}.')
+    indices = {}
+    for name in names:
+        part = out[name]
+        if not (isinstance(part, (tuple, list)) and len(part) == 2
+                and all(isinstance(a, np.ndarray) for a in part)):
+            run.fail(case, f"{name!r}: a pair (X_{name}, y_{name}) of arrays", _describe(part),
+                     f"keep each part as a pair: \"{name}\": (X_{name}, y_{name}).")
+        X_part, y_part = part
+        if X_part.ndim != 2 or X_part.shape[1] != X.shape[1] or y_part.shape != (len(X_part),):
+            run.fail(case, f"X_{name} of shape (m, {X.shape[1]}) and y_{name} of shape (m,)",
+                     f"X_{name} of shape {X_part.shape} and y_{name} of shape {y_part.shape}",
+                     "split the rows (the samples) of X and y together.")
+        idx = X_part[:, 0].astype(np.int64)
+        if not (np.array_equal(idx, X_part[:, 0]) and np.all((idx >= 0) & (idx < len(y)))
+                and np.array_equal(X[idx], X_part)):
+            run.fail(case, f"the rows of X_{name} taken from X", f"X_{name} with other rows",
+                     "move whole rows of X, unchanged.")
+        if not np.array_equal(y[idx], y_part):
+            run.fail(case, f"y_{name}[i], the label of the row X_{name}[i]",
+                     f"labels that do not belong to their rows",
+                     "shuffle X and y together (one call of train_test_split(X, y, ...)), "
+                     "never each on its own.")
+        indices[name] = idx
+    run.ok()
+    return indices
+
+
+def _split_data_body(run: _Run, func: Callable) -> None:
+    y = np.repeat([0, 1, 2], [30, 18, 12])
+    n = len(y)
+    X = np.column_stack([np.arange(n), np.random.default_rng(10).normal(size=(n, 2))])
+    cases = [(0.2, 0.25, 0), (0.2, 0.25, 1), (0.3, 0.1, 0)]
+    splits = {}
+    for val_size, test_size, seed in cases:
+        case = (f"60 samples of 3 classes (30, 18 and 12, sorted by class), val_size = "
+                f"{val_size}, test_size = {test_size}, seed = {seed}")
+        X0, y0 = X.copy(), y.copy()
+        out = run.call(func, X, y, val_size, test_size, seed, case=case,
+                       expr="split_data(X, y, val_size, test_size, seed)")
+        _unchanged(run, case, X=(X, X0), y=(y, y0))
+        parts = _split_parts(run, out, case, X0, y0)
+        all_idx = np.concatenate(list(parts.values()))
+        if len(all_idx) != n or len(np.unique(all_idx)) != n:
+            twice = len(all_idx) - len(np.unique(all_idx))
+            hint = ("take the validation part from what is left after the test part, not "
+                    "from all the samples." if twice else
+                    "every sample belongs to one of the three parts.")
+            run.fail(case, f"each of the {n} samples in exactly one part",
+                     f"{len(all_idx)} rows in the parts, {twice} of them repeated", hint)
+        run.ok()
+        sizes = {name: len(idx) for name, idx in parts.items()}
+        want = {"val": val_size * n, "test": test_size * n}
+        want["train"] = n - want["val"] - want["test"]
+        if any(abs(sizes[k] - want[k]) > 1 + 1e-9 for k in want):
+            hint = None
+            relative = val_size * (n - math.ceil(test_size * n))
+            if abs(sizes["val"] - relative) <= 1 and abs(sizes["val"] - want["val"]) > 1:
+                hint = ("val_size is a share of all the samples: take ceil(val_size * n) "
+                        "samples from the rest, not the share val_size of the rest.")
+            elif abs(sizes["val"] - want["test"]) <= 1 and abs(sizes["test"] - want["val"]) <= 1:
+                hint = "val_size and test_size are swapped."
+            run.fail(case, "part sizes of about "
+                     + ", ".join(f"{k} {v:.1f}" for k, v in want.items()) + " samples",
+                     ", ".join(f"{k} {v}" for k, v in sizes.items()), hint)
+        run.ok()
+        if np.array_equal(np.sort(parts["train"]), np.arange(sizes["train"])):
+            run.fail(case, "parts drawn at random from all the samples",
+                     f"the training part is the first {sizes['train']} samples in their order",
+                     "shuffle before cutting: train_test_split does, with random_state=seed.")
+        counts = np.bincount(y)
+        for name, idx in parts.items():
+            got = np.bincount(y[idx], minlength=3)
+            expected = counts * len(idx) / n
+            if np.abs(got - expected).max() > 1 + 1e-9:
+                run.fail(case, f"the {name} part with the class proportions of y, about "
+                         f"{np.array2string(expected, precision=1)} samples of classes 0, 1, 2",
+                         f"{got.tolist()}", "stratify: train_test_split(..., stratify=y) for "
+                         "the test part, and stratify=y_rest for the validation part.")
+        run.ok()
+        splits[(val_size, test_size, seed)] = {k: np.sort(v) for k, v in parts.items()}
+        again = run.call(func, X, y, val_size, test_size, seed, case=case,
+                         expr="split_data(X, y, val_size, test_size, seed), a second time")
+        again_parts = _split_parts(run, again, case, X0, y0)
+        if any(not np.array_equal(again_parts[k], parts[k]) for k in parts):
+            run.fail(case, "the same split from the same seed", "another split the second time",
+                     "pass the seed on: train_test_split(..., random_state=seed), in both calls.")
+        run.ok()
+    first, other = splits[(0.2, 0.25, 0)], splits[(0.2, 0.25, 1)]
+    if all(np.array_equal(first[k], other[k]) for k in first):
+        run.fail("seed = 0 and seed = 1, with val_size = 0.2 and test_size = 0.25",
+                 "two different splits", "the same split for both seeds",
+                 "use the seed given: random_state=seed, not a number of your own.")
+    run.ok()
 
 
 @_checker_docstring("one_hot")
@@ -662,6 +785,336 @@ def _gradient_step_body(run: _Run, func: Callable) -> None:
 
             _array_value(run, got, W - lr * dW, what=f"new {key}",
                          formula=f"params[{key!r}] - lr * grads[{key!r}]", case=case, hint=hint)
+
+
+# --- Steps 2 to 4: the network's passes and its training loop ---------------------------------
+
+
+def _network_cases() -> list[tuple[str, np.ndarray, dict[str, np.ndarray]]]:
+    """Inputs without a bias column and weights of 1, 2 and 3 layers; the last network
+    has layers of one width, so that a wrong order of layers or caches still fits."""
+    rng = np.random.default_rng(7)
+
+    def weights(*sizes: int) -> dict[str, np.ndarray]:
+        return {f"W{l}": rng.normal(size=(n_in + 1, n_out))
+                for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1)}
+
+    return [
+        ("the lab's network, one layer: X of shape (4, 5), params {'W1': (6, 3)}",
+         rng.normal(size=(4, 5)), weights(5, 3)),
+        ("three layers of one width: X of shape (4, 3), params {'W1', 'W2', 'W3'} each (4, 3)",
+         rng.normal(size=(4, 3)), weights(3, 3, 3, 3)),
+        ("a hidden layer: X of shape (5, 4), params {'W1': (5, 6), 'W2': (7, 2)}",
+         rng.normal(size=(5, 4)), weights(4, 6, 2)),
+    ]
+
+
+def _layers(X: np.ndarray, params: Mapping[str, np.ndarray], *, sigmoid_between: bool = True,
+            sigmoid_last: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every layer's input with its bias column and output, with or without sigmoids."""
+    out, A = [], X
+    for l in range(1, len(params) + 1):
+        X_tilde = add_bias(A)
+        Z = X_tilde @ params[f"W{l}"]
+        last = l == len(params)
+        A = _sigmoid(Z) if (sigmoid_last if last else sigmoid_between) else Z
+        out.append((X_tilde, A))
+    return out
+
+
+def _copies(params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {key: W.copy() for key, W in params.items()}
+
+
+@_checker_docstring("forward_pass")
+def check_forward_pass(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``forward_pass(X, params) -> (A, caches)``: the blocks stacked into the network.
+
+    Inputs: networks of one layer (the lab's), two layers and three layers of one width,
+    with ``X`` without its bias column. Checks the output, one ``(fc_cache,
+    sigmoid_cache)`` per layer, first layer first, each holding that layer's input with
+    its bias column, its weights and its activations, and that ``X`` and ``params`` are
+    left unchanged. Names a missing bias column, a bias column on the output, a missing
+    sigmoid, layers left out, and caches flat, reversed or of the wrong layer.
+    Reference: :func:`labcode.numpy_net.forward_pass`.
+    """
+    return _run("forward_pass", func, _forward_pass_body, verbose=verbose)
+
+
+def _forward_pass_body(run: _Run, func: Callable) -> None:
+    for case, X, params in _network_cases():
+        X0, p0 = X.copy(), _copies(params)
+        out = run.call(func, X, dict(params), case=case, expr="forward_pass(X, params)")
+        _unchanged(run, case, X=(X, X0), **{f"params[{k!r}]": (params[k], p0[k]) for k in p0})
+        A, caches = _pair(run, out, ("A", "caches"), case,
+                          "return the output and the list of caches: return A, caches.")
+        layers = _layers(X0, p0)
+        n, L = X0.shape[0], len(p0)
+        n_out = p0[f"W{L}"].shape[1]
+        widths = [W.shape[1] for W in p0.values()]
+
+        def shape_hint(s: tuple[int, ...]) -> str | None:
+            if s == (n, n_out + 1):
+                return ("the bias column goes before each fc layer, into its input; the "
+                        "network's output has no bias column.")
+            if L > 1 and s in [(n, w) for w in widths[:-1]]:
+                return ("only some of the layers ran: loop over every weight matrix, "
+                        "W1, W2, ..., in order.")
+            return None
+
+        got = _float_array(run, A, what="A", shape=(n, n_out), case=case, shape_hint=shape_hint)
+
+        def hint(got: np.ndarray) -> str | None:
+            if any(_close(got, A_l) for _, A_l in layers[:-1]):
+                return ("only some of the layers ran: loop over every weight matrix, "
+                        "W1, W2, ..., in order.")
+            if _close(got, _layers(X0, p0, sigmoid_last=False)[-1][1]):
+                return "the sigmoid follows every fc layer, the last one too."
+            if L > 1 and _close(got, _layers(X0, p0, sigmoid_between=False)[-1][1]):
+                return "the sigmoid follows every fc layer, the hidden ones too."
+            return None
+
+        _array_value(run, got, layers[-1][1], what="A", case=case, hint=hint,
+                     formula="the last sigmoid's output, layer after layer")
+        if not isinstance(caches, (list, tuple)) or len(caches) != L:
+            what = _describe(caches)
+            if isinstance(caches, (list, tuple)):
+                what = f"a {type(caches).__name__} of {len(caches)} entries"
+            hint_text = ("keep one entry per layer, the pair (fc_cache, sigmoid_cache)."
+                         if isinstance(caches, (list, tuple)) and len(caches) == 2 * L else
+                         "append one (fc_cache, sigmoid_cache) per layer to a list, "
+                         "and return the list.")
+            run.fail(case, f"caches, a list of {L} (fc_cache, sigmoid_cache), one per layer",
+                     what, hint_text)
+        run.ok()
+        for l, ((X_tilde, A_l), cache) in enumerate(zip(layers, caches), start=1):
+            where = f"caches[{l - 1}]"
+            if not (isinstance(cache, (list, tuple)) and len(cache) == 2):
+                run.fail(case, f"{where} = (fc_cache, sigmoid_cache) of layer {l}",
+                         _describe(cache), "keep each layer's two caches as a pair: "
+                         "caches.append((fc_cache, sigmoid_cache)).")
+            fc_cache, sigmoid_cache = cache
+            ok = (isinstance(fc_cache, (list, tuple)) and len(fc_cache) == 2
+                  and all(isinstance(a, np.ndarray) for a in fc_cache)
+                  and _close(np.asarray(fc_cache[0]), X_tilde)
+                  and _close(np.asarray(fc_cache[1]), p0[f"W{l}"])
+                  and isinstance(sigmoid_cache, np.ndarray) and _close(sigmoid_cache, A_l))
+            if not ok:
+                hint_text = None
+                if L > 1 and isinstance(caches[0], (list, tuple)) and len(caches[0]) == 2:
+                    first = caches[0][0]
+                    if (isinstance(first, (list, tuple)) and len(first) == 2
+                            and isinstance(first[1], np.ndarray)
+                            and _close(np.asarray(first[1]), p0[f"W{L}"])):
+                        hint_text = ("the caches are in reverse order: keep them first layer "
+                                     "first, as the layers run; backward_pass walks them back.")
+                run.fail(case, f"{where} = ((input of layer {l} with its bias column, W{l}), "
+                         f"activations of layer {l})", f"{where} = {_describe(cache)} with "
+                         "other values", hint_text or "keep the caches fc_forward and "
+                         "sigmoid_forward returned for this layer, as they returned them.")
+            run.ok()
+
+
+def _backward_reference(dA: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]],
+                        params: Mapping[str, np.ndarray], *, sigmoid: bool = True,
+                        drop: slice = slice(None, -1), pass_on: bool = True) -> dict:
+    """The gradients of every layer, with the usual mistakes as options."""
+    grads, g = {}, dA
+    for l in range(len(layers), 0, -1):
+        X_tilde, A = layers[l - 1]
+        dZ = g * A * (1 - A) if (sigmoid or l == len(layers)) else g
+        grads[f"W{l}"] = X_tilde.T @ dZ
+        if pass_on:
+            g = (dZ @ params[f"W{l}"].T)[:, drop]
+    return grads
+
+
+@_checker_docstring("backward_pass")
+def check_backward_pass(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``backward_pass(dA, caches) -> grads``: backpropagation, last layer first.
+
+    Inputs: the caches of :func:`labcode.numpy_net.forward_pass` for networks of one,
+    two and three layers, and a gradient ``dA`` of the output. Checks that one gradient
+    per weight matrix comes back, keyed like ``params``, each equal to labcode's, and
+    that ``dA`` and the caches are left unchanged. Names a missing layer, the sigmoid's
+    backward left out of a hidden layer, the bias column's gradient passed on or the
+    wrong column dropped, and the same ``dA`` given to every layer. Reference:
+    :func:`labcode.numpy_net.backward_pass`.
+    """
+    return _run("backward_pass", func, _backward_pass_body, verbose=verbose)
+
+
+def _backward_pass_body(run: _Run, func: Callable) -> None:
+    rng = np.random.default_rng(8)
+    for case, X, params in _network_cases():
+        layers = _layers(X, params)
+        L, n_out = len(params), params[f"W{len(params)}"].shape[1]
+        dA = rng.normal(size=(X.shape[0], n_out))
+        caches = [((X_tilde, params[f"W{l}"].copy()), A)
+                  for l, (X_tilde, A) in enumerate(layers, start=1)]
+        frozen = [(X_tilde.copy(), W.copy(), A.copy()) for (X_tilde, W), A in caches]
+        case = f"dA of shape {dA.shape} and the caches of forward_pass, for {case}"
+        dA0 = dA.copy()
+        out = run.call(func, dA, list(caches), case=case, expr="backward_pass(dA, caches)")
+        _unchanged(run, case, dA=(dA, dA0))
+        for l, (((X_tilde, W), A), (X_tilde0, W0, A0)) in enumerate(zip(caches, frozen), 1):
+            _unchanged(run, case, **{f"caches[{l - 1}]": (X_tilde, X_tilde0),
+                                     f"W{l} in caches[{l - 1}]": (W, W0),
+                                     f"the activations in caches[{l - 1}]": (A, A0)})
+        keys = [f"W{l}" for l in range(1, L + 1)]
+        if not isinstance(out, Mapping):
+            run.fail(case, f"a dict of gradients with keys {keys}", _describe(out),
+                     "return the gradients in a dict keyed like params, {'W1': dW1, ...}.")
+        if set(out) != set(keys):
+            hint = ("one gradient per layer: walk the caches from the last layer to the "
+                    "first and keep every layer's dW.") if set(out) < set(keys) else (
+                    f"key the gradients like params: {keys}.")
+            run.fail(case, f"a dict of gradients with keys {keys}",
+                     f"a dict with keys {list(out)}", hint)
+        run.ok()
+        want = _backward_reference(dA0, layers, params)
+
+        def mistake(**options: object) -> dict:
+            """The gradients of a mistake, or none where its shapes do not fit."""
+            try:
+                with np.errstate(all="ignore"):
+                    return _backward_reference(dA0, layers, params, **options)
+            except ValueError:
+                return {}
+
+        mistakes = [
+            ("the sigmoid's backward belongs to every layer: dZ = sigmoid_backward(dA, "
+             "sigmoid_cache) before fc_backward, in the hidden layers too.",
+             mistake(sigmoid=False)),
+            ("the bias column is the last column of each layer's input: drop the last "
+             "column of dX, dX[:, :-1], before passing it on.",
+             mistake(drop=slice(1, None))),
+            ("pass each layer's dX (without its bias column) on to the layer before; "
+             "every layer got the network's dA.",
+             mistake(pass_on=False)),
+        ]
+        for key in keys:
+            got = _float_array(run, out[key], what=f"grads[{key!r}]",
+                               shape=params[key].shape, case=case)
+
+            def hint(got: np.ndarray, key: str = key) -> str | None:
+                return next((text for text, grads in mistakes
+                             if key in grads and _close(got, grads[key])), None)
+
+            _array_value(run, got, want[key], what=f"grads[{key!r}]", case=case, hint=hint,
+                         formula=f"labcode's gradient of the loss with respect to {key}")
+
+
+@_checker_docstring("train_network")
+def check_train_network(func: Callable, *, verbose: bool = True) -> Verdict:
+    """Check ``train_network(params, X, Y, lr, iterations) -> (params, losses)``.
+
+    Inputs: a network of one layer and one with a hidden layer, 4 iterations on 6
+    samples, and one iteration. Checks the trained weights and the loss of every
+    iteration against labcode's loop, and that ``params``, ``X`` and ``Y`` are left
+    unchanged. Names weights never updated or updated in place, a layer left out of the
+    update, the loss recorded once or after the update, the learning rate or the number
+    of iterations ignored, and the notebook's own data used instead of the arguments.
+    Reference: :func:`labcode.numpy_net.train_network`.
+    """
+    return _run("train_network", func, _train_network_body, verbose=verbose)
+
+
+_NOTEBOOK_DATA = re.compile(r"^(X|Y|y)_(train|val|test)$|^split$")
+
+
+def _train_network_body(run: _Run, func: Callable) -> None:
+    rng = np.random.default_rng(9)
+    X = rng.uniform(size=(6, 3))
+    Y = np.eye(2)[[0, 1, 1, 0, 1, 0]]
+    cases = [
+        ("one layer: params {'W1': (4, 2)}, X of shape (6, 3), one-hot Y of shape (6, 2), "
+         "lr = 2.0, iterations = 4", {"W1": rng.normal(size=(4, 2))}, 2.0, 4),
+        ("a hidden layer: params {'W1': (4, 3), 'W2': (4, 2)}, X of shape (6, 3), one-hot Y "
+         "of shape (6, 2), lr = 1.5, iterations = 4",
+         {"W1": rng.normal(size=(4, 3)), "W2": rng.normal(size=(4, 2))}, 1.5, 4),
+        ("one iteration: params {'W1': (4, 2)}, X of shape (6, 3), lr = 0.5, iterations = 1",
+         {"W1": rng.normal(size=(4, 2))}, 0.5, 1),
+    ]
+    reads = sorted({name for name in getattr(getattr(func, "__code__", None), "co_names", ())
+                    if _NOTEBOOK_DATA.match(name)})
+    for case, params, lr, iterations in cases:
+        p0, X0, Y0 = _copies(params), X.copy(), Y.copy()
+        out = run.call(func, params, X, Y, lr, iterations, case=case,
+                       expr="train_network(params, X, Y, lr, iterations)")
+        _unchanged(run, case, X=(X, X0), Y=(Y, Y0))
+        for key in p0:
+            if not np.array_equal(params[key], p0[key]):
+                run.fail(case, f"params[{key!r}] left as it was", f"params[{key!r}] changed",
+                         "update a copy: params = gradient_step(params, grads, lr) gives "
+                         "new weights and leaves the caller's as they were.")
+        run.ok()
+        trained, losses = _pair(run, out, ("params", "losses"), case,
+                                "return the trained weights and the losses: "
+                                "return params, losses.")
+        want_params, want_losses = _train_reference(p0, X0, Y0, lr, iterations)
+        data_hint = (f"your function reads the notebook's {', '.join(reads)}: train on the X "
+                     "and Y it is given." if reads else None)
+        if isinstance(losses, (int, float, np.number)) and not isinstance(losses, bool):
+            run.fail(case, f"losses, the {iterations} losses of the iterations", f"one number, "
+                     f"{float(losses):.6g}", "keep the loss of every iteration in a list: "
+                     "losses.append(loss) inside the loop.")
+        try:
+            got = np.asarray(losses, dtype=np.float64)
+        except (TypeError, ValueError):
+            got = None
+        if got is None or got.ndim != 1:
+            run.fail(case, f"losses, a list of {iterations} numbers", _describe(losses),
+                     "keep the loss of every iteration in a list: losses.append(loss).")
+        if got.shape != (iterations,):
+            hint = data_hint or (
+                "the loss of every iteration, once each: losses.append(loss) inside the "
+                "loop, which runs `iterations` times.")
+            run.fail(case, f"losses, a list of {iterations} numbers", f"{got.size} numbers",
+                     hint)
+        if not np.allclose(got, want_losses, rtol=1e-10, atol=0.0):
+            hint = data_hint
+            if hint is None and iterations > 1 and np.allclose(got, want_losses[0], rtol=1e-10):
+                hint = ("the loss never changes: the weights were not updated. Assign the "
+                        "result of gradient_step, params = gradient_step(params, grads, lr).")
+            if hint is None and iterations > 1:
+                after = _train_reference(p0, X0, Y0, lr, iterations + 1)[1][1:]
+                if np.allclose(got, after, rtol=1e-10):
+                    hint = ("record the loss of each iteration's forward pass, before the "
+                            "update, as mse_loss returns it.")
+                elif np.isclose(got[0], want_losses[0], rtol=1e-10):
+                    hint = ("the first loss is right and the later ones are not: each "
+                            "iteration must update every weight matrix once, by "
+                            "W - lr * dW with the lr given.")
+            run.fail(case, "the losses of labcode's loop, "
+                     f"{np.array2string(np.asarray(want_losses), precision=6)}",
+                     np.array2string(got, precision=6), hint)
+        run.ok()
+        if not isinstance(trained, Mapping) or set(trained) != set(p0):
+            run.fail(case, f"the trained weights, a dict with keys {list(p0)}",
+                     _describe(trained) if not isinstance(trained, Mapping)
+                     else f"a dict with keys {list(trained)}",
+                     "return the weights of the last update, keyed like params.")
+        for key in p0:
+            W = _float_array(run, trained[key], what=f"trained {key}", shape=p0[key].shape,
+                             case=case)
+
+            def hint(W: np.ndarray, key: str = key) -> str | None:
+                if np.array_equal(W, p0[key]):
+                    return f"{key} was never updated: update every weight matrix, every iteration."
+                if iterations > 1 and _close(W, _train_reference(p0, X0, Y0, lr, iterations - 1)[0][key]):
+                    return "one update too few: the loop must update the weights every iteration."
+                return data_hint
+
+            _array_value(run, W, want_params[key], what=f"trained {key}", case=case, hint=hint,
+                         formula=f"{key} after {iterations} steps of labcode's loop")
+
+
+def _train_reference(params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
+                     lr: float, iterations: int) -> tuple[dict[str, np.ndarray], list[float]]:
+    from ..numpy_net import train_network
+
+    return train_network(_copies(params), X, Y, lr, iterations)
 
 
 @_checker_docstring("accuracy")
