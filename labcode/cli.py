@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -169,10 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
         "grade",
         help="run students' notebooks and tabulate every check's verdict",
         description="Run each submitted notebook (a file, or every *.ipynb in a folder) in "
-        "a fresh kernel and write one row per submission and check: passed, failed (with "
-        "its hint), not implemented, error, not reached (the cell that stopped it), "
-        "missing (a deleted check) or unreadable. Exit status 0 when every submission "
-        "was graded, whatever the students scored.",
+        "a box of its own and write one row per submission and check: passed, failed (with "
+        "its hint), not implemented, error, reference used, not reached (the cell that "
+        "stopped it), missing (a deleted check) or unreadable, and a row when the answer "
+        "cells are flagged or given cells changed. With --edition, the instructor's copy of "
+        "the student edition decides the cells that run and the checks expected; only the "
+        "answer cells come from the submission. The table is rewritten after every "
+        "submission. Exit status 0 when every submission was graded, whatever the "
+        "students scored.",
     )
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
                        help="a notebook, or a folder of notebooks")
@@ -187,27 +192,65 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds one cell may run (default: %(default)s)")
     grade.add_argument("--notebook-timeout", type=_float, default=900.0, metavar="S",
                        help="seconds one notebook may run (default: %(default)s)")
+    grade.add_argument("--edition", metavar="DIR",
+                       help="the instructor's copy of the student edition (make student "
+                       "writes _build/student): its cells and checks are graded, with the "
+                       "submission's answer cells")
+    grade.add_argument("--workers", type=_int, default=None, metavar="N",
+                       help="submissions graded at once (default: one per CPU core)")
+    grade.add_argument("--resume", action="store_true",
+                       help="keep the rows of the JSON table and grade only the submissions "
+                       "it does not hold")
+    grade.add_argument("--sandbox", choices=["auto", "bwrap", "nobody", "process"],
+                       default="auto", help="the kind of box (default: the strongest this "
+                       "machine has)")
     grade.set_defaults(subparser=grade)
     return parser
 
 
 def _run_grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .grade import collect_observations, grade_notebooks, write_observations, write_table
+    from .grade import (collect_observations, grade_notebooks, read_table, write_observations,
+                        write_table)
+
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        parser.error(f"--workers must be at least 1, got {workers}")
+    for option, path in (("--out", args.out), ("--json", args.json),
+                         ("--observations", args.observations)):
+        where = os.path.dirname(path) or "."
+        if not os.path.isdir(where):
+            parser.error(f"{option} {path!r}: the folder {where!r} does not exist")
+        if os.path.islink(path):
+            parser.error(f"{option} {path!r} is a symbolic link: the grader writes only plain files")
+    done: list = []
+    if args.resume and os.path.exists(args.json):
+        try:
+            done = read_table(args.json)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            parser.error(f"--resume: {args.json!r} is not a grade table ({exc})")
+    rows = list(done)
+
+    def graded(new_rows: list) -> None:
+        rows.extend(new_rows)
+        write_table(rows, args.out, args.json)
+        for r in new_rows:
+            print(f"{r.submission}  {r.check or '-'}  {r.status}", flush=True)
 
     try:
-        rows = grade_notebooks(args.submissions, cell_timeout=args.cell_timeout,
-                               notebook_timeout=args.notebook_timeout)
+        graded_rows = grade_notebooks(
+            args.submissions, edition=args.edition, cell_timeout=args.cell_timeout,
+            notebook_timeout=args.notebook_timeout, workers=workers, sandbox=args.sandbox,
+            skip={r.submission for r in done}, on_graded=graded)
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
     except ImportError as exc:
         parser.error(f"grading needs nbclient, nbformat and ipykernel ({exc}); install them "
                      "with pip install nbclient nbformat ipykernel")
+    rows = list(done) + graded_rows  # in the order of the files
     write_table(rows, args.out, args.json)
     write_observations(collect_observations(args.submissions), args.observations)
-    width = max([len(r.submission) for r in rows] + [10])
-    for r in rows:
-        print(f"{r.submission:<{width}}  {r.check or '-':<16}  {r.status}")
-    print(f"wrote {args.out}, {args.json} and {args.observations}")
+    print(f"graded {len({r.submission for r in rows})} submissions; wrote {args.out}, "
+          f"{args.json} and {args.observations}")
     return 0
 
 

@@ -193,7 +193,7 @@ def split_dataset(
 def split_data(
     X: np.ndarray, y: np.ndarray, val_size: float, test_size: float, seed: int
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Stratified split into training, validation and test parts (Exercise 1, Step 1).
+    """Stratified split into training, validation and test parts.
 
     The test part takes ``ceil(test_size * n)`` of the ``n`` samples, the validation
     part ``ceil(val_size * n)`` of the rest, and the training part what remains; each

@@ -38,7 +38,16 @@ __all__ = [
     "ExperimentResult",
     "run_experiment",
     "compare_values",
+    "HANDOUT_SWEEPS",
 ]
+
+HANDOUT_SWEEPS: dict[str, tuple] = {
+    "lr": (1e-1, 1e-2, 1e-3, 1e-4, 1e-5),
+    "hidden_size": (16, 32, 64, 128, 256, 512),
+    "optimizer": tuple(OPTIMIZERS),
+}
+"""The values the handout's Steps 6, 7 and 8 sweep, keyed by the :class:`TrainConfig`
+field each step changes; every other field keeps its Step 3 value."""
 
 
 def _check_device_name(device: object) -> str:

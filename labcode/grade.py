@@ -1,11 +1,34 @@
-"""Grading a class: run each submitted notebook and collect every check's verdict.
+"""Grading a class: run each submitted notebook in a box of its own and collect the verdicts.
 
-``python -m labcode grade SUBMISSIONS...`` (see :mod:`labcode.cli`) calls
-:func:`grade_notebooks`. Each notebook runs in a fresh Jupyter kernel, cell after cell,
-with a time limit per cell and one for the whole notebook; the first cell that raises
-or runs too long stops it. A last cell, added by the grader, reads the verdicts of
-:func:`labcode.checks.framework.check_all` from the kernel. The result is one row per submission
-and check:
+``python -m labcode grade SUBMISSIONS... --edition FOLDER`` (see :mod:`labcode.cli`) calls
+:func:`grade_notebooks`. For each submission:
+
+1. **The instructor decides what is checked.** The submission is matched to a notebook of
+   the instructor's copy of the student edition (``--edition``, what ``make student``
+   wrote): the one of the same file name, else the one that shares most answer-cell ids.
+   The graded notebook is the instructor's, with only the student's *answer cells* (the
+   cells tagged ``starter``, matched by cell id) taken from the submission: every given
+   cell, every check cell and the list of checks (``metadata.labcode.checks``) come from
+   the instructor's copy. Given cells the student changed or deleted are reported (status
+   ``changed``); they do not run. Without ``--edition`` the submission is run as it is and
+   its own metadata lists its checks, which only suits a trusted notebook.
+2. **Each submission runs in its own box** (:data:`SANDBOXES`): a new temporary folder that
+   holds only its notebook, a fresh ``HOME``, IPython profile and Jupyter folders, its own
+   session (process group), a memory limit and a file-size limit. With ``bwrap``
+   (bubblewrap) on the ``PATH`` the box is also a container: the whole file system is
+   read-only but for the box, there is no network, and every process of the box dies with
+   it. Run as root without ``bwrap``, the box runs as the user ``nobody``, who cannot write
+   the submissions, the grade files or labcode's installation. Otherwise (``process``) it
+   runs as the grader's user, and only its folder, session and limits separate it.
+3. **Limits that hold.** A notebook that runs past ``notebook_timeout`` seconds has its
+   whole box killed (``SIGKILL`` of its session, and of every process that carries the
+   box's token in its environment), whatever its code catches or ignores. The box reports
+   the verdicts after every cell, so those earned before a kernel dies are kept.
+4. Every verdict is read from the output of an instructor's check cell; a check that
+   passed on labcode's own reference (an answer cell that uses ``labcode``, or the
+   reference itself) is ``reference used``. An answer cell that touches labcode's checks,
+   IPython's hooks, the interpreter's builtins, other processes or files outside its box
+   is ``flagged`` for the instructor.
 
 =================  ==========================================================================
 status             meaning
@@ -14,15 +37,18 @@ passed             the check ran on the student's code and every comparison held
 failed             it ran and found a wrong answer; ``detail`` holds the check's message
 not implemented    the starter was left as it was
 error              the student's code raised inside the check; ``detail`` says where
+reference used     it passed on labcode's reference, which the answer cell imported or wrapped
 not reached        the notebook stopped before the check: ``detail`` names the cell and error
 missing            the notebook ran to the end but the check was deleted from it
 unreadable         the file is not a notebook (one row, ``check`` empty)
+flagged            one row (``check`` empty): what the answer cells touch that they should not
+changed            one row (``check`` empty): the given cells changed or deleted (not run)
 =================  ==========================================================================
 
-The checks a notebook should contain are those the student edition wrote into its
-metadata (``metadata.labcode.checks``); a notebook without that metadata is expected to
-contain the checks it calls. Running the notebooks needs ``nbclient``, ``nbformat`` and
-``ipykernel`` (the ``test`` extra installs them).
+What the box does not protect: the student's code runs in the same kernel as the check
+cells, so a submission can still write its own verdicts there; ``flagged`` names the usual
+ways of doing so. In the ``process`` mode the box's code can still read and write every
+file the grader's user can.
 
 The student's written answers ("What do you observe?", the questions to think about)
 are not graded: :func:`collect_observations` reads them, without running anything, from
@@ -33,37 +59,65 @@ side for the instructor, question by question.
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import _validate
 
-__all__ = ["STATUSES", "GradeRow", "expected_checks", "grade_notebooks", "write_table",
-           "OBSERVATION_PROMPT", "collect_observations", "write_observations"]
+__all__ = ["STATUSES", "SANDBOXES", "GradeRow", "expected_checks", "grade_notebooks",
+           "write_table", "read_table", "OBSERVATION_PROMPT", "collect_observations",
+           "write_observations"]
 
-STATUSES = ("passed", "failed", "not implemented", "error", "not reached", "missing",
-            "unreadable")
+STATUSES = ("passed", "failed", "not implemented", "error", "reference used", "not reached",
+            "missing", "unreadable", "flagged", "changed")
 """Every value of :attr:`GradeRow.status`."""
+
+SANDBOXES = ("bwrap", "nobody", "process")
+"""The kinds of box, strongest first; ``sandbox="auto"`` takes the first this machine has."""
 
 OBSERVATION_PROMPT = ("*Your answer: double-click this cell, replace this line with what you "
                       "observe, and run the cell.*")
 """What a student's answer cell holds until the student writes in it (the student edition
 writes it, book/_ext/student_edition.py)."""
 
-_MARKER = "@@labcode-verdicts@@"
-_COLLECT = f"""\
-import json as _labcode_json
-try:
-    from labcode.checks import check_all as _labcode_check_all
-    _labcode_rows = [{{"name": v.name, "status": v.status, "message": v.message}}
-                     for v in _labcode_check_all().verdicts]
-except Exception:  # labcode not importable, or the checks replaced: no verdicts
-    _labcode_rows = []
-print({_MARKER!r} + _labcode_json.dumps(_labcode_rows))
-"""
+STARTER_TAG = "starter"
+"""The tag of an answer cell: the cells a student writes, taken from the submission."""
+
+MEMORY_LIMIT = 4 * 2**30
+"""Bytes of address space each process of a box may use (``RLIMIT_AS``)."""
+
+FILE_LIMIT = 2**30
+"""The largest file a box may write, in bytes (``RLIMIT_FSIZE``)."""
+
 _CALL = re.compile(r"\bcheck_(\w+)\s*\(")
+_DEFINES = re.compile(r"^(?:def|class)\s+(\w+)", re.M)
+_TOUCHES = [
+    (re.compile(r"\blabcode\.checks\b|\bcheck_all\b|\b_RESULTS\b|\bVerdict\b|\bframework\b"
+                r"|\bfrom\s+labcode\s+import\s+checks\b|\bcheck_\w+\s*="),
+     "labcode's checks"),
+    (re.compile(r"\bget_ipython\b|\bIPython\b|\binput_transformers|\bevents\.register\b"
+                r"|\b(?:post|pre)_run_cell\b"), "IPython's hooks"),
+    (re.compile(r"\bbuiltins\b|__builtins__|\bsys\.modules\b|\bsys\.stdout\s*=|\bjson\.dumps\s*="
+                r"|^\s*print\s*=|^\s*def\s+print\s*\("), "the interpreter's builtins or modules"),
+    (re.compile(r"\bsubprocess\b|\bos\.(?:system|fork|kill|killpg|setsid|exec\w*|spawn\w*)\b"
+                r"|\bctypes\b|\bmultiprocessing\b|\bsignal\.signal\b"), "other processes"),
+    (re.compile(r"\bgrades\.(?:csv|json)\b|\bobservations\.md\b|\bshutil\.|\bos\.(?:remove|unlink"
+                r"|rename|replace|chmod|symlink|makedirs|mkdir)\b|\bsite-packages\b|\.\./"
+                r"|\bopen\s*\(\s*[rbfRBF]*['\"]/"),
+     "files outside its cells"),
+]
 
 
 @dataclass(frozen=True)
@@ -73,11 +127,11 @@ class GradeRow:
     submission: str
     """The notebook's path, as given (or found in the folder given)."""
     check: str
-    """The piece checked, for example ``"fc_backward"``; empty for an unreadable file."""
+    """The piece checked, for example ``"fc_forward"``; empty for a row about the file."""
     status: str
     """One of :data:`STATUSES`."""
     detail: str
-    """The check's message (with its hint), or why the check was not reached."""
+    """The check's message, or why there is none."""
 
 
 def _piece(checker_suffix: str) -> str | None:
@@ -106,74 +160,286 @@ def expected_checks(nb) -> list[str]:
     return found
 
 
-def _run(nb, folder: Path, cell_timeout: float, notebook_timeout: float) -> tuple[list, str | None]:
-    """Execute ``nb``; return the verdicts read from its kernel and why it stopped (or None)."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+# --- the instructor's copy ------------------------------------------------------------------
+
+
+def _tags(cell) -> list:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return tags if isinstance(tags, list) else []
+
+
+def _answer_ids(nb) -> set[str]:
+    return {c.get("id") for c in nb.cells if STARTER_TAG in _tags(c) and c.get("id")}
+
+
+def _edition_for(path: Path, nb, edition: list[tuple[Path, object]]):
+    """The instructor's notebook a submission answers: same name, else most answer ids."""
+    for candidate, inb in edition:
+        if candidate.name == path.name:
+            return inb
+    ids = {c.get("id") for c in nb.get("cells", [])}
+    best = max(edition, key=lambda e: len(_answer_ids(e[1]) & ids), default=None)
+    if best is None or not _answer_ids(best[1]) & ids:
+        return None
+    return best[1]
+
+
+def _merge(instructor, submission) -> tuple[object, list[str], dict[str, str]]:
+    """The instructor's notebook with the submission's answer cells, the given cells the
+    submission changed or deleted, and the source of each answer cell by the pieces it
+    defines."""
+    import copy
+
+    graded = copy.deepcopy(instructor)
+    theirs = {c.get("id"): c for c in submission.get("cells", []) if c.get("id")}
+    changed, answers = [], {}
+    for index, cell in enumerate(graded.cells):
+        mine = theirs.get(cell.get("id"))
+        if STARTER_TAG in _tags(cell):
+            pieces = _DEFINES.findall(cell.source)
+            if mine is not None and mine.get("cell_type") == "code":
+                cell.source = str(mine.get("source", ""))
+            for piece in pieces:
+                answers[piece] = cell.source
+        elif cell.cell_type == "code":
+            if _CALL.search(cell.source):
+                cell.metadata.setdefault("labcode", {})["grader"] = "check"
+            if mine is None:
+                changed.append(f"cell {index + 1} deleted")
+            elif str(mine.get("source", "")) != cell.source:
+                changed.append(f"cell {index + 1} changed")
+    return graded, changed, answers
+
+
+def _flags(answers: dict[str, str]) -> list[str]:
+    found = []
+    for source in dict.fromkeys(answers.values()):
+        for pattern, what in _TOUCHES:
+            if pattern.search(source) and what not in found:
+                found.append(what)
+    return found
+
+
+# --- the box ----------------------------------------------------------------------------------
+
+
+def _sandbox(requested: str) -> str:
+    """The kind of box to use: ``requested``, or the strongest that works here."""
+    if requested not in ("auto", *SANDBOXES):
+        raise ValueError(f"sandbox must be 'auto' or one of {list(SANDBOXES)}, got {requested!r}")
+    if requested != "auto":
+        if requested != "process" and not _works(requested):
+            raise ValueError(f"the {requested!r} box does not work on this machine: "
+                             + ("bwrap is not installed or may not make namespaces"
+                                if requested == "bwrap" else
+                                "it needs root, and the user nobody must be able to read "
+                                "Python and labcode"))
+        return requested
+    for mode in SANDBOXES[:-1]:
+        if _works(mode):
+            return mode
+    return "process"
+
+
+_PROBES: dict[str, bool] = {}
+
+
+def _works(mode: str) -> bool:
+    """Whether a box of this kind can start Python with labcode and a kernel here (once)."""
+    if mode not in _PROBES:
+        cmd = [sys.executable, "-c", "import labcode.checks, nbclient, ipykernel"]
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": "/tmp",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        try:
+            if mode == "bwrap":
+                if not shutil.which("bwrap"):
+                    raise OSError("no bwrap")
+                probe = subprocess.run(
+                    ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                     "--unshare-all", "--die-with-parent", "--", *cmd],
+                    capture_output=True, timeout=120, env=env)
+            else:
+                if not (hasattr(os, "geteuid") and os.geteuid() == 0):
+                    raise OSError("not root")
+                probe = subprocess.run(cmd, capture_output=True, timeout=120, env=env, cwd="/",
+                                       preexec_fn=_limits(_NOBODY))
+            _PROBES[mode] = probe.returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            _PROBES[mode] = False
+    return _PROBES[mode]
+
+
+_NOBODY = 65534
+"""The uid and gid of the user ``nobody``, who owns nothing."""
+
+
+def _limits(uid: int | None) -> Callable[[], None]:
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if uid is not None:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+
+    return apply
+
+
+def _box_env(box: Path, token: str) -> dict[str, str]:
+    keep = ("PATH", "LANG", "LC_ALL", "TZ", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+            "ATEN_CPU_CAPABILITY", "OPENBLAS_CORETYPE", "MPLBACKEND")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update({
+        "HOME": str(box), "TMPDIR": str(box / "tmp"), "IPYTHONDIR": str(box / ".ipython"),
+        "JUPYTER_CONFIG_DIR": str(box / ".jupyter"), "JUPYTER_DATA_DIR": str(box / ".jupyter/data"),
+        "JUPYTER_RUNTIME_DIR": str(box / ".jupyter/runtime"), "MPLCONFIGDIR": str(box / ".mpl"),
+        "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "LABCODE_BOX": token,
+        "JUPYTER_PLATFORM_DIRS": "1",
+    })
+    return env
+
+
+def _kill_box(proc: subprocess.Popen, token: str) -> None:
+    """Kill the box's session, then every process that still carries its token."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    needle = f"LABCODE_BOX={token}".encode()
+    for _ in range(3):
+        found = False
+        for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            if needle in environ.split(b"\0"):
+                found = True
+                try:
+                    os.kill(int(entry.name), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        if not found:
+            break
+        time.sleep(0.05)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _run_in_box(nb, name: str, cell_timeout: float, notebook_timeout: float,
+                sandbox: str) -> tuple[list[dict], str | None]:
+    """Run ``nb`` in a new box; return the verdicts it reported and why it stopped."""
     import nbformat
 
-    client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
-                            interrupt_on_timeout=True, allow_errors=False,
-                            resources={"metadata": {"path": str(folder)}})
-    stopped = None
-    verdicts: list = []
-    deadline = time.monotonic() + notebook_timeout
-    with client.setup_kernel():
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
-                continue
-            if time.monotonic() > deadline:
-                stopped = f"cell {index + 1}: the notebook ran past its {notebook_timeout:g} s"
-                break
-            first_line = (cell.source.strip().splitlines() or ["(empty)"])[0][:60]
-            where = f"cell {index + 1} ({first_line})"
+    box = Path(tempfile.mkdtemp(prefix="labcode-box-"))
+    try:
+        for sub in ("tmp", ".ipython", ".jupyter/data", ".jupyter/runtime", ".mpl"):
+            (box / sub).mkdir(parents=True, exist_ok=True)
+        path = box / name
+        nbformat.write(nb, str(path))
+        uid = None
+        if sandbox == "nobody":
+            uid = _NOBODY
+            for p in [box, *box.rglob("*")]:
+                os.chown(p, uid, uid)
+        os.chmod(box, 0o700)
+        token = secrets.token_hex(16)
+        read_fd, write_fd = os.pipe()
+        cmd = [sys.executable, "-m", "labcode._gradebox", str(path), str(write_fd),
+               repr(float(cell_timeout))]
+        if sandbox == "bwrap":
+            cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                   "--tmpfs", "/tmp", "--bind", str(box), str(box), "--unshare-all",
+                   "--die-with-parent", "--chdir", str(box), "--", *cmd]
+        proc = subprocess.Popen(cmd, cwd=box, env=_box_env(box, token), pass_fds=(write_fd,),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=_limits(uid))
+        os.close(write_fd)
+        lines: list[str] = []
+
+        def read() -> None:
+            with os.fdopen(read_fd, "r", encoding="utf8", errors="replace") as fh:
+                for line in fh:
+                    lines.append(line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(notebook_timeout)
+        timed_out = reader.is_alive()
+        _kill_box(proc, token)
+        reader.join(5)
+        report = None
+        for line in reversed(lines):
             try:
-                client.execute_cell(cell, index)
-            except CellTimeoutError:
-                stopped = f"{where}: ran past the {cell_timeout:g} s a cell may take"
+                report = json.loads(line)
                 break
-            except CellExecutionError as exc:
-                if exc.ename == "KeyboardInterrupt":  # interrupted at the time limit
-                    stopped = f"{where}: ran past the {cell_timeout:g} s a cell may take"
-                else:
-                    stopped = f"{where}: {exc.ename}: {exc.evalue}"
-                break
-            except DeadKernelError:
-                stopped = f"{where}: the kernel died"
-                break
-        try:
-            collector = nbformat.v4.new_code_cell(_COLLECT)
-            nb.cells.append(collector)  # nbclient stores each executed cell in the notebook
-            client.execute_cell(collector, len(nb.cells) - 1)
-            for out in collector.outputs:
-                for line in out.get("text", "").splitlines():
-                    if line.startswith(_MARKER):
-                        verdicts = json.loads(line[len(_MARKER):])
-        except Exception:  # noqa: BLE001 - a kernel that cannot answer: no verdicts
-            verdicts = []
-    return verdicts, stopped
+            except ValueError:
+                continue
+        verdicts = report.get("verdicts", []) if isinstance(report, dict) else []
+        stopped = report.get("stopped") if isinstance(report, dict) else None
+        if timed_out:
+            stopped = f"the notebook ran past its {notebook_timeout:g} s and was stopped"
+        elif not isinstance(report, dict) or not report.get("done"):
+            stopped = stopped or "the box ended without finishing the notebook (its kernel died)"
+        return [v for v in verdicts if isinstance(v, dict)], stopped
+    finally:
+        shutil.rmtree(box, ignore_errors=True)
 
 
-def _grade_one(path: Path, cell_timeout: float, notebook_timeout: float) -> list[GradeRow]:
+# --- grading ----------------------------------------------------------------------------------
+
+
+def _grade_one(path: Path, edition: list | None, cell_timeout: float, notebook_timeout: float,
+               sandbox: str) -> list[GradeRow]:
     import nbformat
 
     name = str(path)
     try:
+        if path.is_symlink():
+            raise ValueError("a symbolic link, not a file")
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
     except Exception as exc:  # noqa: BLE001 - not a notebook: one row says so
         return [GradeRow(name, "", "unreadable", f"not a notebook: {type(exc).__name__}: "
                                                  f"{str(exc).splitlines()[0][:200] if str(exc) else ''}")]
-    expected = expected_checks(nb)
-    try:
-        verdicts, stopped = _run(nb, path.parent, cell_timeout, notebook_timeout)
-    except Exception as exc:  # noqa: BLE001 - the kernel did not start, for example
-        verdicts, stopped = [], f"the notebook could not be run: {type(exc).__name__}: {exc}"
-    seen = {v["name"]: v for v in verdicts if isinstance(v, dict) and "name" in v}
+    extra: list[GradeRow] = []
+    answers: dict[str, str] = {}
+    if edition is not None:
+        instructor = _edition_for(path, nb, edition)
+        if instructor is None:
+            return [GradeRow(name, "", "unreadable", "no notebook of the edition has its "
+                             "answer cells: it is not a submission of this lab")]
+        expected = expected_checks(instructor)
+        graded, changed, answers = _merge(instructor, nb)
+        flags = _flags(answers)
+        if flags:
+            extra.append(GradeRow(name, "", "flagged", "answer cells touch " + ", ".join(flags)))
+        if changed:
+            extra.append(GradeRow(name, "", "changed", "given cells (graded as handed out): "
+                                  + ", ".join(changed)))
+    else:
+        expected, graded = expected_checks(nb), nb
+    verdicts, stopped = _run_in_box(graded, path.name if path.suffix == ".ipynb" else "submission.ipynb",
+                                    cell_timeout, notebook_timeout, sandbox)
+    seen = {v["name"]: v for v in verdicts if isinstance(v.get("name"), str)}
+    pieces = expected + ([] if edition is not None else [p for p in seen if p not in expected])
     rows = []
-    for piece in expected + [p for p in seen if p not in expected]:
+    for piece in pieces:
         if piece in seen:
-            rows.append(GradeRow(name, piece, seen[piece]["status"], seen[piece]["message"]))
+            status, message = str(seen[piece].get("status")), str(seen[piece].get("message"))
+            if status == "passed" and ("on labcode's reference solution" in message
+                                       or re.search(r"\blabcode\b", answers.get(piece, ""))):
+                status = "reference used"
+                message += "\n(the answer cell uses labcode's own code)"
+            rows.append(GradeRow(name, piece, status, message))
         elif stopped is not None:
             rows.append(GradeRow(name, piece, "not reached", stopped))
         else:
@@ -183,7 +449,7 @@ def _grade_one(path: Path, cell_timeout: float, notebook_timeout: float) -> list
     if not rows:
         rows.append(GradeRow(name, "", "missing", "the notebook holds no checks"
                              + (f"; it stopped at {stopped}" if stopped else "")))
-    return rows
+    return rows + extra
 
 
 def _notebooks(paths: list[str | Path]) -> list[Path]:
@@ -192,42 +458,130 @@ def _notebooks(paths: list[str | Path]) -> list[Path]:
         p = Path(p)
         if p.is_dir():
             found += sorted(q for q in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in q.parts)
-        elif p.exists():
+        elif p.exists() or p.is_symlink():
             found.append(p)
         else:
             raise ValueError(f"no such file or folder: {str(p)!r}")
     return found
 
 
-def grade_notebooks(paths: list[str | Path], *, cell_timeout: float = 120.0,
-                    notebook_timeout: float = 900.0) -> list[GradeRow]:
+def _read_edition(folder: str | Path) -> list[tuple[Path, object]]:
+    import nbformat
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"edition must be a folder of the student edition's notebooks "
+                         f"(make student writes _build/student), got {str(folder)!r}")
+    found = [(p, nbformat.read(p, as_version=4)) for p in sorted(folder.glob("*.ipynb"))]
+    found = [(p, nb) for p, nb in found if _answer_ids(nb)]
+    if not found:
+        raise ValueError(f"no notebook in {str(folder)!r} has answer cells (cells tagged "
+                         f"{STARTER_TAG!r}): is it the student edition?")
+    return found
+
+
+def grade_notebooks(paths: list[str | Path], *, edition: str | Path | None = None,
+                    cell_timeout: float = 120.0, notebook_timeout: float = 900.0,
+                    workers: int = 1, executor: Executor | None = None,
+                    sandbox: str = "auto", skip: set[str] | frozenset = frozenset(),
+                    on_graded: Callable[[list[GradeRow]], None] | None = None) -> list[GradeRow]:
     """Run every notebook of ``paths`` (files, or folders searched for ``*.ipynb``) and grade it.
 
-    Returns the rows of all submissions, in the order of the files. A file that is not
-    a notebook, a notebook that raises or never ends, and one whose checks were deleted
-    each get their rows; nothing here raises because of a submission.
+    Parameters
+    ----------
+    paths : list of path
+        Notebooks, or folders searched for them.
+    edition : path, optional
+        The instructor's copy of the student edition (a folder): it decides the cells that
+        run and the checks expected (see the module's text). Without it each notebook runs
+        as submitted.
+    cell_timeout, notebook_timeout : float
+        Seconds a cell, and the whole notebook, may run.
+    workers : int, default 1
+        Submissions graded at once (each in its own box), unless ``executor`` is given.
+    executor : concurrent.futures.Executor, optional
+        Where the submissions are graded, a Dask cluster's ``get_executor()`` for example;
+        the function it runs is a plain module-level one, with picklable arguments.
+    sandbox : {"auto", "bwrap", "nobody", "process"}
+        The kind of box (:data:`SANDBOXES`); ``"auto"`` takes the strongest available.
+    skip : set of str
+        Submissions (as their rows name them) already graded: left out (``--resume``).
+    on_graded : callable, optional
+        Called with the rows of each submission as soon as it is graded, in the order
+        they finish.
+
+    Returns
+    -------
+    list of GradeRow
+        The rows of every submission graded, in the order of the files. A file that is
+        not a notebook, a notebook that raises or never ends, and one whose checks were
+        deleted each get their rows; nothing here raises because of a submission.
     """
     cell_timeout = _validate.positive(cell_timeout, "cell_timeout")
     notebook_timeout = _validate.positive(notebook_timeout, "notebook_timeout")
-    rows: list[GradeRow] = []
-    for path in _notebooks(list(paths)):
-        rows += _grade_one(path, cell_timeout, notebook_timeout)
-    return rows
+    workers = _validate.integer(workers, "workers")
+    mode = _sandbox(sandbox)
+    instructor = None if edition is None else _read_edition(edition)
+    todo = [p for p in _notebooks(list(paths)) if str(p) not in skip]
+    own = executor is None
+    pool = ThreadPoolExecutor(max_workers=workers) if own else executor
+    try:
+        futures = [pool.submit(_grade_one, p, instructor, cell_timeout, notebook_timeout, mode)
+                   for p in todo]
+        from concurrent.futures import as_completed
+
+        for future in as_completed(futures):
+            if on_graded is not None:
+                on_graded(future.result())
+        rows: list[GradeRow] = []
+        for future in futures:
+            rows += future.result()
+        return rows
+    finally:
+        if own:
+            pool.shutdown(wait=True)
+
+
+def _safe_write(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, never through a symbolic link."""
+    path = Path(path)
+    if path.is_symlink():
+        raise ValueError(f"{str(path)!r} is a symbolic link: the grader writes only plain files")
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
+                               prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_table(rows: list[GradeRow], csv_path: str | Path | None = None,
                 json_path: str | Path | None = None) -> None:
-    """Write the rows as CSV (submission, check, status, detail) and as JSON (a list of rows)."""
+    """Write the rows as CSV (submission, check, status, detail) and as JSON (a list of
+    rows), each file replaced atomically; a path that is a symbolic link is refused."""
     import csv
+    import io
 
     if csv_path is not None:
-        with open(csv_path, "w", newline="", encoding="utf8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["submission", "check", "status", "detail"])
-            writer.writeheader()
-            writer.writerows(asdict(r) for r in rows)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=["submission", "check", "status", "detail"])
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
+        _safe_write(csv_path, buffer.getvalue())
     if json_path is not None:
-        Path(json_path).write_text(json.dumps([asdict(r) for r in rows], indent=1),
-                                   encoding="utf8")
+        _safe_write(json_path, json.dumps([asdict(r) for r in rows], indent=1))
+
+
+def read_table(json_path: str | Path) -> list[GradeRow]:
+    """The rows a previous run wrote to ``json_path`` (for ``--resume``)."""
+    data = json.loads(Path(json_path).read_text(encoding="utf8"))
+    if not isinstance(data, list):
+        raise ValueError(f"{str(json_path)!r} is not a table of grade rows")
+    return [GradeRow(**{k: str(row[k]) for k in ("submission", "check", "status", "detail")})
+            for row in data]
 
 
 def collect_observations(paths: list[str | Path]) -> list[dict[str, str]]:
@@ -272,4 +626,4 @@ def write_observations(observations: list[dict[str, str]], path: str | Path) -> 
             text = item["answer"] or "(not answered)"
             lines += [f"> {line}" if line else ">" for line in text.splitlines()]
             lines.append("")
-    Path(path).write_text("\n".join(lines), encoding="utf8")
+    _safe_write(path, "\n".join(lines))

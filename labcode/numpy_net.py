@@ -34,7 +34,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate
-from .data import add_bias
 
 __all__ = [
     "fc_forward",
@@ -225,7 +224,8 @@ def forward_pass(X: np.ndarray, params: dict[str, np.ndarray]) -> tuple[np.ndarr
     caches = []
     A = X
     for l in range(1, len(params) + 1):
-        Z, fc_cache = fc_forward(add_bias(A), params[f"W{l}"])
+        A_tilde = np.hstack([A, np.ones((A.shape[0], 1))])  # the bias column; unchecked: a NaN must reach fit
+        Z, fc_cache = fc_forward(A_tilde, params[f"W{l}"])
         A, sigmoid_cache = sigmoid_forward(Z)
         caches.append((fc_cache, sigmoid_cache))
     return A, caches

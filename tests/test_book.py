@@ -124,3 +124,14 @@ def test_the_book_tests_share_one_worker(request, run_cache):
     if not (os.environ.get("PYTEST_XDIST_WORKER") and request.config.getvalue("loadgroup")):
         pytest.skip("runs under make test: pytest-xdist with --dist loadgroup")
     assert request.node.nodeid.endswith("@book"), request.node.nodeid
+
+
+def test_the_hand_written_loops_agree_exactly_with_labcode_fit(built_book):
+    # the sentences of pytorch_mlp (Step 3) and complex_mlp (Step 10) glue "the two agree
+    # exactly" only when the loop of train_epoch (and evaluate) gives fit's numbers bit for bit
+    import re
+
+    for page in ("pytorch_mlp", "complex_mlp"):
+        text = re.sub(r"<[^>]+>", "", built_book.page(page))
+        assert "the two agree exactly" in text, page
+        assert "the largest difference between the two" not in text, page

@@ -33,6 +33,9 @@ from labcode.checks import (
     check_evaluate,
     check_fc_backward,
     check_fc_forward,
+    check_hidden_size_sweep,
+    check_lr_sweep,
+    check_optimizer_sweep,
     check_gradient_step,
     check_l1_penalty,
     check_l2_penalty,
@@ -254,6 +257,32 @@ def backward_pass(dA, caches):
     return grads
 
 
+def backward_pass_stacked(dA, caches):
+    """Another correct answer: the layers' gradients built from the back, then keyed."""
+    dWs = []
+    for fc_cache, sig_cache in caches[::-1]:
+        dZ = dA * sig_cache * (1 - sig_cache)
+        X, W = fc_cache
+        dWs.insert(0, X.T @ dZ)
+        dA = (dZ @ W.T)[:, :-1]
+    return {f"W{i}": dW for i, dW in enumerate(dWs, start=1)}
+
+
+def train_network_while(params, X, Y, lr, iterations):
+    """Another correct answer: a while loop, a copy of the weights updated by hand."""
+    params = {k: W.copy() for k, W in params.items()}
+    losses, it = [], 0
+    while it < iterations:
+        A, caches = numpy_net.forward_pass(X, params)
+        loss, dA = numpy_net.mse_loss(A, Y)
+        grads = numpy_net.backward_pass(dA, caches)
+        for k in params:
+            params[k] = params[k] - lr * grads[k]
+        losses.append(float(loss))
+        it += 1
+    return params, np.array(losses)
+
+
 def train_network(params, X, Y, lr, iterations):
     losses = []
     for _ in range(iterations):
@@ -415,7 +444,9 @@ REFERENCES = [
     (check_forward_pass, numpy_net.forward_pass, forward_pass),
     (check_forward_pass, numpy_net.forward_pass, forward_pass_by_keys),
     (check_backward_pass, numpy_net.backward_pass, backward_pass),
+    (check_backward_pass, numpy_net.backward_pass, backward_pass_stacked),
     (check_train_network, numpy_net.train_network, train_network),
+    (check_train_network, numpy_net.train_network, train_network_while),
     (check_accuracy, numpy_net.accuracy, accuracy),
     (check_plot_first_image, plots.plot_first_image, plot_first_image),
     (check_plot_sweep, study_plots.plot_sweep, plot_sweep),
@@ -1030,7 +1061,7 @@ Verdict
 
 def test_every_public_checker_is_in_the_table_of_references():
     public = {n for n in checks.__all__ if n.startswith("check_") and n != "check_all"}
-    assert public == set(IDS)
+    assert public == set(IDS) | {c.__name__ for c in SWEEP_CHECKERS.values()}
 
 
 @pytest.mark.parametrize(("checker", "reference", "student"), REFERENCES, ids=IDS)
@@ -1072,3 +1103,88 @@ def test_a_checkers_docstring_is_numpydoc_that_napoleon_renders(checker, referen
     assert ":returns: *Verdict* -- Also printed" in rst
     assert ":raises TypeError: If" in rst
     assert "-------" not in rst  # every section header was recognized as one
+
+
+# --- the checks of Steps 6 to 8 as run: the handout's values, their accuracies, the plot ------
+
+SWEEP_CHECKERS = {"lr": check_lr_sweep, "hidden_size": check_hidden_size_sweep,
+                  "optimizer": check_optimizer_sweep}
+
+
+@pytest.fixture(autouse=False)
+def fresh_verdicts():
+    """No verdict of compare_values or plot_sweep yet, as in a notebook run from the top."""
+    from labcode.checks.framework import _RESULTS
+
+    saved = dict(_RESULTS)
+    _RESULTS.clear()
+    yield _RESULTS
+    _RESULTS.clear()
+    _RESULTS.update(saved)
+
+
+def _sweep(param, values=None, accuracies=None, drawn=None):
+    from labcode.experiment import HANDOUT_SWEEPS
+
+    values = list(HANDOUT_SWEEPS[param]) if values is None else values
+    if accuracies is None:
+        accuracies = [0.5 + 0.04 * i for i in range(len(values))]
+    ax = study_plots.plot_sweep(*(drawn or (values, accuracies)), param)
+    return values, accuracies, ax
+
+
+@pytest.mark.parametrize("param", list(SWEEP_CHECKERS))
+def test_a_step_run_as_the_handout_asks_passes_its_sweep_check(param, fresh_verdicts):
+    verdict = SWEEP_CHECKERS[param](*_sweep(param), verbose=False)
+    assert verdict.status == "passed", verdict.message
+    assert verdict.name == f"{param}_sweep" and verdict.checks >= 4
+
+
+def _other(param):
+    from labcode.experiment import HANDOUT_SWEEPS
+
+    return list(HANDOUT_SWEEPS[param])
+
+
+@pytest.mark.parametrize(("param", "run", "words"), [
+    ("hidden_size", lambda: _sweep("hidden_size", values=_other("lr")),
+     ["the learning rates of Step 6", "Step 7 sweeps the hidden sizes"]),
+    ("hidden_size", lambda: _sweep("hidden_size", values=[16, 32, 64, 128, 256]),
+     ["missing [512]"]),
+    ("lr", lambda: _sweep("lr", values=[1e-1, 1e-2, 1e-3, 1e-4, 1e-6]),
+     ["missing [1e-05]", "not in the handout [1e-06]"]),
+    ("optimizer", lambda: _sweep("optimizer", values=_other("optimizer")[:-1]),
+     ["missing ['nadam']"]),
+    ("hidden_size", lambda: _sweep("hidden_size", accuracies=[90.0, 91, 92, 93, 94, 95],
+                                   drawn=(_other("hidden_size"), [0.9] * 6)),
+     ["not a percentage"]),
+    ("hidden_size", lambda: (*_sweep("hidden_size")[:2],
+                             _sweep("lr")[2]), ["the plot shows the learning rates of Step 6"]),
+    ("lr", lambda: _sweep("lr", accuracies=[0.9, 0.95, 0.96, 0.5, 0.1],
+                          drawn=(_other("lr"), [0.1, 0.5, 0.96, 0.95, 0.9])),
+     ["plot the values against their accuracies"]),
+    ("optimizer", lambda: _sweep("optimizer", accuracies=[0.9] * 7,
+                                 drawn=(_other("optimizer"), [0.9] * 8)), ["one per value (8)"]),
+])
+def test_a_sweep_run_wrong_fails_with_a_hint(param, run, words, fresh_verdicts):
+    verdict = SWEEP_CHECKERS[param](*run(), verbose=False)
+    assert verdict.status == "failed", verdict.message
+    for word in ("Expected:", "Received:", "Hint:", *words):
+        assert word in verdict.message, (word, verdict.message)
+    assert verdict.message.endswith("Correct the cell above, run it, then run this check again.")
+
+
+def test_a_sweep_run_on_labcodes_pieces_is_not_the_students(fresh_verdicts):
+    # compare_values left as its starter: the step ran on labcode's, so it is not yet done
+    check_compare_values(_compare_starter, verbose=False)
+    verdict = check_hidden_size_sweep(*_sweep("hidden_size"), verbose=False)
+    assert verdict.status == "not implemented"
+    check_compare_values(experiment.compare_values, verbose=False)
+    check_plot_sweep(lambda values, accuracies, param: None, verbose=False)
+    verdict = check_hidden_size_sweep(*_sweep("hidden_size"), verbose=False)
+    assert verdict.status == "failed" and "run with labcode's plot_sweep" in verdict.message
+    assert "until it passes its check" in verdict.message
+
+
+def _compare_starter(split, param, values, base=None):
+    raise NotImplementedError

@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -46,7 +47,7 @@ def graded(tmp_path_factory):
               CHECK_FORWARD)
     _notebook(folder / "e_deleted_check.ipynb", IMPORTS, RIGHT_FORWARD, CHECK_FORWARD)
     (folder / "f_not_a_notebook.ipynb").write_text("this is not a notebook")
-    rows = grade_notebooks([folder], cell_timeout=5, notebook_timeout=120)
+    rows = grade_notebooks([folder], cell_timeout=5, notebook_timeout=120, workers=2)
     return folder, {(Path(r.submission).stem, r.check): r for r in rows}, rows
 
 
@@ -140,3 +141,188 @@ def test_the_students_written_answers_are_collected_question_by_question(tmp_pat
     assert text.index("## studies-1") < text.index("ann.ipynb") < text.index("## studies-2")
     assert "> The largest rate jumps.\n>\n> # not a heading of mine" in text
     assert "(not answered)" in text and text.count("## studies-") == 2
+
+
+# --- with the instructor's copy: the grader decides, each submission in its own box ----------
+
+from labcode.grade import SANDBOXES, _sandbox, read_table, write_table  # noqa: E402
+
+STARTER_FORWARD = "def fc_forward(X, W):\n    raise NotImplementedError"
+
+
+def _edition_notebook(path: Path, answers: dict[str, str] | None = None, *, drop=(),
+                      replace: dict[int, str] | None = None, checks=("fc_forward", "fc_backward"),
+                      ) -> Path:
+    """The instructor's notebook (answers None) or a submission of it: answer cells by id."""
+    answers = answers or {}
+    cells = [("given-1", IMPORTS, []), ("answer-1", answers.get("fc_forward", STARTER_FORWARD), ["starter"]),
+             ("check-1", CHECK_FORWARD, []),
+             ("answer-2", answers.get("fc_backward", STARTER_BACKWARD), ["starter"]),
+             ("check-2", CHECK_BACKWARD, [])]
+    nb = nbformat.v4.new_notebook(metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "labcode": {"chapter": "numpy_network", "checks": list(checks)}})
+    for index, (cell_id, source, tags) in enumerate(cells):
+        if index in drop:
+            continue
+        cell = nbformat.v4.new_code_cell((replace or {}).get(index, source),
+                                         metadata={"tags": tags})
+        cell["id"] = cell_id
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+RIGHT_BACKWARD = "def fc_backward(dZ, cache):\n    X, W = cache\n    return dZ @ W.T, X.T @ dZ"
+
+
+@pytest.fixture(scope="module")
+def boxed(tmp_path_factory):
+    """A small class graded against the instructor's copy, two at a time."""
+    edition = tmp_path_factory.mktemp("edition")
+    _edition_notebook(edition / "neural_network.ipynb")
+    folder = tmp_path_factory.mktemp("class")
+    victim = folder / "victim.txt"
+    victim.write_text("untouched")
+    right = {"fc_forward": RIGHT_FORWARD, "fc_backward": RIGHT_BACKWARD}
+    _edition_notebook(folder / "right.ipynb", right)
+    # the checks deleted and the metadata emptied: the instructor's copy still has them
+    _edition_notebook(folder / "deleted.ipynb", right, drop=(2, 4), checks=())
+    # a given cell rewritten to replace the checks: given cells are not taken
+    _edition_notebook(folder / "given_cell.ipynb", {}, replace={
+        0: "def check_fc_forward(f):\n    class V:\n        use = lambda self: f\n    return V()\n"
+           "check_fc_backward = check_fc_forward\nprint('✓ fc_forward: passed (9 checks)')"})
+    # labcode's reference, imported and wrapped
+    _edition_notebook(folder / "reference.ipynb", {
+        "fc_forward": "from labcode.numpy_net import fc_forward",
+        "fc_backward": "import labcode.numpy_net as ln\ndef fc_backward(dZ, cache):\n"
+                       "    return ln.fc_backward(dZ, cache)"})
+    # an answer cell that prints a verdict and writes outside its box
+    _edition_notebook(folder / "hostile.ipynb", {
+        "fc_forward": f"try:\n    open({str(victim)!r}, 'w').write('overwritten')\n"
+                      "except OSError:\n    pass\n"
+                      "print('✓ fc_backward: passed (9 checks)')\n" + RIGHT_FORWARD})
+    # catches every interrupt, forever, and leaves a daemon behind
+    _edition_notebook(folder / "endless.ipynb", {
+        "fc_forward": "import subprocess, sys, time\n"
+                      "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)  # labcode-daemon'],"
+                      " start_new_session=True)\n"
+                      "while True:\n    try:\n        time.sleep(0.1)\n    except BaseException:\n        pass"})
+    # the kernel dies after the first check passed
+    _edition_notebook(folder / "dies.ipynb", {
+        "fc_forward": RIGHT_FORWARD, "fc_backward": "import os\nos._exit(3)"})
+    start = time.monotonic()
+    rows = grade_notebooks([folder], edition=edition, cell_timeout=20, notebook_timeout=30,
+                           workers=2)
+    seconds = time.monotonic() - start
+    by = {(Path(r.submission).stem, r.check): r for r in rows}
+    return folder, edition, rows, by, seconds
+
+
+def test_the_instructors_copy_decides_what_runs_and_what_is_expected(boxed):
+    _, _, rows, by, _ = boxed
+    status = {key: r.status for key, r in by.items()}
+    assert status[("right", "fc_forward")] == status[("right", "fc_backward")] == "passed"
+    assert status[("deleted", "fc_forward")] == status[("deleted", "fc_backward")] == "passed"
+    assert "cell 3 deleted" in by[("deleted", "")].detail and by[("deleted", "")].status == "changed"
+    assert status[("given_cell", "fc_forward")] == "not implemented"
+    assert status[("given_cell", "fc_backward")] == "not implemented"
+    assert by[("given_cell", "")].status == "changed"
+    assert {r.status for r in rows} <= set(STATUSES)
+
+
+def test_labcodes_reference_is_reference_used_not_passed(boxed):
+    by = boxed[3]
+    assert by[("reference", "fc_forward")].status == "reference used"
+    assert by[("reference", "fc_backward")].status == "reference used"
+
+
+def test_a_verdict_printed_by_an_answer_cell_counts_for_nothing(boxed):
+    by = boxed[3]
+    assert by[("hostile", "fc_forward")].status == "passed"
+    assert by[("hostile", "fc_backward")].status == "not implemented"
+    assert by[("hostile", "")].status == "flagged"
+    assert "files outside its cells" in by[("hostile", "")].detail
+
+
+def test_a_box_cannot_write_outside_its_folder(boxed):
+    folder = boxed[0]
+    if _sandbox("auto") == "process":
+        pytest.skip("the process box runs as the grader's user: it can write the user's files")
+    assert (folder / "victim.txt").read_text() == "untouched"
+
+
+def test_an_endless_notebook_is_stopped_and_leaves_no_process(boxed):
+    _, _, _, by, seconds = boxed
+    assert by[("endless", "fc_forward")].status == "not reached"
+    assert "ran past" in by[("endless", "fc_forward")].detail
+    assert by[("endless", "")].status == "flagged"
+    assert seconds < 30 * 2 + 60  # two at a time: the endless one ends at its limit
+    leftovers = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"labcode-daemon" in (entry / "cmdline").read_bytes():
+                leftovers.append(entry.name)
+        except OSError:
+            pass
+    assert not leftovers
+
+
+def test_the_verdicts_before_a_kernel_dies_are_kept(boxed):
+    by = boxed[3]
+    assert by[("dies", "fc_forward")].status == "passed"
+    assert by[("dies", "fc_backward")].status == "not reached"
+    assert "died" in by[("dies", "fc_backward")].detail
+
+
+def test_serial_and_parallel_grading_give_the_same_table(boxed, tmp_path):
+    folder, edition, rows, _, _ = boxed
+    some = [folder / "right.ipynb", folder / "given_cell.ipynb"]
+    serial = grade_notebooks(some, edition=edition, cell_timeout=20, notebook_timeout=30,
+                             workers=1)
+    def key(r):
+        return r.submission, r.check
+
+    assert sorted(serial, key=key) == sorted((r for r in rows if Path(r.submission) in some),
+                                             key=key)
+
+
+def test_the_grade_files_are_never_written_through_a_link(tmp_path):
+    target = tmp_path / "instructor.txt"
+    target.write_text("mine")
+    (tmp_path / "grades.csv").symlink_to(target)
+    with pytest.raises(ValueError, match="symbolic link"):
+        write_table([], tmp_path / "grades.csv")
+    assert target.read_text() == "mine"
+    write_table([], json_path=tmp_path / "g.json")
+    assert read_table(tmp_path / "g.json") == []
+
+
+def test_resume_grades_only_what_the_table_lacks(boxed, tmp_path):
+    folder, edition, _, _, _ = boxed
+    table = tmp_path / "g.json"
+    write_table([], json_path=table)
+    args = [sys.executable, "-m", "labcode", "grade", str(folder / "right.ipynb"),
+            str(folder / "reference.ipynb"), "--edition", str(edition), "--out",
+            str(tmp_path / "g.csv"), "--json", str(table), "--observations",
+            str(tmp_path / "o.md"), "--workers", "2"]
+    first = subprocess.run(args[:5] + args[6:], capture_output=True, text=True, timeout=300,
+                           cwd=REPO)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=300,
+                           cwd=REPO)
+    assert again.returncode == 0, again.stderr
+    assert "right.ipynb" not in again.stdout and "reference.ipynb" in again.stdout
+    assert {Path(r.submission).stem for r in read_table(table)} == {"right", "reference"}
+
+
+def test_the_cli_refuses_an_unknown_sandbox_and_a_missing_folder(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "labcode", "grade", str(tmp_path),
+                           "--sandbox", "docker"], capture_output=True, text=True, timeout=120,
+                          cwd=REPO)
+    assert proc.returncode == 2 and "invalid choice: 'docker'" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "labcode", "grade", str(tmp_path),
+                           "--out", str(tmp_path / "nope" / "g.csv")],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    assert set(SANDBOXES) == {"bwrap", "nobody", "process"}

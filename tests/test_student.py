@@ -451,7 +451,8 @@ STEP_CHECKS = {
     "ex2-3": ["DigitsDataset", "make_loader", "SimpleMLP", "train_epoch"],
     "ex2-4": ["evaluate", "predict"],
     "ex2-5": [],  # given by the handout itself
-    "ex2-6": ["compare_values", "plot_sweep"], "ex2-7": [], "ex2-8": [],
+    "ex2-6": ["compare_values", "plot_sweep", "lr_sweep"],
+    "ex2-7": ["hidden_size_sweep"], "ex2-8": ["optimizer_sweep"],
     "ex2-9": ["l1_penalty", "l2_penalty"],
     "ex2-10": ["ComplexMLP"],
 }
@@ -702,3 +703,45 @@ def test_filled_in_with_other_settings_every_check_passes_in_the_notebooks_folde
     chapter = (REPO / "book" / f"{stem}.md").read_text(encoding="utf8")
     if student_edition._uses_run_cache(chapter):
         assert any((tmp_path / stem / "run" / ".labcode_runs").iterdir()), stem
+
+
+def test_the_grader_grades_the_handouts_notebook_against_the_instructors_copy(
+        tmp_path, book_build_dir):
+    """neural_network.ipynb as a student hands it in, half of the starters replaced by
+    labcode's reference and the rest left: against the instructor's copy every check is
+    "reference used" or "not implemented", in the edition's order, and a given cell the
+    student changed is reported and graded as handed out."""
+    from labcode.checks.framework import _REFERENCES
+    from labcode.grade import grade_notebooks
+
+    refs = student_edition.load_refs(book_build_dir)
+    edition = tmp_path / "edition"
+    edition.mkdir()
+    student_edition.write_handout_notebooks(edition, refs)
+    nb = nbformat.read(edition / "neural_network.ipynb", as_version=4)
+    used, left = [], []
+    for cell in nb.cells:
+        if "starter" in cell.metadata.get("tags", []):
+            pieces = re.findall(r"^(?:def|class)\s+(\w+)", cell.source, re.M)
+            if len(used) <= len(left):
+                cell.source = "\n".join(
+                    f"from {_REFERENCES[p].module} import {_REFERENCES[p].attribute} as {p}"
+                    for p in pieces)
+                used += pieces
+            else:
+                left += pieces
+    given = next(c for c in nb.cells if c.cell_type == "code" and "starter" not in
+                 c.metadata.get("tags", []) and "load_digits" in c.source)
+    given.source = "raise SystemExit('a given cell the student broke')"
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    nbformat.write(nb, submissions / "alice_neural_network.ipynb")  # renamed: matched by ids
+    rows = grade_notebooks([submissions], edition=edition, cell_timeout=120,
+                           notebook_timeout=240)
+    status = {r.check: r.status for r in rows if r.check}
+    expected = nbformat.read(edition / "neural_network.ipynb", as_version=4).metadata[
+        "labcode"]["checks"]
+    assert list(status) == expected
+    assert {p: status[p] for p in used} == {p: "reference used" for p in used}
+    assert {p: status[p] for p in left} == {p: "not implemented" for p in left}
+    assert [r.status for r in rows if not r.check] == ["changed"]

@@ -292,7 +292,9 @@ def _how_to_use(uses_run_cache: bool) -> list[str]:
         "From the repository, `make lab` installs JupyterLab and opens the student "
         "edition in `work/`, a copy that later builds never overwrite.",
         "2. Each exercise has a *starter* cell (tagged `starter`) whose body raises "
-        "`NotImplementedError`. Replace that body with your own code and run the cell.",
+        "`NotImplementedError`. Replace that body with your own code and run the cell. "
+        "Write everything your answer needs inside that cell: the grader takes only the "
+        "starter cells from your notebook and runs every other cell as handed out.",
         "3. Run the check cell below it. It says `passed`, or which input went wrong, what "
         "was expected and a hint.",
         "4. A piece you have not done yet is reported as `not implemented yet` and replaced "
@@ -661,7 +663,9 @@ def handout_readme(made_by: str = "make student") -> str:
     lines += [
         "",
         "In each: fill in a *starter* cell (its body raises `NotImplementedError`), then",
-        "run the check cell below it, which says `passed` or names the mistake.",
+        "run the check cell below it, which says `passed` or names the mistake. Write",
+        "everything an answer needs inside its starter cell: the grader takes only the",
+        "starter cells from a submission and runs every other cell as handed out.",
         "",
         "The other notebooks of this folder are the same chapters one by one (the ones the",
         "book's Colab and Binder buttons open), for a student who prefers shorter files.",

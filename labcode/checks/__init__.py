@@ -38,6 +38,9 @@ check_train_network         ``train_network(params, X, Y, lr, iterations) -> (pa
 check_accuracy              ``accuracy(A, y) -> share of rows whose argmax is the label``
 check_plot_first_image      ``plot_first_image(X, y) -> Axes`` of the 8 x 8 picture of ``X[0]``
 check_plot_sweep            ``plot_sweep(values, accuracies, param) -> Axes`` (Steps 6 to 8)
+check_lr_sweep              Step 6 as run: ``check_lr_sweep(values, accuracies, ax)``
+check_hidden_size_sweep     Step 7 as run: the handout's hidden sizes, accuracies, plot
+check_optimizer_sweep       Step 8 as run: the notebook's optimizers, accuracies, bars
 check_dataset               ``class DigitsDataset(Dataset)``
 check_make_loader           ``make_loader(dataset, batch_size, shuffle, generator) -> DataLoader``
 check_simple_mlp            ``class SimpleMLP(nn.Module)``
@@ -79,6 +82,9 @@ from .numpy_checks import (
     check_accuracy,
     check_plot_first_image,
     check_plot_sweep,
+    check_lr_sweep,
+    check_hidden_size_sweep,
+    check_optimizer_sweep,
     check_mse_loss,
     check_one_hot,
     check_sigmoid_backward,
@@ -117,6 +123,9 @@ __all__ = [
     "check_accuracy",
     "check_plot_first_image",
     "check_plot_sweep",
+    "check_lr_sweep",
+    "check_hidden_size_sweep",
+    "check_optimizer_sweep",
     "check_dataset",
     "check_make_loader",
     "check_simple_mlp",

@@ -105,6 +105,12 @@ _REFERENCES = {
     "train_epoch": _Reference("labcode.training", "train_epoch", "labcode.training.train_epoch"),
     "evaluate": _Reference("labcode.training", "evaluate", "labcode.training.evaluate"),
     "predict": _Reference("labcode.training", "predict", "labcode.training.predict"),
+    "lr_sweep": _Reference("labcode.experiment", "HANDOUT_SWEEPS",
+                           "labcode.experiment.HANDOUT_SWEEPS"),
+    "hidden_size_sweep": _Reference("labcode.experiment", "HANDOUT_SWEEPS",
+                                    "labcode.experiment.HANDOUT_SWEEPS"),
+    "optimizer_sweep": _Reference("labcode.experiment", "HANDOUT_SWEEPS",
+                                  "labcode.experiment.HANDOUT_SWEEPS"),
     "compare_values": _Reference(
         "labcode.experiment", "compare_values", "labcode.experiment.compare_values"
     ),
@@ -328,6 +334,8 @@ class _Run:
 
 def _check_piece(student: object, checker: str, piece: str, kind: str) -> None:
     """TypeError unless ``student`` is a function (kind "function") or a class ("class")."""
+    if kind == "result":  # a checker of results: what it reads is checked by its body
+        return
     if kind == "class":
         if not isinstance(student, type):
             raise TypeError(
@@ -353,7 +361,10 @@ def _run(
         raise TypeError(f"verbose must be True or False, got {_describe(verbose)}")
     run = _Run(name)
     reference = _REFERENCES[name]
-    fallback = f"The rest of the notebook uses labcode's reference, {reference.text}, instead."
+    fallback = (
+        "Correct the cell above, run it, then run this check again." if kind == "result"
+        else f"The rest of the notebook uses labcode's reference, {reference.text}, instead."
+    )
     try:
         # numpy's default floating-point handling, whatever the notebook set with np.seterr
         with _forked_torch_rng() if torch_rng else _nothing(), np.errstate(
@@ -562,6 +573,27 @@ _Checker = TypeVar("_Checker", bound=Callable[..., Verdict])
 
 def _shared_sections(argument: str, piece: str) -> str:
     """The Parameters, Returns and Raises sections, the same for every checker."""
+    if argument == "values":  # a checker of a step's results
+        return f"""Parameters
+----------
+values : list
+    The values the step swept, in the order they were run.
+accuracies : sequence of float
+    Their validation accuracies, one per value (what ``compare_values`` returned).
+ax : matplotlib.axes.Axes
+    The plot of them (what ``plot_sweep`` returned).
+verbose : bool, default True
+    Print the verdict.
+
+Returns
+-------
+Verdict
+    Also printed, unless ``verbose=False``; named ``{piece}`` in ``check_all()``.
+
+Raises
+------
+TypeError
+    If ``verbose`` is not a bool."""
     kind, what, refused = _ARGUMENTS[argument]
     return f"""Parameters
 ----------

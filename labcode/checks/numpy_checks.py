@@ -18,7 +18,17 @@ from ..gradcheck import TOLERANCE, numerical_gradient, relative_error
 from ..numpy_net import fc_forward as _fc_forward
 from ..numpy_net import mse_loss as _mse_loss
 from ..numpy_net import sigmoid_forward as _sigmoid_forward
-from .framework import Verdict, _checker_docstring, _describe, _pair, _Run, _run, _unchanged
+from .framework import (
+    _RESULTS,
+    Verdict,
+    _checker_docstring,
+    _describe,
+    _NotImplemented,
+    _pair,
+    _Run,
+    _run,
+    _unchanged,
+)
 
 __all__ = [
     "check_add_bias",
@@ -36,6 +46,9 @@ __all__ = [
     "check_accuracy",
     "check_plot_first_image",
     "check_plot_sweep",
+    "check_lr_sweep",
+    "check_hidden_size_sweep",
+    "check_optimizer_sweep",
 ]
 
 REFERENCE_TOLERANCE = 1e-10
@@ -1276,7 +1289,6 @@ def check_plot_sweep(func: Callable, *, verbose: bool = True) -> Verdict:
 def _plot_sweep_body(run: _Run, func: Callable) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.axes import Axes
-    from matplotlib.patches import Rectangle
 
     cases = [
         ("lr", [1e-4, 1e-3, 1e-2, 1e-1], [0.21, 0.93, 0.96, 0.90]),
@@ -1297,50 +1309,190 @@ def _plot_sweep_body(run: _Run, func: Callable) -> None:
             if not isinstance(ax, Axes):
                 run.fail(case, "the Axes the plot is drawn on", _describe(ax),
                          "return the Axes: fig, ax = plt.subplots(); ...; return ax.")
-            if isinstance(v0[0], str):
-                bars = [p for p in ax.patches if isinstance(p, Rectangle)]
-                want = sorted(round(a, 9) for a in a0)
-                widths = sorted(round(p.get_width(), 9) for p in bars)  # ax.barh
-                heights = sorted(round(p.get_height(), 9) for p in bars)  # ax.bar
-                lengths = widths if widths == want else heights
-                if lengths != want:
-                    run.fail(case, f"one bar per optimizer, as long as its accuracy {a0}",
-                             f"{len(bars)} bars of lengths {lengths}",
-                             "names are categories: one bar per name, ax.barh(values, "
-                             "accuracies) (or ax.bar).")
-                ticks = [t.get_text() for t in (*ax.get_yticklabels(), *ax.get_xticklabels())]
-                if not all(name in ticks for name in v0):
-                    run.fail(case, f"the names {v0} on the ticks", f"ticks {ticks}",
-                             "pass the names as the bars' positions: ax.barh(values, accuracies).")
-            else:
-                lines = [line for line in ax.get_lines() if len(line.get_xdata()) == len(v0)]
-                if not lines:
-                    run.fail(case, f"a line through the {len(v0)} points (value, accuracy)",
-                             f"{len(ax.get_lines())} lines, none of {len(v0)} points",
-                             "draw one line: ax.plot(values, accuracies, marker='o').")
-                x = np.asarray(lines[0].get_xdata(), dtype=float)
-                y = np.asarray(lines[0].get_ydata(), dtype=float)
-                if np.allclose(x, a0) and np.allclose(y, v0):
-                    run.fail(case, "the values along x, the accuracies along y",
-                             "the accuracies along x", "the axes are swapped: "
-                             "ax.plot(values, accuracies): x first, then y.")
-                if not (np.allclose(x, v0) and np.allclose(y, a0)):
-                    run.fail(case, f"the points {list(zip(v0, a0))}",
-                             f"the points {list(zip(x.tolist(), y.tolist()))}",
-                             "plot the values against their accuracies, in the same order.")
-                spread = max(v0) / min(v0)
-                if spread >= 100 and ax.get_xscale() != "log":
-                    run.fail(case, "a logarithmic x axis: the values span "
-                             f"{spread:.0f} times", f"a {ax.get_xscale()} x axis",
-                             "on a linear axis the small values crowd at 0: "
-                             "ax.set_xscale('log') (or ax.semilogx).")
-            run.ok()
-            labels = [ax.get_xlabel(), ax.get_ylabel()]
-            if not any("accuracy" in label.lower() for label in labels) or not all(labels):
-                run.fail(case, "both axes labelled, one of them the accuracy (for example "
-                         "'validation accuracy')", f"labels {labels[0]!r} and {labels[1]!r}",
-                         "label the axes: ax.set(xlabel=param, ylabel='validation accuracy').")
+            _sweep_plot_shows(run, case, ax, v0, a0)
             run.ok()
         finally:
             for number in set(plt.get_fignums()) - before:
                 plt.close(number)
+
+
+def _sweep_plot_shows(run: _Run, case: str, ax: object, v0: list, a0: list,
+                      others: dict[str, list] | None = None) -> None:
+    """Fail unless the Axes ``ax`` shows the sweep ``(v0, a0)`` as plot_sweep draws it:
+    bars for names, otherwise one line on a logarithmic x axis where the values span
+    decades, and both axes labelled. ``others`` names other lists of values the plot
+    may show by mistake (another step's sweep)."""
+    from matplotlib.axes import Axes
+    from matplotlib.patches import Rectangle
+
+    if not isinstance(ax, Axes):
+        run.fail(case, "the Axes the plot is drawn on", _describe(ax),
+                 "return the Axes: fig, ax = plt.subplots(); ...; return ax.")
+    if isinstance(v0[0], str):
+        bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+        want = sorted(round(a, 9) for a in a0)
+        widths = sorted(round(p.get_width(), 9) for p in bars)  # ax.barh
+        heights = sorted(round(p.get_height(), 9) for p in bars)  # ax.bar
+        lengths = widths if widths == want else heights
+        if lengths != want:
+            run.fail(case, f"one bar per optimizer, as long as its accuracy {a0}",
+                     f"{len(bars)} bars of lengths {lengths}",
+                     "names are categories: one bar per name, ax.barh(values, "
+                     "accuracies) (or ax.bar).")
+        ticks = [t.get_text() for t in (*ax.get_yticklabels(), *ax.get_xticklabels())]
+        if not all(name in ticks for name in v0):
+            run.fail(case, f"the names {v0} on the ticks", f"ticks {ticks}",
+                     "pass the names as the bars' positions: ax.barh(values, accuracies).")
+    else:
+        lines = [line for line in ax.get_lines() if len(line.get_xdata()) == len(v0)]
+        for name, values in (others or {}).items():
+            for line in ax.get_lines():
+                x = np.asarray(line.get_xdata(), dtype=float)
+                if len(values) == len(x) and np.allclose(x, values):
+                    run.fail(case, f"the values {v0} along x", f"the values {values}",
+                             f"the plot shows {name}: plot this step's values and "
+                             "accuracies.")
+        if not lines:
+            run.fail(case, f"a line through the {len(v0)} points (value, accuracy)",
+                     f"{len(ax.get_lines())} lines, none of {len(v0)} points",
+                     "draw one line: ax.plot(values, accuracies, marker='o').")
+        x = np.asarray(lines[0].get_xdata(), dtype=float)
+        y = np.asarray(lines[0].get_ydata(), dtype=float)
+        if np.allclose(x, a0) and np.allclose(y, v0):
+            run.fail(case, "the values along x, the accuracies along y",
+                     "the accuracies along x", "the axes are swapped: "
+                     "ax.plot(values, accuracies): x first, then y.")
+        if not (np.allclose(x, v0) and np.allclose(y, a0)):
+            run.fail(case, f"the points {list(zip(v0, a0))}",
+                     f"the points {list(zip(x.tolist(), y.tolist()))}",
+                     "plot the values against their accuracies, in the same order.")
+        spread = max(v0) / min(v0)
+        if spread >= 100 and ax.get_xscale() != "log":
+            run.fail(case, "a logarithmic x axis: the values span "
+                     f"{spread:.0f} times", f"a {ax.get_xscale()} x axis",
+                     "on a linear axis the small values crowd at 0: "
+                     "ax.set_xscale('log') (or ax.semilogx).")
+    run.ok()
+    labels = [ax.get_xlabel(), ax.get_ylabel()]
+    if not any("accuracy" in label.lower() for label in labels) or not all(labels):
+        run.fail(case, "both axes labelled, one of them the accuracy (for example "
+                 "'validation accuracy')", f"labels {labels[0]!r} and {labels[1]!r}",
+                 "label the axes: ax.set(xlabel=param, ylabel='validation accuracy').")
+
+
+# --- Steps 6 to 8: the sweeps of the handout, run and drawn ----------------------------------
+
+_SWEEP_STEPS = {"lr": ("Step 6", "learning rates"), "hidden_size": ("Step 7", "hidden sizes"),
+                "optimizer": ("Step 8", "optimizers")}
+
+
+class _Sweep:
+    """What a sweep check reads: the step's values, their accuracies and its plot."""
+
+    def __init__(self, values: object, accuracies: object, ax: object):
+        self.values, self.accuracies, self.ax = values, accuracies, ax
+
+    def __call__(self) -> tuple[object, object, object]:
+        return self.values, self.accuracies, self.ax
+
+
+def _sweep_body(param: str) -> Callable[[_Run, _Sweep], None]:
+    def body(run: _Run, sweep: _Sweep) -> None:
+        from ..experiment import HANDOUT_SWEEPS
+
+        step, plural = _SWEEP_STEPS[param]
+        want = list(HANDOUT_SWEEPS[param])
+        values, accuracies, ax = sweep()
+        case = f"the values, accuracies and Axes of your {step} cell"
+        # the step runs on the student's compare_values and plot_sweep: until both passed
+        # their checks, it ran on labcode's, and this check says so
+        earlier = {piece: _RESULTS[piece].status for piece in ("compare_values", "plot_sweep")
+                   if piece in _RESULTS}
+        if "not implemented" in earlier.values():
+            raise _NotImplemented()
+        behind = [piece for piece, status in earlier.items() if status != "passed"]
+        if behind:
+            pieces = " and ".join(behind)
+            run.fail(case, f"{step} run with your own " + " and ".join(earlier),
+                     f"{step} run with labcode's {pieces}",
+                     f"correct your {pieces} until {'they pass their checks' if len(behind) > 1 else 'it passes its check'}"
+                     ", then run this step again.")
+        if not isinstance(values, (list, tuple)):
+            run.fail(case, f"values, the list of the handout's {plural} {want}",
+                     _describe(values), f"keep the {plural} in a list.")
+        values = list(values)
+        others = {f"the {words} of {other_step}": list(HANDOUT_SWEEPS[key])
+                  for key, (other_step, words) in _SWEEP_STEPS.items() if key != param}
+        for name, other in others.items():
+            if values == other:
+                run.fail(case, f"the {plural} of {step}, {want}", f"{name}, {values}",
+                         f"{step} sweeps the {plural}: values = {want}.")
+        missing = [v for v in want if v not in values]
+        extra = [v for v in values if v not in want]
+        if missing or extra or len(values) != len(want):
+            run.fail(case, f"the handout's {plural}, {want}", f"{values}",
+                     "; ".join(filter(None, [
+                         f"missing {missing}" if missing else "",
+                         f"not in the handout {extra}" if extra else "",
+                         "a value twice" if not (missing or extra) else ""])) + ".")
+        run.ok()
+        if not isinstance(accuracies, (list, tuple, np.ndarray)) or len(accuracies) != len(values):
+            run.fail(case, f"accuracies, one per value ({len(values)})", _describe(accuracies),
+                     "accuracies = compare_values(split, param, values): one per value.")
+        try:
+            acc = np.asarray(accuracies, dtype=np.float64)
+        except (TypeError, ValueError):
+            run.fail(case, "accuracies, numbers", _describe(accuracies),
+                     "accuracies = compare_values(split, param, values).")
+        if not np.isfinite(acc).all() or acc.min() < 0 or acc.max() > 1:
+            hint = ("a share in [0, 1], not a percentage." if acc.max() <= 100 and acc.min() >= 0
+                    else None)
+            run.fail(case, "validation accuracies in [0, 1]", f"{acc.tolist()}", hint)
+        run.ok()
+        _sweep_plot_shows(run, f"{case}, the plot", ax, values, acc.tolist(),
+                          others={k: v for k, v in others.items() if not isinstance(v[0], str)})
+        run.ok()
+
+    return body
+
+
+@_checker_docstring("lr_sweep")
+def check_lr_sweep(values: object, accuracies: object, ax: object, *,
+                   verbose: bool = True) -> Verdict:
+    """Check Step 6 as run: the handout's learning rates, one validation accuracy each
+    (``compare_values``), and the plot of them (``plot_sweep``) on the Axes ``ax``.
+
+    Names another step's list, a rate missing or added, accuracies that do not match the
+    rates or are percentages, and a plot that shows other numbers (reading it back as
+    :func:`check_plot_sweep` does). Reference: :data:`labcode.experiment.HANDOUT_SWEEPS`.
+    """
+    return _run("lr_sweep", _Sweep(values, accuracies, ax), _sweep_body("lr"),
+                verbose=verbose, kind="result")
+
+
+@_checker_docstring("hidden_size_sweep")
+def check_hidden_size_sweep(values: object, accuracies: object, ax: object, *,
+                            verbose: bool = True) -> Verdict:
+    """Check Step 7 as run: the handout's hidden sizes, one validation accuracy each
+    (``compare_values``), and the plot of them (``plot_sweep``) on the Axes ``ax``.
+
+    Names another step's list (Step 6's rates copied), a size missing or added,
+    accuracies that do not match the sizes or are percentages, and a plot that shows
+    other numbers. Reference: :data:`labcode.experiment.HANDOUT_SWEEPS`.
+    """
+    return _run("hidden_size_sweep", _Sweep(values, accuracies, ax),
+                _sweep_body("hidden_size"), verbose=verbose, kind="result")
+
+
+@_checker_docstring("optimizer_sweep")
+def check_optimizer_sweep(values: object, accuracies: object, ax: object, *,
+                          verbose: bool = True) -> Verdict:
+    """Check Step 8 as run: every optimizer of the notebook, one validation accuracy
+    each (``compare_values``), and the bars of them (``plot_sweep``) on the Axes ``ax``.
+
+    Names another step's list, an optimizer missing or added, accuracies that do not
+    match the optimizers or are percentages, and bars that show other numbers.
+    Reference: :data:`labcode.experiment.HANDOUT_SWEEPS`.
+    """
+    return _run("optimizer_sweep", _Sweep(values, accuracies, ax), _sweep_body("optimizer"),
+                verbose=verbose, kind="result")

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from .. import _validate
-from ..experiment import ExperimentResult, TrainConfig, run_experiment
+from ..experiment import HANDOUT_SWEEPS, ExperimentResult, TrainConfig, run_experiment
 from ..training import OPTIMIZERS
 from .pool import SerialExecutor
 from .runcache import load_run
@@ -83,9 +83,9 @@ class Study:
 
 
 STUDIES: dict[str, Study] = {
-    "learning_rate": Study(6, "lr", (1e-1, 1e-2, 1e-3, 1e-4, 1e-5), "Learning rate"),
-    "hidden_size": Study(7, "hidden_size", (16, 32, 64, 128, 256, 512), "Hidden size"),
-    "optimizer": Study(8, "optimizer", tuple(OPTIMIZERS), "Optimizer"),
+    "learning_rate": Study(6, "lr", HANDOUT_SWEEPS["lr"], "Learning rate"),
+    "hidden_size": Study(7, "hidden_size", HANDOUT_SWEEPS["hidden_size"], "Hidden size"),
+    "optimizer": Study(8, "optimizer", HANDOUT_SWEEPS["optimizer"], "Optimizer"),
 }
 """The one-parameter studies of Steps 6 to 8, keyed by name; every other field keeps
 its Step 3 value (``TrainConfig()``)."""
