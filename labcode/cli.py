@@ -192,6 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds one cell may run (default: %(default)s)")
     grade.add_argument("--notebook-timeout", type=_float, default=900.0, metavar="S",
                        help="seconds one notebook may run (default: %(default)s)")
+    grade.add_argument("--gradebook", metavar="CSV", default="gradebook.csv",
+                       help="one row per submission: points per check and the total "
+                       "(default: %(default)s)")
+    grade.add_argument("--summary", metavar="CSV", default="checks.csv",
+                       help="one row per check: pass rate, statuses and the most frequent "
+                       "hint (default: %(default)s)")
+    grade.add_argument("--rubric", metavar="JSON",
+                       help='points per check, for example {"fc_forward": 2}; one point '
+                       "each by default")
     grade.add_argument("--edition", metavar="DIR",
                        help="the instructor's copy of the student edition (make student "
                        "writes _build/student): its cells and checks are graded, with the "
@@ -209,14 +218,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .grade import (collect_observations, grade_notebooks, read_table, write_observations,
-                        write_table)
+    from .grade import (book_answers, collect_observations, grade_notebooks, read_rubric,
+                        read_table, write_gradebook, write_observations, write_table)
 
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         parser.error(f"--workers must be at least 1, got {workers}")
+    rubric = None
+    if args.rubric is not None:
+        try:
+            rubric = read_rubric(args.rubric)
+        except ValueError as exc:
+            parser.error(str(exc))
     for option, path in (("--out", args.out), ("--json", args.json),
-                         ("--observations", args.observations)):
+                         ("--observations", args.observations), ("--gradebook", args.gradebook),
+                         ("--summary", args.summary)):
         where = os.path.dirname(path) or "."
         if not os.path.isdir(where):
             parser.error(f"{option} {path!r}: the folder {where!r} does not exist")
@@ -248,9 +264,11 @@ def _run_grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                      "with pip install nbclient nbformat ipykernel")
     rows = list(done) + graded_rows  # in the order of the files
     write_table(rows, args.out, args.json)
-    write_observations(collect_observations(args.submissions), args.observations)
+    write_gradebook(rows, args.gradebook, args.summary, rubric)
+    book = book_answers(args.edition) if args.edition else None
+    write_observations(collect_observations(args.submissions), args.observations, book)
     print(f"graded {len({r.submission for r in rows})} submissions; wrote {args.out}, "
-          f"{args.json} and {args.observations}")
+          f"{args.json}, {args.gradebook}, {args.summary} and {args.observations}")
     return 0
 
 

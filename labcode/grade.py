@@ -77,7 +77,8 @@ from pathlib import Path
 from . import _validate
 
 __all__ = ["STATUSES", "SANDBOXES", "GradeRow", "expected_checks", "grade_notebooks",
-           "write_table", "read_table", "OBSERVATION_PROMPT", "collect_observations",
+           "write_table", "read_table", "read_rubric", "gradebook", "check_summary",
+           "write_gradebook", "OBSERVATION_PROMPT", "collect_observations", "book_answers",
            "write_observations"]
 
 STATUSES = ("passed", "failed", "not implemented", "error", "reference used", "not reached",
@@ -584,6 +585,84 @@ def read_table(json_path: str | Path) -> list[GradeRow]:
             for row in data]
 
 
+# --- what an instructor hands to the gradebook ------------------------------------------------
+
+
+def read_rubric(path: str | Path) -> dict[str, float]:
+    """Points per check from a small JSON file, ``{"fc_forward": 2, "accuracy": 0.5}``;
+    a check it does not name is worth one point."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"rubric {str(path)!r} must be a JSON object of check names to "
+                         f"points: {exc}") from None
+    if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+            and v >= 0 for k, v in data.items()):
+        raise ValueError(f"rubric {str(path)!r} must map check names to points >= 0, "
+                         f"for example {{\"fc_forward\": 2}}, got {data!r:.200}")
+    return {k: float(v) for k, v in data.items()}
+
+
+def gradebook(rows: list[GradeRow], rubric: dict[str, float] | None = None) -> list[dict]:
+    """One row per submission: the points of each check (a check scores when it
+    ``passed``), the total and the most it could score, in the order of the rows."""
+    rubric = rubric or {}
+    checks = list(dict.fromkeys(r.check for r in rows if r.check))
+    books: dict[str, dict] = {}
+    for r in rows:
+        book = books.setdefault(r.submission, {"submission": r.submission})
+        if r.check:
+            book[r.check] = rubric.get(r.check, 1.0) if r.status == "passed" else 0.0
+    out = []
+    for book in books.values():
+        points = {c: book.get(c, 0.0) for c in checks}
+        out.append({"submission": book["submission"], **points,
+                    "total": sum(points.values()),
+                    "out of": sum(rubric.get(c, 1.0) for c in checks)})
+    return out
+
+
+_HINT = re.compile(r"^\s*Hint: (.+)$", re.M)
+
+
+def check_summary(rows: list[GradeRow]) -> list[dict]:
+    """Per check: how many submissions it graded, the share that passed, the count of
+    each status and the hint given most often."""
+    out = []
+    for check in dict.fromkeys(r.check for r in rows if r.check):
+        mine = [r for r in rows if r.check == check]
+        counts = {s: sum(r.status == s for r in mine) for s in STATUSES if any(
+            r.status == s for r in mine)}
+        hints = [m.group(1) for r in mine for m in _HINT.finditer(r.detail)]
+        top = max(dict.fromkeys(hints), key=hints.count) if hints else ""
+        out.append({"check": check, "submissions": len(mine),
+                    "pass rate": counts.get("passed", 0) / len(mine),
+                    "statuses": "; ".join(f"{s} {n}" for s, n in counts.items()),
+                    "most frequent hint": top,
+                    "times": hints.count(top) if top else 0})
+    return out
+
+
+def write_gradebook(rows: list[GradeRow], gradebook_path: str | Path | None = None,
+                    summary_path: str | Path | None = None,
+                    rubric: dict[str, float] | None = None) -> None:
+    """Write :func:`gradebook` and :func:`check_summary` as CSV files (atomically)."""
+    import csv
+    import io
+
+    for path, table in ((gradebook_path, gradebook(rows, rubric) if gradebook_path else None),
+                        (summary_path, check_summary(rows) if summary_path else None)):
+        if path is None:
+            continue
+        buffer = io.StringIO()
+        fields = list(table[0]) if table else ["submission", "total", "out of"]
+        writer = csv.DictWriter(buffer, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(table)
+        _safe_write(path, buffer.getvalue())
+
+
 def collect_observations(paths: list[str | Path]) -> list[dict[str, str]]:
     """The answers students wrote in the cells tagged ``observation``, in file order.
 
@@ -612,14 +691,39 @@ def collect_observations(paths: list[str | Path]) -> list[dict[str, str]]:
     return found
 
 
-def write_observations(observations: list[dict[str, str]], path: str | Path) -> None:
-    """Write the answers as Markdown, grouped by question, each student's as a quote."""
+def book_answers(edition: str | Path) -> dict[str, str]:
+    """The book's own answer to each question of the student edition, by question id:
+    the text of the Markdown cell that follows the question's answer cell in the
+    instructor's copy (the collapsed "An answer", or the discussion after "What do you
+    observe?")."""
+    found = {}
+    for _, nb in _read_edition(edition):
+        cells = nb.cells
+        for i, cell in enumerate(cells):
+            question = cell.get("metadata", {}).get("labcode", {}).get("observation")
+            if cell.cell_type != "markdown" or not isinstance(question, str):
+                continue
+            after = next((c for c in cells[i + 1:] if c.cell_type == "markdown"), None)
+            if after is not None:
+                text = re.sub(r"</?details>|<summary>.*?</summary>", "", after.source).strip()
+                found[question] = text
+    return found
+
+
+def write_observations(observations: list[dict[str, str]], path: str | Path,
+                       book: dict[str, str] | None = None) -> None:
+    """Write the answers as Markdown, grouped by question, each student's as a quote,
+    under the book's own answer where ``book`` (:func:`book_answers`) has one."""
     lines = ["# What the students observed", ""]
     questions: dict[str, list[dict[str, str]]] = {}
     for item in observations:
         questions.setdefault(item["question"], []).append(item)
     for question, answers in questions.items():
         lines += [f"## {question}", ""]
+        if book and question in book:
+            lines += ["**The book's answer**", ""]
+            lines += [f"> {line}" if line else ">" for line in book[question].splitlines()]
+            lines.append("")
         for item in answers:
             lines.append(f"**{item['submission']}**")
             lines.append("")

@@ -94,9 +94,14 @@ def test_the_cli_writes_csv_and_json_and_exits_0(graded, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "labcode", "grade", str(good), str(folder / "f_not_a_notebook.ipynb"),
          "--out", str(tmp_path / "g.csv"), "--json", str(tmp_path / "g.json"),
-         "--observations", str(tmp_path / "o.md")],
+         "--observations", str(tmp_path / "o.md"), "--gradebook", str(tmp_path / "book.csv"),
+         "--summary", str(tmp_path / "checks.csv"), "--sandbox", "process"],
         capture_output=True, text=True, timeout=300, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / "book.csv", newline="") as fh:
+        book = list(csv.DictReader(fh))
+    assert [(Path(r["submission"]).stem, r["total"], r["out of"]) for r in book] == [
+        ("a_good", "1.0", "2.0"), ("f_not_a_notebook", "0.0", "2.0")]
     assert (tmp_path / "o.md").read_text().startswith("# What the students observed")
     with open(tmp_path / "g.csv", newline="") as fh:
         table = list(csv.DictReader(fh))
@@ -212,7 +217,7 @@ def boxed(tmp_path_factory):
     _edition_notebook(folder / "dies.ipynb", {
         "fc_forward": RIGHT_FORWARD, "fc_backward": "import os\nos._exit(3)"})
     start = time.monotonic()
-    rows = grade_notebooks([folder], edition=edition, cell_timeout=20, notebook_timeout=30,
+    rows = grade_notebooks([folder], edition=edition, cell_timeout=15, notebook_timeout=20,
                            workers=2)
     seconds = time.monotonic() - start
     by = {(Path(r.submission).stem, r.check): r for r in rows}
@@ -257,7 +262,7 @@ def test_an_endless_notebook_is_stopped_and_leaves_no_process(boxed):
     assert by[("endless", "fc_forward")].status == "not reached"
     assert "ran past" in by[("endless", "fc_forward")].detail
     assert by[("endless", "")].status == "flagged"
-    assert seconds < 30 * 2 + 60  # two at a time: the endless one ends at its limit
+    assert seconds < 20 * 2 + 60  # two at a time: the endless one ends at its limit
     leftovers = []
     for entry in Path("/proc").iterdir():
         try:
@@ -278,7 +283,7 @@ def test_the_verdicts_before_a_kernel_dies_are_kept(boxed):
 def test_serial_and_parallel_grading_give_the_same_table(boxed, tmp_path):
     folder, edition, rows, _, _ = boxed
     some = [folder / "right.ipynb", folder / "given_cell.ipynb"]
-    serial = grade_notebooks(some, edition=edition, cell_timeout=20, notebook_timeout=30,
+    serial = grade_notebooks(some, edition=edition, cell_timeout=15, notebook_timeout=20,
                              workers=1)
     def key(r):
         return r.submission, r.check
@@ -305,7 +310,8 @@ def test_resume_grades_only_what_the_table_lacks(boxed, tmp_path):
     args = [sys.executable, "-m", "labcode", "grade", str(folder / "right.ipynb"),
             str(folder / "reference.ipynb"), "--edition", str(edition), "--out",
             str(tmp_path / "g.csv"), "--json", str(table), "--observations",
-            str(tmp_path / "o.md"), "--workers", "2"]
+            str(tmp_path / "o.md"), "--workers", "2", "--gradebook", str(tmp_path / "b.csv"),
+            "--summary", str(tmp_path / "s.csv"), "--sandbox", "process"]
     first = subprocess.run(args[:5] + args[6:], capture_output=True, text=True, timeout=300,
                            cwd=REPO)
     assert first.returncode == 0, first.stderr
@@ -326,3 +332,53 @@ def test_the_cli_refuses_an_unknown_sandbox_and_a_missing_folder(tmp_path):
                           capture_output=True, text=True, timeout=120, cwd=REPO)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
     assert set(SANDBOXES) == {"bwrap", "nobody", "process"}
+
+
+def test_the_gradebook_scores_the_rubrics_points_and_the_summary_names_the_top_hint(tmp_path):
+    from labcode.grade import GradeRow, check_summary, gradebook, read_rubric
+
+    rows = [GradeRow("a", "fc_forward", "passed", "✓"), GradeRow("a", "fc_backward", "failed",
+                                                                 "✗\n  Hint: transposed."),
+            GradeRow("a", "", "flagged", "answer cells touch IPython's hooks"),
+            GradeRow("b", "fc_forward", "reference used", "✓"),
+            GradeRow("b", "fc_backward", "failed", "✗\n  Hint: transposed."),
+            GradeRow("c", "fc_forward", "passed", "✓"), GradeRow("c", "fc_backward", "failed",
+                                                                 "✗\n  Hint: the sign.")]
+    (tmp_path / "rubric.json").write_text('{"fc_forward": 2.5}')
+    book = gradebook(rows, read_rubric(tmp_path / "rubric.json"))
+    assert [(b["submission"], b["fc_forward"], b["fc_backward"], b["total"], b["out of"])
+            for b in book] == [("a", 2.5, 0.0, 2.5, 3.5), ("b", 0.0, 0.0, 0.0, 3.5),
+                               ("c", 2.5, 0.0, 2.5, 3.5)]
+    summary = {s["check"]: s for s in check_summary(rows)}
+    assert summary["fc_forward"]["pass rate"] == 2 / 3
+    assert summary["fc_forward"]["statuses"] == "passed 2; reference used 1"
+    assert (summary["fc_backward"]["most frequent hint"], summary["fc_backward"]["times"]) == (
+        "transposed.", 2)
+    (tmp_path / "bad.json").write_text('{"fc_forward": -1}')
+    with pytest.raises(ValueError, match="points >= 0"):
+        read_rubric(tmp_path / "bad.json")
+
+
+def test_the_observations_show_the_books_answer_above_the_students(tmp_path):
+    from labcode.grade import OBSERVATION_PROMPT, book_answers, collect_observations, write_observations
+
+    def notebook(answer):
+        cells = [nbformat.v4.new_markdown_cell("What do you observe?"),
+                 nbformat.v4.new_markdown_cell(answer, metadata={
+                     "tags": ["observation"], "labcode": {"observation": "studies-1"}}),
+                 nbformat.v4.new_markdown_cell("<details>\n<summary>An answer</summary>\n\n"
+                                               "Larger rates diverge.\n\n</details>")]
+        starter = nbformat.v4.new_code_cell("def f():\n    raise NotImplementedError",
+                                            metadata={"tags": ["starter"]})
+        starter["id"] = "a1"
+        return nbformat.v4.new_notebook(cells=cells + [starter])
+
+    (tmp_path / "edition").mkdir()
+    nbformat.write(notebook(OBSERVATION_PROMPT), tmp_path / "edition" / "lab.ipynb")
+    nbformat.write(notebook("It jumps."), tmp_path / "ann.ipynb")
+    book = book_answers(tmp_path / "edition")
+    assert book == {"studies-1": "Larger rates diverge."}
+    write_observations(collect_observations([tmp_path / "ann.ipynb"]), tmp_path / "o.md", book)
+    text = (tmp_path / "o.md").read_text()
+    assert text.index("**The book's answer**") < text.index("> Larger rates diverge.") < text.index(
+        "ann.ipynb") < text.index("> It jumps.")
