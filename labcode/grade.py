@@ -16,8 +16,8 @@
    holds only its notebook, a fresh ``HOME``, IPython profile and Jupyter folders, its own
    session (process group), a memory limit and a file-size limit. With ``bwrap``
    (bubblewrap) on the ``PATH`` the box is also a container: the whole file system is
-   read-only but for the box, there is no network, and every process of the box dies with
-   it. Run as root without ``bwrap``, the box runs as the user ``nobody``, who cannot write
+   read-only but for the box, the folders of the submissions and of the other boxes are
+   hidden, there is no network, and every process of the box dies with it. Run as root without ``bwrap``, the box runs as the user ``nobody``, who cannot write
    the submissions, the grade files or labcode's installation. Otherwise (``process``) it
    runs as the grader's user, and only its folder, session and limits separate it.
 3. **Limits that hold.** A notebook that runs past ``notebook_timeout`` seconds has its
@@ -245,6 +245,42 @@ def _sandbox(requested: str) -> str:
 _PROBES: dict[str, bool] = {}
 
 
+def _boxes_root() -> Path:
+    """The folder every box of this machine is made in: traversable, not listable, so a
+    box cannot find the others (their names are random)."""
+    root = Path(tempfile.gettempdir()) / f"labcode-boxes-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    root.mkdir(mode=0o711, exist_ok=True)
+    if root.is_symlink() or not root.is_dir():
+        raise ValueError(f"{str(root)!r} must be a folder of the grader's own")
+    os.chmod(root, 0o711)
+    return root
+
+
+def _bwrap(box: Path, hidden: tuple[str, ...] = ()) -> list[str]:
+    """bubblewrap's arguments for a box: everything read-only, the folders of the boxes
+    and of the submissions (``hidden``) replaced by empty ones, the box itself writable,
+    no network, a pid namespace that dies with the grader."""
+    args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    for folder in (str(_boxes_root()), *hidden):
+        args += ["--tmpfs", folder]
+    return args + ["--bind", str(box), str(box), "--unshare-all", "--die-with-parent",
+                   "--chdir", str(box), "--"]
+
+
+def _hidden(paths: list[Path]) -> tuple[str, ...]:
+    """The folders of the submissions a box must not see: each one that holds neither
+    Python, nor labcode, nor the boxes."""
+    import labcode
+
+    keep = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+            Path(labcode.__file__).resolve().parent, _boxes_root().resolve()]
+    found = []
+    for folder in dict.fromkeys(p.resolve().parent for p in paths):
+        if not any(k == folder or folder in k.parents for k in keep):
+            found.append(str(folder))
+    return tuple(found)
+
+
 def _works(mode: str) -> bool:
     """Whether a box of this kind can start Python with labcode and a kernel here (once)."""
     if mode not in _PROBES:
@@ -255,10 +291,12 @@ def _works(mode: str) -> bool:
             if mode == "bwrap":
                 if not shutil.which("bwrap"):
                     raise OSError("no bwrap")
-                probe = subprocess.run(
-                    ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                     "--unshare-all", "--die-with-parent", "--", *cmd],
-                    capture_output=True, timeout=120, env=env)
+                box = Path(tempfile.mkdtemp(dir=_boxes_root()))
+                try:
+                    probe = subprocess.run([*_bwrap(box), *cmd], capture_output=True,
+                                           timeout=120, env=env)
+                finally:
+                    shutil.rmtree(box, ignore_errors=True)
             else:
                 if not (hasattr(os, "geteuid") and os.geteuid() == 0):
                     raise OSError("not root")
@@ -335,11 +373,11 @@ def _kill_box(proc: subprocess.Popen, token: str) -> None:
 
 
 def _run_in_box(nb, name: str, cell_timeout: float, notebook_timeout: float,
-                sandbox: str) -> tuple[list[dict], str | None]:
+                sandbox: str, hidden: tuple[str, ...] = ()) -> tuple[list[dict], str | None]:
     """Run ``nb`` in a new box; return the verdicts it reported and why it stopped."""
     import nbformat
 
-    box = Path(tempfile.mkdtemp(prefix="labcode-box-"))
+    box = Path(tempfile.mkdtemp(dir=_boxes_root()))
     try:
         for sub in ("tmp", ".ipython", ".jupyter/data", ".jupyter/runtime", ".mpl"):
             (box / sub).mkdir(parents=True, exist_ok=True)
@@ -356,9 +394,7 @@ def _run_in_box(nb, name: str, cell_timeout: float, notebook_timeout: float,
         cmd = [sys.executable, "-m", "labcode._gradebox", str(path), str(write_fd),
                repr(float(cell_timeout))]
         if sandbox == "bwrap":
-            cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                   "--tmpfs", "/tmp", "--bind", str(box), str(box), "--unshare-all",
-                   "--die-with-parent", "--chdir", str(box), "--", *cmd]
+            cmd = [*_bwrap(box, hidden), *cmd]
         proc = subprocess.Popen(cmd, cwd=box, env=_box_env(box, token), pass_fds=(write_fd,),
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True,
@@ -399,7 +435,7 @@ def _run_in_box(nb, name: str, cell_timeout: float, notebook_timeout: float,
 
 
 def _grade_one(path: Path, edition: list | None, cell_timeout: float, notebook_timeout: float,
-               sandbox: str) -> list[GradeRow]:
+               sandbox: str, hidden: tuple[str, ...] = ()) -> list[GradeRow]:
     import nbformat
 
     name = str(path)
@@ -429,7 +465,7 @@ def _grade_one(path: Path, edition: list | None, cell_timeout: float, notebook_t
     else:
         expected, graded = expected_checks(nb), nb
     verdicts, stopped = _run_in_box(graded, path.name if path.suffix == ".ipynb" else "submission.ipynb",
-                                    cell_timeout, notebook_timeout, sandbox)
+                                    cell_timeout, notebook_timeout, sandbox, hidden)
     seen = {v["name"]: v for v in verdicts if isinstance(v.get("name"), str)}
     pieces = expected + ([] if edition is not None else [p for p in seen if p not in expected])
     rows = []
@@ -527,8 +563,9 @@ def grade_notebooks(paths: list[str | Path], *, edition: str | Path | None = Non
     own = executor is None
     pool = ThreadPoolExecutor(max_workers=workers) if own else executor
     try:
-        futures = [pool.submit(_grade_one, p, instructor, cell_timeout, notebook_timeout, mode)
-                   for p in todo]
+        hidden = _hidden(todo) if mode == "bwrap" else ()
+        futures = [pool.submit(_grade_one, p, instructor, cell_timeout, notebook_timeout, mode,
+                               hidden) for p in todo]
         from concurrent.futures import as_completed
 
         for future in as_completed(futures):

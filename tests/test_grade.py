@@ -207,6 +207,11 @@ def boxed(tmp_path_factory):
         "fc_forward": f"try:\n    open({str(victim)!r}, 'w').write('overwritten')\n"
                       "except OSError:\n    pass\n"
                       "print('✓ fc_backward: passed (9 checks)')\n" + RIGHT_FORWARD})
+    # copies a classmate's answer when it can read the class's folder
+    _edition_notebook(folder / "copier.ipynb", {
+        "fc_forward": f"try:\n    open({str(folder / 'right.ipynb')!r}).read()\n"
+                      f"    {RIGHT_FORWARD.replace(chr(10), chr(10) + '    ')}\n"
+                      "except OSError:\n    def fc_forward(X, W):\n        return X, (X, W)"})
     # catches every interrupt, forever, and leaves a daemon behind
     _edition_notebook(folder / "endless.ipynb", {
         "fc_forward": "import subprocess, sys, time\n"
@@ -255,6 +260,13 @@ def test_a_box_cannot_write_outside_its_folder(boxed):
     if _sandbox("auto") == "process":
         pytest.skip("the process box runs as the grader's user: it can write the user's files")
     assert (folder / "victim.txt").read_text() == "untouched"
+
+
+def test_a_box_cannot_read_the_other_submissions(boxed):
+    by = boxed[3]
+    if _sandbox("auto") != "bwrap":
+        pytest.skip("only the bwrap box hides the class's folder")
+    assert by[("copier", "fc_forward")].status == "failed"
 
 
 def test_an_endless_notebook_is_stopped_and_leaves_no_process(boxed):
