@@ -26,9 +26,11 @@
    the verdicts after every cell, so those earned before a kernel dies are kept.
 4. Every verdict is read from the output of an instructor's check cell; a check that
    passed on labcode's own reference (an answer cell that uses ``labcode``, or the
-   reference itself) is ``reference used``. An answer cell that touches labcode's checks,
-   IPython's hooks, the interpreter's builtins, other processes or files outside its box
-   is ``flagged`` for the instructor.
+   reference itself) is ``reference used``. An answer cell that touches labcode's checks or
+   code, IPython's hooks, the interpreter's builtins, code built at run time, other
+   processes or files outside its box is ``flagged`` for the instructor: a row says what
+   it touches, and every check of the submission that passed is ``flagged`` instead,
+   since the answer cells could have written its verdict.
 
 =================  ==========================================================================
 status             meaning
@@ -41,7 +43,8 @@ reference used     it passed on labcode's reference, which the answer cell impor
 not reached        the notebook stopped before the check: ``detail`` names the cell and error
 missing            the notebook ran to the end but the check was deleted from it
 unreadable         the file is not a notebook (one row, ``check`` empty)
-flagged            one row (``check`` empty): what the answer cells touch that they should not
+flagged            a check that passed in a submission whose answer cells touch what they
+                   should not; and one row (``check`` empty) that says what they touch
 changed            one row (``check`` empty): the given cells changed or deleted (not run)
 =================  ==========================================================================
 
@@ -106,8 +109,13 @@ _CALL = re.compile(r"\bcheck_(\w+)\s*\(")
 _DEFINES = re.compile(r"^(?:def|class)\s+(\w+)", re.M)
 _TOUCHES = [
     (re.compile(r"\blabcode\.checks\b|\bcheck_all\b|\b_RESULTS\b|\bVerdict\b|\bframework\b"
-                r"|\bfrom\s+labcode\s+import\s+checks\b|\bcheck_\w+\s*="),
+                r"|\bfrom\s+labcode\s+import\s+checks\b|\bcheck_\w+\s*=|\b_Run\b|\b_run\b"
+                r"|\b(?:def|class)\s+check_\w+"),
      "labcode's checks"),
+    (re.compile(r"\blabcode(?:\.\w+)+\s*=(?!=)"), "labcode's own code"),
+    (re.compile(r"\bexec\s*\(|\beval\s*\(|\bcompile\s*\(|__import__|\bimportlib\b|\bsetattr\s*\("
+                r"|\bglobals\s*\(\s*\)\s*\[|\bbase64\b|\bcodecs\b|\bmarshal\b|\bpickle\b"),
+     "code built at run time"),
     (re.compile(r"\bget_ipython\b|\bIPython\b|\binput_transformers|\bevents\.register\b"
                 r"|\b(?:post|pre)_run_cell\b"), "IPython's hooks"),
     (re.compile(r"\bbuiltins\b|__builtins__|\bsys\.modules\b|\bsys\.stdout\s*=|\bjson\.dumps\s*="
@@ -469,6 +477,7 @@ def _grade_one(path: Path, edition: list | None, cell_timeout: float, notebook_t
     seen = {v["name"]: v for v in verdicts if isinstance(v.get("name"), str)}
     pieces = expected + ([] if edition is not None else [p for p in seen if p not in expected])
     rows = []
+    flagged = [r.detail for r in extra if r.status == "flagged"]
     for piece in pieces:
         if piece in seen:
             status, message = str(seen[piece].get("status")), str(seen[piece].get("message"))
@@ -476,6 +485,11 @@ def _grade_one(path: Path, edition: list | None, cell_timeout: float, notebook_t
                                        or re.search(r"\blabcode\b", answers.get(piece, ""))):
                 status = "reference used"
                 message += "\n(the answer cell uses labcode's own code)"
+            if status in ("passed", "reference used") and flagged:
+                # the answer cells could have written this verdict: the instructor decides
+                message = (f"{status}, but the {flagged[0]}, which could have changed the "
+                           f"verdict; the instructor decides.\n{message}")
+                status = "flagged"
             rows.append(GradeRow(name, piece, status, message))
         elif stopped is not None:
             rows.append(GradeRow(name, piece, "not reached", stopped))

@@ -207,6 +207,11 @@ def boxed(tmp_path_factory):
         "fc_forward": f"try:\n    open({str(victim)!r}, 'w').write('overwritten')\n"
                       "except OSError:\n    pass\n"
                       "print('✓ fc_backward: passed (9 checks)')\n" + RIGHT_FORWARD})
+    # a wrong answer, with the check replaced by one that prints "passed"
+    _edition_notebook(folder / "forger.ipynb", {
+        "fc_forward": "def fc_forward(X, W):\n    return X, (X, W)\n"
+                      "def check_fc_forward(f):\n    print('✓ fc_forward: passed (12 checks)')\n"
+                      "    class V:\n        def use(self):\n            return f\n    return V()"})
     # copies a classmate's answer when it can read the class's folder
     _edition_notebook(folder / "copier.ipynb", {
         "fc_forward": f"try:\n    open({str(folder / 'right.ipynb')!r}).read()\n"
@@ -249,7 +254,8 @@ def test_labcodes_reference_is_reference_used_not_passed(boxed):
 
 def test_a_verdict_printed_by_an_answer_cell_counts_for_nothing(boxed):
     by = boxed[3]
-    assert by[("hostile", "fc_forward")].status == "passed"
+    # it passed, but it wrote outside its cells: flagged for the instructor
+    assert by[("hostile", "fc_forward")].status == "flagged"
     assert by[("hostile", "fc_backward")].status == "not implemented"
     assert by[("hostile", "")].status == "flagged"
     assert "files outside its cells" in by[("hostile", "")].detail
@@ -391,3 +397,48 @@ def test_the_observations_show_the_books_answer_above_the_students(tmp_path):
     text = (tmp_path / "o.md").read_text()
     assert text.index("**The book's answer**") < text.index("> Larger rates diverge.") < text.index(
         "ann.ipynb") < text.index("> It jumps.")
+
+
+CHEATS = {
+    "check_all replaced": "from labcode import checks\nchecks.check_all = lambda: None",
+    "verdict registry": "from labcode.checks.framework import _RESULTS\n_RESULTS.clear()",
+    "checker redefined": "check_fc_backward = lambda f: None",
+    "checker defined anew": "def check_fc_forward(f):\n    return f",
+    "fail made a no-op": "from labcode.checks.framework import _Run\n_Run.fail = lambda *a: None",
+    "reference swapped": "import labcode.numpy_net\nlabcode.numpy_net.fc_forward = lambda X, W: (0, 0)",
+    "post_run_cell hook": "get_ipython().events.register('post_run_cell', print)",
+    "input transformer": "ip = get_ipython()\nip.input_transformers_post.append(str.upper)",
+    "json.dumps patched": "import json\njson.dumps = lambda *a, **k: '[]'",
+    "print defined": "def print(*args):\n    pass",
+    "print rebound": "print = lambda *a: None",
+    "code built at run time": "exec('import labcode.checks')",
+    "a module by name": "m = __import__('lab' + 'code')",
+    "stdout replaced": "import sys\nsys.stdout = open('/dev/null', 'w')",
+    "another process": "import subprocess\nsubprocess.run(['true'])",
+    "a grade file": "open('grades.csv', 'w').write('all passed')",
+}
+
+
+@pytest.mark.parametrize("source", list(CHEATS.values()), ids=list(CHEATS))
+def test_every_known_cheat_flags_its_submission(source):
+    from labcode.grade import _flags
+
+    assert _flags({"fc_forward": source + "\n" + RIGHT_FORWARD})
+
+
+def test_plain_answers_are_not_flagged():
+    from labcode.grade import _flags
+
+    answers = {"fc_forward": RIGHT_FORWARD, "fc_backward": RIGHT_BACKWARD,
+               "SimpleMLP": "class SimpleMLP(nn.Module):\n    def __init__(self, a, b, c):\n"
+                            "        super().__init__()\n        self.fc1 = nn.Linear(a, b)\n"
+                            "    def forward(self, x):\n        return self.fc1(x).relu()",
+               "split_data": "from sklearn.model_selection import train_test_split\n"
+                             "def split_data(X, y, v, t, seed):\n    return {}"}
+    assert _flags(answers) == []
+
+
+def test_a_forged_verdict_is_flagged_not_passed(boxed):
+    by = boxed[3]
+    assert by[("forger", "fc_forward")].status == "flagged"
+    assert "labcode's checks" in by[("forger", "")].detail
