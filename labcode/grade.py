@@ -73,7 +73,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -580,8 +580,6 @@ def grade_notebooks(paths: list[str | Path], *, edition: str | Path | None = Non
         hidden = _hidden(todo) if mode == "bwrap" else ()
         futures = [pool.submit(_grade_one, p, instructor, cell_timeout, notebook_timeout, mode,
                                hidden) for p in todo]
-        from concurrent.futures import as_completed
-
         for future in as_completed(futures):
             if on_graded is not None:
                 on_graded(future.result())

@@ -1386,23 +1386,13 @@ _SWEEP_STEPS = {"lr": ("Step 6", "learning rates"), "hidden_size": ("Step 7", "h
                 "optimizer": ("Step 8", "optimizers")}
 
 
-class _Sweep:
-    """What a sweep check reads: the step's values, their accuracies and its plot."""
-
-    def __init__(self, values: object, accuracies: object, ax: object):
-        self.values, self.accuracies, self.ax = values, accuracies, ax
-
-    def __call__(self) -> tuple[object, object, object]:
-        return self.values, self.accuracies, self.ax
-
-
-def _sweep_body(param: str) -> Callable[[_Run, _Sweep], None]:
-    def body(run: _Run, sweep: _Sweep) -> None:
+def _sweep_body(param: str) -> Callable[[_Run, tuple], None]:
+    def body(run: _Run, sweep: tuple) -> None:
         from ..experiment import HANDOUT_SWEEPS
 
         step, plural = _SWEEP_STEPS[param]
         want = list(HANDOUT_SWEEPS[param])
-        values, accuracies, ax = sweep()
+        values, accuracies, ax = sweep
         case = f"the values, accuracies and Axes of your {step} cell"
         # the step runs on the student's compare_values and plot_sweep: until both passed
         # their checks, it ran on labcode's, and this check says so
@@ -1466,7 +1456,7 @@ def check_lr_sweep(values: object, accuracies: object, ax: object, *,
     rates or are percentages, and a plot that shows other numbers (reading it back as
     :func:`check_plot_sweep` does). Reference: :data:`labcode.experiment.HANDOUT_SWEEPS`.
     """
-    return _run("lr_sweep", _Sweep(values, accuracies, ax), _sweep_body("lr"),
+    return _run("lr_sweep", (values, accuracies, ax), _sweep_body("lr"),
                 verbose=verbose, kind="result")
 
 
@@ -1480,7 +1470,7 @@ def check_hidden_size_sweep(values: object, accuracies: object, ax: object, *,
     accuracies that do not match the sizes or are percentages, and a plot that shows
     other numbers. Reference: :data:`labcode.experiment.HANDOUT_SWEEPS`.
     """
-    return _run("hidden_size_sweep", _Sweep(values, accuracies, ax),
+    return _run("hidden_size_sweep", (values, accuracies, ax),
                 _sweep_body("hidden_size"), verbose=verbose, kind="result")
 
 
@@ -1494,5 +1484,5 @@ def check_optimizer_sweep(values: object, accuracies: object, ax: object, *,
     match the optimizers or are percentages, and bars that show other numbers.
     Reference: :data:`labcode.experiment.HANDOUT_SWEEPS`.
     """
-    return _run("optimizer_sweep", _Sweep(values, accuracies, ax), _sweep_body("optimizer"),
+    return _run("optimizer_sweep", (values, accuracies, ax), _sweep_body("optimizer"),
                 verbose=verbose, kind="result")
