@@ -24,13 +24,17 @@
    whole box killed (``SIGKILL`` of its session, and of every process that carries the
    box's token in its environment), whatever its code catches or ignores. The box reports
    the verdicts after every cell, so those earned before a kernel dies are kept.
-4. Every verdict is read from the output of an instructor's check cell; a check that
-   passed on labcode's own reference (an answer cell that uses ``labcode``, or the
-   reference itself) is ``reference used``. An answer cell that touches labcode's checks or
-   code, IPython's hooks, the interpreter's builtins, code built at run time, other
-   processes or files outside its box is ``flagged`` for the instructor: a row says what
-   it touches, and every check of the submission that passed is ``flagged`` instead,
-   since the answer cells could have written its verdict.
+4. **Sealed checks** (``labcode._sealed.SEALED``, the pieces that take and return
+   data): the grader runs the checker itself, in its own process, on a
+   ``RemoteFunction`` of ``labcode._sealed``; each call runs the student's function in
+   the box, and only data comes back. What the box's kernel printed for these pieces counts
+   for nothing. Every other verdict is read from the output of an instructor's check
+   cell. A check that passed on labcode's own reference (an answer cell that uses
+   ``labcode``, or the reference itself) is ``reference used``. An answer cell that
+   touches labcode's checks or code, IPython's hooks, the interpreter's builtins, code
+   built at run time, other processes or files outside its box is ``flagged`` for the
+   instructor: a row says what it touches, and every unsealed check of the submission that
+   passed is ``flagged`` instead, since the answer cells could have written its verdict.
 
 =================  ==========================================================================
 status             meaning
@@ -48,10 +52,13 @@ flagged            a check that passed in a submission whose answer cells touch 
 changed            one row (``check`` empty): the given cells changed or deleted (not run)
 =================  ==========================================================================
 
-What the box does not protect: the student's code runs in the same kernel as the check
-cells, so a submission can still write its own verdicts there; ``flagged`` names the usual
-ways of doing so. In the ``process`` mode the box's code can still read and write every
-file the grader's user can.
+What the box does not protect: the unsealed checks run in the same kernel as the student's
+code, so a submission can still write their verdicts there; ``flagged`` names the usual
+ways of doing so. The process inside the box that reports to the grader is undumpable, so
+a kernel of the same user cannot write into its report through ``/proc``; a kernel that
+runs as root with its capabilities (the ``process`` box started by root) can, which
+matters for the unsealed checks alone. In the ``process`` mode the box's code can still
+read and write every file the grader's user can.
 
 The student's written answers ("What do you observe?", the questions to think about)
 are not graded: :func:`collect_observations` reads them, without running anything, from
@@ -78,6 +85,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import _validate
+from ._sealed import KernelGone as _KernelGone
 
 __all__ = ["STATUSES", "SANDBOXES", "GradeRow", "expected_checks", "grade_notebooks",
            "write_table", "read_table", "read_rubric", "gradebook", "check_summary",
@@ -267,10 +275,14 @@ def _boxes_root() -> Path:
 def _bwrap(box: Path, hidden: tuple[str, ...] = ()) -> list[str]:
     """bubblewrap's arguments for a box: everything read-only, the folders of the boxes
     and of the submissions (``hidden``) replaced by empty ones, the box itself writable,
-    no network, a pid namespace that dies with the grader."""
+    no network, a pid namespace that dies with the grader, no capabilities."""
     args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for folder in (str(_boxes_root()), *hidden):
         args += ["--tmpfs", folder]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # started by root, bwrap keeps every capability: the box could unmount what hides
+        # the other submissions, or open the /proc files of the process that reports for it
+        args += ["--cap-drop", "ALL"]
     return args + ["--bind", str(box), str(box), "--unshare-all", "--die-with-parent",
                    "--chdir", str(box), "--"]
 
@@ -380,9 +392,144 @@ def _kill_box(proc: subprocess.Popen, token: str) -> None:
         pass
 
 
+def _sealed_calls(nb) -> dict[int, list[tuple[str, str]]]:
+    """For each of the instructor's check cells, its sealed checks: (piece, argument's source)."""
+    import ast
+
+    from ._sealed import SEALED
+
+    found: dict[int, list[tuple[str, str]]] = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or cell.get("metadata", {}).get("labcode", {}).get(
+                "grader") != "check":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        calls = []
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id.startswith("check_") and len(node.args) == 1):
+                piece = _piece(node.func.id.removeprefix("check_"))
+                expr = ast.get_source_segment(cell.source, node.args[0])
+                if piece in SEALED and expr:
+                    calls.append((node.lineno, node.col_offset, piece, expr))
+        if calls:
+            found[index] = [(piece, expr) for *_, piece, expr in sorted(calls)]
+    return found
+
+
+_SEALED_LOCK = threading.Lock()
+"""One sealed check at a time in this process: the checkers record warnings through the
+process-wide ``warnings`` filters."""
+
+
+class _Channel:
+    """The grader's end of a box: its reports, and the calls of the sealed checks."""
+
+    def __init__(self, read_fd: int, command_fd: int, deadline: float):
+        import queue
+
+        self.messages: queue.Queue = queue.Queue()
+        self.commands = os.fdopen(command_fd, "w", encoding="utf8")
+        self.deadline = deadline
+        self.report: dict | None = None
+        self.ended = False
+        self.timed_out = False
+        self._reader = threading.Thread(target=self._read, args=(read_fd,), daemon=True)
+        self._reader.start()
+
+    def _read(self, fd: int) -> None:
+        with os.fdopen(fd, "r", encoding="utf8", errors="replace") as fh:
+            for line in fh:
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(message, dict):
+                    self.messages.put(message)
+        self.messages.put(None)
+
+    def next(self) -> dict | None:
+        """The next message that is not a report (reports are kept); None once it ended."""
+        import queue
+
+        while not self.ended:
+            try:
+                message = self.messages.get(timeout=max(0.0, self.deadline - time.monotonic()))
+            except queue.Empty:
+                self.timed_out = self.ended = True
+                break
+            if message is None:
+                self.ended = True
+            elif "verdicts" in message:
+                self.report = message
+            else:
+                return message
+        return None
+
+    def command(self, message: dict) -> None:
+        from ._sealed import KernelGone
+
+        try:
+            self.commands.write(json.dumps(message) + "\n")
+            self.commands.flush()
+        except (OSError, ValueError):
+            raise KernelGone("the box ended") from None
+
+    def call(self, piece: str, expr: str) -> Callable[[bytes], bytes]:
+        """``send`` for a :class:`labcode._sealed.RemoteFunction`."""
+        import base64
+
+        from ._sealed import KernelGone, ReplyError
+
+        def send(request: bytes) -> bytes:
+            self.command({"call": {"piece": piece, "expr": expr,
+                                   "request": base64.b64encode(request).decode()}})
+            message = self.next()
+            if message is None:
+                raise KernelGone("the box ended during the call")
+            if not isinstance(message.get("reply"), str):
+                raise ReplyError("your kernel gave no answer to the call (its code replaced "
+                                 "or broke what answers it)")
+            try:
+                return base64.b64decode(message["reply"], validate=True)
+            except ValueError:
+                raise ReplyError("an unreadable answer") from None
+
+        return send
+
+    def close(self) -> None:
+        try:
+            self.commands.close()
+        except OSError:
+            pass
+
+
+def _sealed_check(channel: _Channel, piece: str, expr: str) -> dict | None:
+    """Run the checker of ``piece`` here, on the student's function in the box; None when the
+    box ended or ran out of time during it."""
+    from . import checks
+    from ._sealed import KernelGone, RemoteFunction
+    from .checks.framework import _CHECKER_NAMES
+
+    checker = getattr(checks, f"check_{_CHECKER_NAMES.get(piece, piece)}")
+    student = RemoteFunction(piece, channel.call(piece, expr))
+    try:
+        with _SEALED_LOCK:
+            verdict = checker(student, verbose=False)
+    except KernelGone:
+        return None
+    return {"name": piece, "status": verdict.status, "message": verdict.message,
+            "reference": student.reference}
+
+
 def _run_in_box(nb, name: str, cell_timeout: float, notebook_timeout: float,
-                sandbox: str, hidden: tuple[str, ...] = ()) -> tuple[list[dict], str | None]:
-    """Run ``nb`` in a new box; return the verdicts it reported and why it stopped."""
+                sandbox: str, hidden: tuple[str, ...] = (), sealed: dict | None = None,
+                ) -> tuple[list[dict], str | None, dict[str, dict]]:
+    """Run ``nb`` in a new box; return the verdicts it reported, why it stopped, and the
+    verdicts of the sealed checks (``sealed``: :func:`_sealed_calls`), run here."""
     import nbformat
 
     box = Path(tempfile.mkdtemp(dir=_boxes_root()))
@@ -399,42 +546,44 @@ def _run_in_box(nb, name: str, cell_timeout: float, notebook_timeout: float,
         os.chmod(box, 0o700)
         token = secrets.token_hex(16)
         read_fd, write_fd = os.pipe()
+        command_read, command_write = os.pipe()
         cmd = [sys.executable, "-m", "labcode._gradebox", str(path), str(write_fd),
-               repr(float(cell_timeout))]
+               repr(float(cell_timeout)), str(command_read)]
         if sandbox == "bwrap":
             cmd = [*_bwrap(box, hidden), *cmd]
-        proc = subprocess.Popen(cmd, cwd=box, env=_box_env(box, token), pass_fds=(write_fd,),
+        deadline = time.monotonic() + notebook_timeout
+        proc = subprocess.Popen(cmd, cwd=box, env=_box_env(box, token),
+                                pass_fds=(write_fd, command_read),
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True,
                                 preexec_fn=_limits(uid))
         os.close(write_fd)
-        lines: list[str] = []
-
-        def read() -> None:
-            with os.fdopen(read_fd, "r", encoding="utf8", errors="replace") as fh:
-                for line in fh:
-                    lines.append(line)
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(notebook_timeout)
-        timed_out = reader.is_alive()
-        _kill_box(proc, token)
-        reader.join(5)
-        report = None
-        for line in reversed(lines):
-            try:
-                report = json.loads(line)
-                break
-            except ValueError:
-                continue
+        os.close(command_read)
+        channel = _Channel(read_fd, command_write, deadline)
+        results: dict[str, dict] = {}
+        try:
+            while (message := channel.next()) is not None:
+                if isinstance(message.get("at"), int):
+                    for piece, expr in (sealed or {}).get(message["at"], []):
+                        verdict = _sealed_check(channel, piece, expr)
+                        if verdict is None:
+                            break
+                        results[piece] = verdict
+                    channel.command({"go": True})
+        except (Exception, _KernelGone):  # noqa: BLE001 - the box ended while we answered:
+            pass  # its report says why
+        finally:
+            timed_out = channel.timed_out
+            channel.close()
+            _kill_box(proc, token)
+        report = channel.report
         verdicts = report.get("verdicts", []) if isinstance(report, dict) else []
         stopped = report.get("stopped") if isinstance(report, dict) else None
         if timed_out:
             stopped = f"the notebook ran past its {notebook_timeout:g} s and was stopped"
         elif not isinstance(report, dict) or not report.get("done"):
             stopped = stopped or "the box ended without finishing the notebook (its kernel died)"
-        return [v for v in verdicts if isinstance(v, dict)], stopped
+        return [v for v in verdicts if isinstance(v, dict)], stopped, results
     finally:
         shutil.rmtree(box, ignore_errors=True)
 
@@ -472,9 +621,15 @@ def _grade_one(path: Path, edition: list | None, cell_timeout: float, notebook_t
                                   + ", ".join(changed)))
     else:
         expected, graded = expected_checks(nb), nb
-    verdicts, stopped = _run_in_box(graded, path.name if path.suffix == ".ipynb" else "submission.ipynb",
-                                    cell_timeout, notebook_timeout, sandbox, hidden)
-    seen = {v["name"]: v for v in verdicts if isinstance(v.get("name"), str)}
+    sealed = _sealed_calls(graded) if edition is not None else {}
+    verdicts, stopped, results = _run_in_box(
+        graded, path.name if path.suffix == ".ipynb" else "submission.ipynb", cell_timeout,
+        notebook_timeout, sandbox, hidden, sealed)
+    # a sealed piece's verdict is the grader's own; what the box printed for it counts for nothing
+    sealed_pieces = {piece for calls in sealed.values() for piece, _ in calls}
+    seen = {v["name"]: v for v in verdicts
+            if isinstance(v.get("name"), str) and v["name"] not in sealed_pieces}
+    seen.update(results)
     pieces = expected + ([] if edition is not None else [p for p in seen if p not in expected])
     rows = []
     flagged = [r.detail for r in extra if r.status == "flagged"]
@@ -482,10 +637,11 @@ def _grade_one(path: Path, edition: list | None, cell_timeout: float, notebook_t
         if piece in seen:
             status, message = str(seen[piece].get("status")), str(seen[piece].get("message"))
             if status == "passed" and ("on labcode's reference solution" in message
+                                       or seen[piece].get("reference") is True
                                        or re.search(r"\blabcode\b", answers.get(piece, ""))):
                 status = "reference used"
                 message += "\n(the answer cell uses labcode's own code)"
-            if status in ("passed", "reference used") and flagged:
+            if status in ("passed", "reference used") and flagged and piece not in results:
                 # the answer cells could have written this verdict: the instructor decides
                 message = (f"{status}, but the {flagged[0]}, which could have changed the "
                            f"verdict; the instructor decides.\n{message}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
@@ -212,9 +213,11 @@ def boxed(tmp_path_factory):
         "fc_forward": "def fc_forward(X, W):\n    return X, (X, W)\n"
                       "def check_fc_forward(f):\n    print('✓ fc_forward: passed (12 checks)')\n"
                       "    class V:\n        def use(self):\n            return f\n    return V()"})
-    # copies a classmate's answer when it can read the class's folder
+    # copies a classmate's answer when it can read the class's folder, after unmounting
+    # what hides it
     _edition_notebook(folder / "copier.ipynb", {
-        "fc_forward": f"try:\n    open({str(folder / 'right.ipynb')!r}).read()\n"
+        "fc_forward": f"import subprocess\nsubprocess.run(['umount', {str(folder)!r}])\n"
+                      f"try:\n    open({str(folder / 'right.ipynb')!r}).read()\n"
                       f"    {RIGHT_FORWARD.replace(chr(10), chr(10) + '    ')}\n"
                       "except OSError:\n    def fc_forward(X, W):\n        return X, (X, W)"})
     # catches every interrupt, forever, and leaves a daemon behind
@@ -254,8 +257,9 @@ def test_labcodes_reference_is_reference_used_not_passed(boxed):
 
 def test_a_verdict_printed_by_an_answer_cell_counts_for_nothing(boxed):
     by = boxed[3]
-    # it passed, but it wrote outside its cells: flagged for the instructor
-    assert by[("hostile", "fc_forward")].status == "flagged"
+    # its fc_forward is right, and the grader checked it itself: passed; the row about the
+    # file tells the instructor it tried to write outside its cells
+    assert by[("hostile", "fc_forward")].status == "passed"
     assert by[("hostile", "fc_backward")].status == "not implemented"
     assert by[("hostile", "")].status == "flagged"
     assert "files outside its cells" in by[("hostile", "")].detail
@@ -438,7 +442,87 @@ def test_plain_answers_are_not_flagged():
     assert _flags(answers) == []
 
 
-def test_a_forged_verdict_is_flagged_not_passed(boxed):
+def test_a_forged_verdict_of_a_sealed_check_is_the_graders_own(boxed):
     by = boxed[3]
-    assert by[("forger", "fc_forward")].status == "flagged"
+    assert by[("forger", "fc_forward")].status == "failed"
     assert "labcode's checks" in by[("forger", "")].detail
+
+
+# --- cheats that write a verdict when the check runs in the student's kernel ----------------
+
+WRONG_FORWARD = "def fc_forward(X, W):\n    return X @ W + 1, (X, W)\n"
+PASSED = "'✓ fc_forward: passed (12 checks)'"
+# each one sits in the answer cell of fc_forward beside a wrong answer; True: in the kernel it
+# makes the check cell print "passed", which is all an unsealed check has to go by; the
+# patched json.dumps breaks the kernel's own messages, so its notebook stops there
+FORGERS = {
+    "check_all replaced": (False, "import labcode.checks as c\nc.check_all = lambda: {'fc_forward': 'passed'}"),
+    "verdict registry": (False, "from labcode.checks import framework as f\n"
+                                "f._RESULTS['fc_forward'] = f.Verdict('fc_forward', 'passed', 'x', 9, None, None)"),
+    "checker redefined": (True, "class V:\n    def use(self):\n        return fc_forward\n"
+                                f"check_fc_forward = lambda f, **k: (print({PASSED}), V())[1]"),
+    "fail made a no-op": (False, "from labcode.checks.framework import _Run\n_Run.fail = lambda *a, **k: None"),
+    "reference swapped": (True, "import labcode.checks.numpy_checks as n\n"
+                                "n._array_value = lambda *a, **k: None\nn._float_array = lambda r, x, **k: x"),
+    "post_run_cell hook": (True, f"get_ipython().events.register('post_run_cell', lambda r: print({PASSED}))"),
+    "input transformer": (True, "get_ipython().input_transformers_post.append(lambda lines: "
+                                f"['print({PASSED.replace(chr(39), chr(34))})\\n'] if any('check_fc' in l "
+                                "for l in lines) else lines)"),
+    "json.dumps patched": (False, "import json\njson.dumps = lambda *a, **k: '{\"verdicts\": []}'"),
+    "print rebound": (True, "import builtins\nreal = builtins.print\nbuiltins.print = lambda *a, **k: "
+                            f"real({PASSED}) if a and 'fc_forward' in str(a[0]) else real(*a, **k)"),
+    "stdout replaced": (True, "import sys\nclass Out:\n    def __init__(self, s):\n        self.s = s\n"
+                              "    def write(self, t):\n"
+                              "        return self.s.write(t.replace('✗ fc_forward: failed.', "
+                              "'✓ fc_forward: passed (12 checks)'))\n"
+                              "    def __getattr__(self, n):\n        return getattr(self.s, n)\n"
+                              "sys.stdout = Out(sys.stdout)"),
+    "a report in the box's name": (False, "import os\nfor n in range(3, 12):\n    try:\n"
+                                          "        fd = os.open(f'/proc/{os.getppid()}/fd/{n}', os.O_WRONLY)\n"
+                                          "        os.write(fd, b'{\"verdicts\": [{\"name\": \"fc_backward\", "
+                                          "\"status\": \"passed\", \"message\": \"forged\"}], \"stopped\": null, "
+                                          "\"done\": true}\\n')\n        os.kill(os.getppid(), 9)  # the last word\n"
+                                          "    except OSError:\n        pass"),
+}
+
+
+@pytest.fixture(scope="module")
+def forged(tmp_path_factory):
+    """Each forger run in a box as the grader runs it: what the kernel printed, and what the
+    grader's own check of fc_forward found."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from labcode.grade import _merge, _run_in_box, _sealed_calls
+
+    folder = tmp_path_factory.mktemp("forgers")
+    instructor = nbformat.read(_edition_notebook(folder / "edition.ipynb"), as_version=4)
+
+    def grade(item):
+        name, (_, source) = item
+        path = _edition_notebook(folder / f"{abs(hash(name))}.ipynb",
+                                 {"fc_forward": WRONG_FORWARD + source})
+        graded, _, _ = _merge(instructor, nbformat.read(path, as_version=4))
+        printed, stopped, sealed = _run_in_box(graded, path.name, 15, 60, _sandbox("auto"),
+                                               (), _sealed_calls(graded))
+        return name, ({v["name"]: v for v in printed}, stopped, sealed)
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(pool.map(grade, FORGERS.items()))
+
+
+@pytest.mark.parametrize("name", list(FORGERS))
+def test_no_cheat_writes_the_verdict_of_a_sealed_check(forged, name):
+    printed, stopped, sealed = forged[name]
+    fools_the_kernel, _ = FORGERS[name]
+    if name == "json.dumps patched":
+        assert "fc_forward" not in sealed and "KeyError" in stopped  # not reached
+        return
+    assert stopped is None
+    # the grader's own check, run outside the box, sees the wrong answer
+    assert sealed["fc_forward"]["status"] == "failed", sealed["fc_forward"]["message"]
+    if fools_the_kernel:  # the cheat works where it runs: the check cell of its kernel says passed
+        assert printed["fc_forward"]["status"] == "passed"
+    # the box reports for itself alone: its kernel cannot write into the box's report (but
+    # for root's process box, where the kernel runs as root too)
+    if not (_sandbox("auto") == "process" and os.geteuid() == 0):
+        assert all(v["message"] != "forged" for v in printed.values())

@@ -705,12 +705,54 @@ def test_filled_in_with_other_settings_every_check_passes_in_the_notebooks_folde
         assert any((tmp_path / stem / "run" / ".labcode_runs").iterdir()), stem
 
 
+# Exercise 1 as a student writes it: the sealed checks' results come back from the box
+WRITTEN = {
+    "split_data": "import math\nfrom sklearn.model_selection import train_test_split\n"
+                  "def split_data(X, y, val_size, test_size, seed):\n    n = len(y)\n"
+                  "    X_rest, X_test, y_rest, y_test = train_test_split(\n"
+                  "        X, y, test_size=math.ceil(test_size * n), stratify=y, random_state=seed)\n"
+                  "    X_train, X_val, y_train, y_val = train_test_split(\n"
+                  "        X_rest, y_rest, test_size=math.ceil(val_size * n), stratify=y_rest,\n"
+                  "        random_state=seed)\n"
+                  "    return {'train': (X_train, y_train), 'val': (X_val, y_val), "
+                  "'test': (X_test, y_test)}",
+    "add_bias": "def add_bias(X):\n    return np.hstack([X, np.ones((X.shape[0], 1))])",
+    "one_hot": "def one_hot(y, num_classes=10):\n    Y = np.zeros((len(y), num_classes))\n"
+               "    Y[np.arange(len(y)), y] = 1\n    return Y",
+    "fc_forward": "def fc_forward(X, W):\n    return X @ W, (X, W)",
+    "sigmoid_forward": "def sigmoid_forward(Z):\n    E = np.exp(-np.abs(Z))  # never overflows\n"
+                       "    A = np.where(Z >= 0, 1, E) / (1 + E)\n    return A, A",
+    "mse_loss": "def mse_loss(A, Y):\n    return float(np.mean((A - Y) ** 2)), 2 * (A - Y) / A.size",
+    "forward_pass": "def forward_pass(X, params):\n    caches, A = [], X\n"
+                    "    for l in range(1, len(params) + 1):\n"
+                    "        Z, fc_cache = fc_forward(add_bias(A), params[f'W{l}'])\n"
+                    "        A, s_cache = sigmoid_forward(Z)\n        caches.append((fc_cache, s_cache))\n"
+                    "    return A, caches",
+    "sigmoid_backward": "def sigmoid_backward(dA, cache):\n    return dA * cache * (1 - cache)",
+    "fc_backward": "def fc_backward(dZ, cache):\n    X, W = cache\n    return dZ @ W.T, X.T @ dZ",
+    "backward_pass": "def backward_pass(dA, caches):\n    grads = {}\n"
+                     "    for l in range(len(caches), 0, -1):\n        fc_cache, s_cache = caches[l - 1]\n"
+                     "        dX, grads[f'W{l}'] = fc_backward(sigmoid_backward(dA, s_cache), fc_cache)\n"
+                     "        dA = dX[:, :-1]\n    return grads",
+    "gradient_step": "def gradient_step(params, grads, lr):\n"
+                     "    return {k: W - lr * grads[k] for k, W in params.items()}",
+    "train_network": "def train_network(params, X, Y, lr, iterations):\n    losses = []\n"
+                     "    for _ in range(iterations):\n        A, caches = forward_pass(X, params)\n"
+                     "        loss, dA = mse_loss(A, Y)\n        losses.append(loss)\n"
+                     "        params = gradient_step(params, backward_pass(dA, caches), lr)\n"
+                     "    return params, losses",
+    "accuracy": "def accuracy(A, y):\n    return float(np.mean(A.argmax(axis=1) == y))",
+}
+
+
 def test_the_grader_grades_the_handouts_notebook_against_the_instructors_copy(
         tmp_path, book_build_dir):
-    """neural_network.ipynb as a student hands it in, half of the starters replaced by
-    labcode's reference and the rest left: against the instructor's copy every check is
-    "reference used" or "not implemented", in the edition's order, and a given cell the
-    student changed is reported and graded as handed out."""
+    """neural_network.ipynb as a student hands it in, a third of the starters replaced by
+    labcode's reference, a third written out (:data:`WRITTEN`), the rest left:
+    against the instructor's copy every check is "reference used", "passed" (every sealed
+    piece's result crosses from the box to the grader) or "not implemented", in the
+    edition's order, and a given cell the student changed is reported and graded as handed
+    out."""
     from labcode.checks.framework import _REFERENCES
     from labcode.grade import grade_notebooks
 
@@ -719,17 +761,20 @@ def test_the_grader_grades_the_handouts_notebook_against_the_instructors_copy(
     edition.mkdir()
     student_edition.write_handout_notebooks(edition, refs)
     nb = nbformat.read(edition / "neural_network.ipynb", as_version=4)
-    used, left = [], []
-    for cell in nb.cells:
-        if "starter" in cell.metadata.get("tags", []):
-            pieces = re.findall(r"^(?:def|class)\s+(\w+)", cell.source, re.M)
-            if len(used) <= len(left):
-                cell.source = "\n".join(
-                    f"from {_REFERENCES[p].module} import {_REFERENCES[p].attribute} as {p}"
-                    for p in pieces)
-                used += pieces
-            else:
-                left += pieces
+    used, written, left = [], [], []
+    starters = [c for c in nb.cells if "starter" in c.metadata.get("tags", [])]
+    for i, cell in enumerate(starters):
+        pieces = re.findall(r"^(?:def|class)\s+(\w+)", cell.source, re.M)
+        if i % 3 == 0:
+            cell.source = "\n".join(
+                f"from {_REFERENCES[p].module} import {_REFERENCES[p].attribute} as {p}"
+                for p in pieces)
+            used += pieces
+        elif i % 3 == 1 and all(p in WRITTEN for p in pieces):
+            cell.source = "\n".join(WRITTEN[p] for p in pieces)
+            written += pieces
+        else:
+            left += pieces
     given = next(c for c in nb.cells if c.cell_type == "code" and "starter" not in
                  c.metadata.get("tags", []) and "load_digits" in c.source)
     given.source = "raise SystemExit('a given cell the student broke')"
@@ -744,4 +789,6 @@ def test_the_grader_grades_the_handouts_notebook_against_the_instructors_copy(
     assert list(status) == expected
     assert {p: status[p] for p in used} == {p: "reference used" for p in used}
     assert {p: status[p] for p in left} == {p: "not implemented" for p in left}
+    assert {p: status[p] for p in written} == {p: "passed" for p in written}
+    assert len(written) >= 4
     assert [r.status for r in rows if not r.check] == ["changed"]

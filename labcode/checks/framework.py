@@ -482,6 +482,9 @@ def _is_student_file(filename: str) -> bool:
 
 def _where(error: BaseException) -> str:
     """The student's line: the innermost frame outside labcode and the libraries."""
+    remote = getattr(error, "_labcode_where", None)
+    if isinstance(remote, str) and remote:  # raised in the student's kernel (labcode._sealed)
+        return remote
     frames = traceback.extract_tb(error.__traceback__)
     frames = [f for f in frames if Path(f.filename).resolve().parent != _CHECKS_DIR]
     if not frames:
