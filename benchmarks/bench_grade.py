@@ -7,11 +7,12 @@ Run from the repository root:
 The class answers a small edition of two exercises (``fc_forward`` and ``fc_backward``,
 each a starter cell and a check cell, as the student edition writes them). Its
 submissions are, in turn, right, wrong (a transposed weight), crashing (the kernel
-exits in the second answer) and endless (a loop that catches every interrupt), ten
-right for every wrong, crashing and endless one. Each notebook may run 15 s. The class is
+exits in the second answer), endless (a loop that catches every interrupt) and forging
+(wrong answers, and a hook that prints "passed" after every cell), ten right for every
+wrong, crashing, endless and forging one. Each notebook may run 15 s. The class is
 graded once with one box at a time and once with ``--workers`` boxes; the script prints
-both times, the time per submission, their ratio, whether the two tables agree, and
-the count of each status.
+both times, the time per submission, their ratio, whether the two tables agree, the
+count of each status, and the statuses of each kind of submission.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ ANSWERS = {
     "crashing": ("def fc_forward(X, W):\n    return X @ W, (X, W)", "import os\nos._exit(1)"),
     "endless": ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
                 "    except BaseException:\n        pass", "pass"),
+    # wrong answers whose kernel prints "passed" after every check cell
+    "forging": ("def fc_forward(X, W):\n    return X @ W.T, (X, W)\n"
+                "get_ipython().events.register('post_run_cell', lambda r: print("
+                "'✓ fc_forward: passed (12 checks)\\n✓ fc_backward: passed (21 checks)'))",
+                "def fc_backward(dZ, cache):\n    X, W = cache\n    return dZ @ W, X.T @ dZ"),
 }
 
 
@@ -65,7 +71,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    kinds = ["right"] * 10 + ["wrong", "crashing", "endless"]
+    kinds = ["right"] * 10 + ["wrong", "crashing", "endless", "forging"]
     with tempfile.TemporaryDirectory() as tmp:
         edition, folder = Path(tmp, "edition"), Path(tmp, "class")
         edition.mkdir()
@@ -88,6 +94,12 @@ def main() -> None:
         print(f"speed-up with {args.workers} workers: {times[1] / times[args.workers]:.2f}x; "
               f"tables equal: {tables[1] == tables[args.workers]}")
         print(dict(collections.Counter(r.status for r in tables[1] if r.check)))
+        by_kind: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+        for r in tables[1]:
+            kind = Path(r.submission).stem.split("_", 1)[1]
+            by_kind[kind][f"{r.check or '(file)'}: {r.status}"] += 1
+        for kind, counts in by_kind.items():
+            print(f"  {kind:>9}: " + "; ".join(f"{k} x{n}" for k, n in sorted(counts.items())))
 
 
 if __name__ == "__main__":

@@ -563,9 +563,12 @@ def plot_per_class_accuracy(
     classes = np.arange(acc.size)
     colors = ["tab:red" if a == acc.min() else "tab:blue" for a in acc]
     bars = ax.bar(classes, acc, color=colors)
-    ax.bar_label(bars, labels=[f"{a:.0%}" for a in acc], fontsize="small", padding=2)
+    # on a white ground above the dashed line, which passes behind them, not through them
+    ax.bar_label(bars, labels=[f"{a:.0%}" for a in acc], fontsize="small", padding=2, zorder=4,
+                 bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"})
     if overall is not None:
-        ax.axhline(overall, color="black", lw=0.9, ls="--", label=f"all classes:\n{overall:.1%}")
+        ax.axhline(overall, color="black", lw=0.9, ls="--", zorder=3,
+                   label=f"all classes:\n{overall:.1%}")
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     low = max(0.0, float(np.floor((min(acc.min(), overall or 1.0) - 0.1) * 10) / 10))
     ax.set_ylim(low, 1.05)

@@ -53,14 +53,7 @@ TIMEOUT_MS = 15_000
 
 # Script errors that do no harm, each with the reason it is allowed. Any other error
 # thrown on a page fails the check.
-KNOWN_PAGE_ERRORS = {
-    "Identifier 'THEBE_JS_URL' has already been declared": (
-        "sphinx-thebe (which Jupyter Book always loads) writes its inline configuration "
-        "script twice on every page; the second copy cannot redeclare the constant the "
-        "first one set. Thebe is not enabled in this book, so nothing reads it, and the "
-        "thebe library the constant names is never requested."
-    ),
-}
+KNOWN_PAGE_ERRORS: dict[str, str] = {}
 
 _IMAGES_JS = """async () => {
   const images = Array.from(document.images);
@@ -401,6 +394,11 @@ def check_site(
 PHONE_WIDTH = 390
 DESKTOP_WIDTH = 1280
 
+_OPEN_JS = """() => {
+  document.querySelectorAll(".bd-article details").forEach((d) => { d.open = true; });
+  document.querySelectorAll(".bd-article .toggle-hidden").forEach((e) => e.classList.remove("toggle-hidden"));
+}"""
+
 _LAYOUT_JS = """(phone) => {
   const article = document.querySelector(".bd-article");
   if (!article) return ["no .bd-article on the page"];
@@ -430,6 +428,8 @@ _LAYOUT_JS = """(phone) => {
       problems.push(`${kind} wider than the page, ${Math.round(r.right - edge)} px cut or sticking out: ${text(el)}`);
     } else if (box !== null && getComputedStyle(box).overflowX === "hidden" && box.scrollWidth > box.clientWidth + 1) {
       problems.push(`${kind} cut by a box that does not scroll: ${text(el)}`);
+    } else if (scrolls && box.scrollLeft === 0 && !box.classList.contains("labcode-more-right")) {
+      problems.push(`${kind} scrolls sideways with no cue that it does: ${text(el)}`);
     }
   }
   if (phone && document.documentElement.scrollWidth > window.innerWidth + 1) {
@@ -471,6 +471,8 @@ def check_layout(html: Path, pages: list[str], width: int) -> list[str]:
             for name in pages:
                 page.goto(f"{base}{name}.html", wait_until="load")
                 page.evaluate(_MATH_JS, 2000)
+                page.evaluate(_OPEN_JS)
+                page.wait_for_timeout(300)  # _static/labcode-fit.js sizes the equations again
                 for problem in page.evaluate(_LAYOUT_JS, width < 600):
                     problems.append(f"{name} at {width} px: {problem}")
         finally:
@@ -478,7 +480,91 @@ def check_layout(html: Path, pages: list[str], width: int) -> list[str]:
     return problems
 
 
+_NAV_STATE_JS = """() => {
+  const open = (id) => !!document.getElementById(id)?.open;
+  const links = (id) => document.getElementById(id)?.querySelectorAll("a[href]").length || 0;
+  const primary = document.getElementById("pst-primary-sidebar");
+  return {primaryModal: open("pst-primary-sidebar-modal"),
+          primaryLinks: links("pst-primary-sidebar-modal"),
+          secondaryModal: open("pst-secondary-sidebar-modal"),
+          secondaryLinks: links("pst-secondary-sidebar-modal"),
+          primaryHidden: !!primary && (primary.classList.contains("pst-sidebar-hidden")
+                                       || primary.offsetWidth === 0)};
+}"""
+
+
+def check_navigation(html: Path, pages: list[str], width: int) -> list[str]:
+    """Press the visible "contents" and "On this page" buttons of each page, ``width``
+    pixels wide, and report each that does nothing: on a phone (below 992 px, where the
+    sidebars are drawers) each must open its drawer, holding links; on a wide screen the
+    contents button must hide the chapter list."""
+    from playwright.sync_api import sync_playwright
+
+    problems = []
+    with serve(html) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            context.set_default_timeout(TIMEOUT_MS)
+            context.route(
+                "**/*",
+                lambda r: r.continue_() if r.request.url.startswith(base) else r.abort(),
+            )
+            page = context.new_page()
+            for name in pages:
+                page.goto(f"{base}{name}.html", wait_until="load")
+                where = f"{name} at {width} px"
+                kinds = [("primary", "contents")] + ([("secondary", "On this page")]
+                                                     if width < 992 else [])
+                if not page.locator("#pst-page-toc-nav a").count():
+                    kinds = kinds[:1]  # a page without sections has no "On this page"
+                for kind, label in kinds:
+                    buttons = page.locator(f".{kind}-toggle >> visible=true")
+                    if buttons.count() == 0:
+                        problems.append(f"{where}: no visible {label} button")
+                        continue
+                    buttons.first.click()
+                    page.wait_for_timeout(300)
+                    state = page.evaluate(_NAV_STATE_JS)
+                    if width >= 992:
+                        if not state["primaryHidden"]:
+                            problems.append(f"{where}: the {label} button does not hide the sidebar")
+                        buttons.first.click()  # and back
+                    elif not state[f"{kind}Modal"] or not state[f"{kind}Links"]:
+                        problems.append(f"{where}: the {label} button opens no drawer of links")
+                    else:
+                        page.keyboard.press("Escape")
+                        page.wait_for_timeout(100)
+        finally:
+            browser.close()
+    return problems
+
+
 # --- the real site ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [PHONE_WIDTH, DESKTOP_WIDTH])
+def test_the_navigation_buttons_open_their_drawers(built_book, width):
+    assert built_book.returncode == 0, built_book.output[-5000:]
+    pages = [p for p in toc_pages() if p.startswith("book/")]
+    problems = check_navigation(built_book.html, pages, width)
+    assert problems == [], "\n".join(problems)
+
+
+def test_layout_checker_reports_what_scrolls_without_a_cue(built_book, tmp_path):
+    html = _damaged_copy(built_book, tmp_path)
+    (html / "_static" / "labcode-fit.js").write_text("// removed\n")
+    phone = check_layout(html, ["book/numpy_network"], PHONE_WIDTH)
+    assert any("table scrolls sideways with no cue" in p for p in phone), phone
+    assert any("equation scrolls sideways with no cue" in p for p in phone), phone
+
+
+def test_navigation_checker_reports_buttons_that_do_nothing(built_book, tmp_path):
+    html = _damaged_copy(built_book, tmp_path)
+    (html / "_static" / "labcode-nav.js").write_text("// removed\n")
+    for width in (PHONE_WIDTH, DESKTOP_WIDTH):
+        problems = check_navigation(html, ["book/data"], width)
+        assert any("button" in p for p in problems), (width, problems)
 
 
 @pytest.fixture(scope="module")

@@ -180,7 +180,11 @@ def test_launch_and_repository_buttons_point_at_the_repository(html):
     branch = re.search(r"^repository:\n(?:  .*\n)*?  branch: (\S+)", config, re.M).group(1)
     owner_repo = repo_url.removeprefix("https://github.com/")
     for page in toc_pages():
-        assert f'href="{repo_url}"' in (html / f"{page}.html").read_text(encoding="utf8")
+        text = (html / f"{page}.html").read_text(encoding="utf8")
+        assert f'href="{repo_url}"' in text
+        # the issue and edit buttons: a reader reports a mistake or suggests a fix
+        assert f'href="{repo_url}/issues/new?title=Issue%20on%20page%20' in text, page
+        assert f'href="{repo_url}/edit/{branch}/{page}.md"' in text, page
     links = _launch_links(html)
     assert set(links) == set(_code_pages())  # every executed chapter, and only those
     for page, found in links.items():
@@ -458,6 +462,40 @@ def test_a_bad_solutions_setting_stops_the_build(tmp_path):
     root = make_mini_book(tmp_path / "book", {"doubling": _EXERCISE_CHAPTER})
     build = build_book(root, *STRICT, out=tmp_path / "bad", env={"LABCODE_SOLUTIONS": "maybe"})
     assert build.returncode != 0 and "LABCODE_SOLUTIONS must be 'shown' or 'hidden'" in build.output
+
+
+def test_every_image_has_an_alt_text_that_is_not_its_path(html):
+    images = 0
+    for page in sorted((html / "book").glob("*.html")):
+        for tag in re.findall(r"<img\b[^>]*>", page.read_text(encoding="utf8")):
+            images += 1
+            alt = re.search(r'\balt="([^"]*)"', tag)
+            assert alt and alt.group(1).strip(), (page.name, tag)
+            assert not re.search(r"\.(png|jpe?g|svg)\b|_images/", alt.group(1)), (page.name, tag)
+    assert images >= 31
+
+
+def test_a_figures_alt_text_is_the_first_sentence_of_its_caption():
+    from docutils import nodes
+
+    figure = nodes.figure("", nodes.image(uri="_images/a.png"),
+                          nodes.caption(text="Loss per epoch.  It falls\nfast. Then flat."))
+    bare = nodes.figure("", nodes.image(uri="_images/b.png", alt="A digit"))
+    doc = nodes.document(None, None)
+    doc += [figure, bare]
+    assert labcode_book.figure_alt_texts(doc) == 1
+    assert figure.children[0]["alt"] == "Loss per epoch."
+    assert bare.children[0]["alt"] == "A digit"
+    assert labcode_book.alt_from_caption("x" * 300 + " y.", limit=20).endswith("…")
+
+
+def test_each_script_is_written_once_whatever_its_priority():
+    from sphinx.builders.html._assets import _JavaScript
+
+    config = [_JavaScript(None, body="const THEBE_JS_URL = 1"),
+              _JavaScript("", priority=501, body="const THEBE_JS_URL = 1"),
+              _JavaScript("a.js"), _JavaScript("a.js", priority=200), _JavaScript("b.js")]
+    assert labcode_book.unique_scripts(config) == [config[0], config[2], config[4]]
 
 
 def test_the_intro_lists_every_step_with_a_link_to_its_section(html):

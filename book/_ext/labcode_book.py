@@ -525,9 +525,42 @@ def _on_env_get_updated(app, env) -> list[str]:
     return _executed_docnames(env)
 
 
+_PATH_LIKE = re.compile(r"(^|/)[^/\s]+\.(png|jpe?g|svg|gif|webp)$|_images/", re.I)
+
+
+def alt_from_caption(caption: str, limit: int = 250) -> str:
+    """A figure's alt text: the first sentence of its caption, whitespace made single."""
+    text = " ".join(caption.split())
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z(])", text, maxsplit=1)[0]
+    if len(first) > limit:
+        first = first[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return first
+
+
+def figure_alt_texts(doctree) -> int:
+    """Give every image of a captioned figure an alt text from its caption, where it has
+    none (Sphinx then writes the file's path, which a screen reader reads out); the count."""
+    from docutils import nodes
+
+    given = 0
+    for figure in doctree.findall(nodes.figure):
+        captions = [c for c in figure.children if isinstance(c, nodes.caption)]
+        if not captions or not captions[0].astext().strip():
+            continue
+        for image in figure.findall(nodes.image):
+            alt = image.get("alt", "")
+            if not alt.strip() or _PATH_LIKE.search(alt):
+                image["alt"] = alt_from_caption(captions[0].astext())
+                given += 1
+    return given
+
+
 def _on_doctree_resolved(app, doctree, docname: str) -> None:
     from docutils import nodes
     from sphinx.util import logging
+
+    if app.builder.format == "html":
+        figure_alt_texts(doctree)
 
     exec_data = getattr(app.env, "nb_metadata", {}).get(docname, {}).get("exec_data")
     if app.builder.format != "html" or not exec_data:
@@ -556,7 +589,31 @@ def _on_env_before_read_docs(app, env, docnames: list[str]) -> None:
     docnames.sort(key=lambda name: (position.get(name, len(position)), name))
 
 
+def unique_scripts(scripts: list) -> list:
+    """The page's scripts, each once: sphinx-thebe writes its inline configuration twice,
+    and the second copy throws "Identifier 'THEBE_JS_URL' has already been declared"."""
+    seen, kept = set(), []
+    for script in scripts:
+        attributes = getattr(script, "attributes", {}) or {}
+        # the same file or inline body, whatever priority each copy was added with
+        key = (str(getattr(script, "filename", script) or ""),  # an inline one: None or ""
+               tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    return kept
+
+
+def _on_html_page_context(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if isinstance(scripts, list):
+        # in place: later handlers (MathJax on pages with math) add to this very list
+        scripts[:] = unique_scripts(scripts)
+
+
 def setup(app):
+    # early: html-page-context stops at the first handler that returns a template
+    app.connect("html-page-context", _on_html_page_context, priority=100)
     app.connect("env-before-read-docs", _on_env_before_read_docs)
     app.connect("env-get-outdated", _on_env_get_outdated)
     app.connect("doctree-read", _on_doctree_read)
