@@ -217,6 +217,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_output(option: str, path: str, parser: argparse.ArgumentParser) -> None:
+    """Exit 2 now, not after the work, when ``path`` cannot be written: its folder missing,
+    or the path a folder."""
+    where = os.path.dirname(path) or "."
+    if not os.path.isdir(where):
+        parser.error(f"{option} {path!r}: the folder {where!r} does not exist")
+    if os.path.isdir(path):
+        parser.error(f"{option} {path!r} is a folder; give a file name")
+
+
+def _check_cache(path: str, parser: argparse.ArgumentParser) -> None:
+    """Exit 2 now when the run cache ``path`` is a file or cannot be made."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        parser.error(f"--cache {path!r} is a file, not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"--cache {path!r}: the folder cannot be made ({exc.strerror})")
+    if not os.access(path, os.W_OK | os.X_OK):
+        parser.error(f"--cache {path!r}: the folder cannot be written to")
+
+
 def _run_grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .grade import (book_answers, collect_observations, grade_notebooks, read_rubric,
                         read_table, write_gradebook, write_observations, write_table)
@@ -233,9 +255,7 @@ def _run_grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     for option, path in (("--out", args.out), ("--json", args.json),
                          ("--observations", args.observations), ("--gradebook", args.gradebook),
                          ("--summary", args.summary)):
-        where = os.path.dirname(path) or "."
-        if not os.path.isdir(where):
-            parser.error(f"{option} {path!r}: the folder {where!r} does not exist")
+        _check_output(option, path, parser)
         if os.path.islink(path):
             parser.error(f"{option} {path!r} is a symbolic link: the grader writes only plain files")
     done: list = []
@@ -323,6 +343,11 @@ def _run_sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     _check_limits(args, parser)
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
+    for option, path in (("--out", args.out), ("--plot", args.plot)):
+        if path:
+            _check_output(option, path, parser)
+    if args.cache:
+        _check_cache(args.cache, parser)
     base = _config_from(args, parser)
     executor = None
     if args.workers is not None:

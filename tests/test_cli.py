@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -30,6 +31,9 @@ def test_help_lists_commands_and_options():
         assert option in train_help.stdout, option
 
 
+_ROOT = Path(__file__).resolve().parents[1]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -44,6 +48,12 @@ def test_help_lists_commands_and_options():
         (("train", "--lr", "x"), "argument --lr: expected a number, got 'x'"),
         (("train", "--model", "huge"), "unknown model 'huge'"),
         (("fly",), "invalid choice: 'fly'"),
+        # paths that cannot be written fail before any training
+        (("sweep", "lr", "0.1", "--cache", str(_ROOT / "README.md")), "is a file, not a folder"),
+        (("sweep", "lr", "0.1", "--cache", "/proc/labcode/runs"), "the folder cannot be made"),
+        (("sweep", "lr", "0.1", "--out", "/nonexistent/t.csv"), "the folder '/nonexistent' does not exist"),
+        (("sweep", "lr", "0.1", "--plot", "/nonexistent/p.png"), "the folder '/nonexistent' does not exist"),
+        (("sweep", "lr", "0.1", "--out", str(_ROOT / "tests")), "is a folder; give a file name"),
     ],
 )
 def test_bad_values_are_one_line_errors_with_exit_code_2(args, message, capsys):
