@@ -489,6 +489,15 @@ def test_a_figures_alt_text_is_the_first_sentence_of_its_caption():
     assert labcode_book.alt_from_caption("x" * 300 + " y.", limit=20).endswith("…")
 
 
+def test_each_api_entry_has_one_parameters_section(html):
+    text = (html / "book" / "api.html").read_text(encoding="utf8")
+    entries = re.split(r'<dt class="sig sig-object py"', text)[1:]
+    counts = [len(re.findall(r">Parameters<", e)) for e in entries]
+    assert len(entries) > 100 and sum(counts) > 50
+    twice = [re.sub(r"<[^>]+>", "", e[:200]) for e, n in zip(entries, counts) if n > 1]
+    assert twice == [], twice[:3]
+
+
 def test_each_script_is_written_once_whatever_its_priority():
     from sphinx.builders.html._assets import _JavaScript
 
