@@ -10,7 +10,7 @@ WORK ?= work
 PORT ?= 8000
 CHAPTER ?=
 
-.PHONY: bubblewrap book test test-fast serve clean chapter setup chromium student term notebooks lab
+.PHONY: pdf bubblewrap book test test-fast serve clean chapter setup chromium student term notebooks lab
 
 setup: $(STAMP)
 
@@ -78,6 +78,11 @@ chapter: $(STAMP)
 student: book
 	$(PY) book/_ext/student_edition.py --out _build/student
 	@echo "The student notebooks are in $(CURDIR)/_build/student (make student overwrites them: work on a copy)"
+
+## make pdf: the whole book as one PDF, _build/html/book.pdf, printed by Debian's chromium
+## (every answer open, code wrapped; no TeX)
+pdf: book chromium
+	$(PY) book/_ext/book_pdf.py --html _build/html --out _build/html/book.pdf
 
 ## make notebooks: write book/<chapter>.ipynb (what the Colab and Binder buttons open) and
 ## binder/requirements.txt; commit them. The edition is launch_notebooks: in _config.yml.

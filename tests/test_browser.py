@@ -540,7 +540,70 @@ def check_navigation(html: Path, pages: list[str], width: int) -> list[str]:
     return problems
 
 
+_PRINT_JS = """() => {
+  window.dispatchEvent(new Event("beforeprint"));
+  const article = document.querySelector(".bd-article");
+  const problems = [];
+  const closed = article.querySelectorAll("details:not([open])").length;
+  if (closed) problems.push(`${closed} dropdowns stay closed on paper`);
+  for (const pre of article.querySelectorAll("pre")) {
+    if (pre.offsetWidth && pre.scrollWidth > pre.clientWidth + 1) {
+      problems.push(`a code line runs past the page's edge: ${pre.textContent.trim().slice(0, 60)}`);
+      break;
+    }
+  }
+  for (const fig of article.querySelectorAll("figure")) {
+    if (getComputedStyle(fig).breakInside !== "avoid") {
+      problems.push("a figure may be split from its caption across pages");
+      break;
+    }
+  }
+  return problems;
+}"""
+
+
+def check_print(html: Path, pages: list[str]) -> list[str]:
+    """Read each page as the browser prints it (print media, ``beforeprint``, an A4 width)
+    and report what paper would lose: a closed dropdown, a code line cut at the edge, a
+    figure that may be split from its caption."""
+    from playwright.sync_api import sync_playwright
+
+    problems = []
+    with serve(html) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 700, "height": 900})
+            context.route(
+                "**/*",
+                lambda r: r.continue_() if r.request.url.startswith(base) else r.abort(),
+            )
+            page = context.new_page()
+            page.emulate_media(media="print")
+            for name in pages:
+                page.goto(f"{base}{name}.html", wait_until="load")
+                problems += [f"{name}: {p}" for p in page.evaluate(_PRINT_JS)]
+        finally:
+            browser.close()
+    return problems
+
+
 # --- the real site ----------------------------------------------------------------------
+
+
+def test_on_paper_every_answer_shows_and_no_code_line_is_cut(built_book):
+    assert built_book.returncode == 0, built_book.output[-5000:]
+    problems = check_print(built_book.html, [p for p in toc_pages() if p.startswith("book/")])
+    assert problems == [], "\n".join(problems)
+
+
+def test_print_checker_reports_closed_answers_and_cut_lines(built_book, tmp_path):
+    html = _damaged_copy(built_book, tmp_path)
+    (html / "_static" / "labcode-print.js").write_text("// removed\n")
+    css = html / "_static" / "labcode.css"
+    css.write_text(css.read_text(encoding="utf8").split("@media print")[0], encoding="utf8")
+    problems = check_print(html, ["book/numpy_network"])
+    assert any("dropdowns stay closed" in p for p in problems), problems
+    assert any("figure may be split" in p for p in problems), problems
 
 
 @pytest.mark.parametrize("width", [PHONE_WIDTH, DESKTOP_WIDTH])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import subprocess
+import unicodedata
 from importlib import metadata
 from pathlib import Path
 
@@ -487,6 +488,35 @@ def test_a_figures_alt_text_is_the_first_sentence_of_its_caption():
     assert figure.children[0]["alt"] == "Loss per epoch."
     assert bare.children[0]["alt"] == "A digit"
     assert labcode_book.alt_from_caption("x" * 300 + " y.", limit=20).endswith("…")
+
+
+def test_make_pdf_prints_the_whole_book_with_its_answers(html, tmp_path):
+    """The PDF holds every page of the table of contents in order, each a bookmark whose
+    first sheet carries its title, and the text of a closed "An answer" dropdown."""
+    from pypdf import PdfReader
+
+    _spec_pdf = importlib.util.spec_from_file_location(
+        "book_pdf", REPO / "book" / "_ext" / "book_pdf.py")
+    book_pdf = importlib.util.module_from_spec(_spec_pdf)
+    _spec_pdf.loader.exec_module(book_pdf)
+    out = tmp_path / "book.pdf"
+    starts = book_pdf.book_pdf(html, out)
+    reader = PdfReader(out)
+    assert len(reader.pages) > 150
+    assert [t for t, _ in starts] == [o.title for o in reader.outline]
+    assert len(starts) == len(toc_pages())
+    assert [n for _, n in starts] == sorted(n for _, n in starts)
+
+    def words(text: str) -> str:  # ligatures (ﬁ, ﬀ) as letters, whitespace made single
+        return " ".join(unicodedata.normalize("NFKC", text).split())
+
+    for title, first in starts:
+        assert words(title)[:25] in words(reader.pages[first].extract_text()), title
+    chapter = next(i for i, (t, _) in enumerate(starts) if "by hand in NumPy" in t)
+    sheets = range(starts[chapter][1], starts[chapter + 1][1])
+    text = words(" ".join(reader.pages[i].extract_text() for i in sheets))
+    # an answer that the page shows only when its dropdown is opened
+    assert "The central difference cancels the second-order term" in text
 
 
 def test_each_api_entry_has_one_parameters_section(html):
