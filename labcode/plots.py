@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import (FuncFormatter, LogLocator, MaxNLocator, NullFormatter,
+                               PercentFormatter)
 
 from . import _validate
 from .data import (
@@ -191,6 +192,7 @@ def plot_class_balance(
     ax.set_xticks(classes)
     ax.set_xlabel("digit class")
     ax.set_ylabel("share of the part's samples")
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     ax.set_title("Class balance of each part of the split")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # room above the bars for the legend
     ax.legend(loc="upper center", ncol=len(items) + 1, fontsize="small")
@@ -520,6 +522,7 @@ def plot_training_curves(
     ax_loss.set_ylabel("cross-entropy loss (log scale)")
     ax_loss.set_title("Loss per epoch")
     ax_acc.set_ylabel("accuracy")
+    ax_acc.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     ax_acc.set_title("Accuracy per epoch")
     for ax in (ax_loss, ax_acc):
         ax.set_xlabel("epoch")
@@ -574,7 +577,8 @@ def plot_per_class_accuracy(
     ax.set_ylim(low, 1.05)
     ax.set_xticks(classes)
     ax.set_xlabel("digit class")
-    ax.set_ylabel("accuracy (share of the class)")
+    ax.set_ylabel("accuracy")
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     ax.set_title(title)
     return ax
 

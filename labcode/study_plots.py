@@ -25,10 +25,28 @@ __all__ = [
 ]
 
 
+_SCIENTIFIC = ("lr", "l1", "l2")
+"""The settings the book's tables write in scientific notation, every value of them."""
+
+
+def _number(value: float, param: str = "") -> str:
+    """A value as the book's tables write it: a rate as ``1e-4`` or ``1e-1`` (never
+    ``0.0001`` or ``1e-05``), any other number as ``32`` or ``0.5``."""
+    if value != 0 and (param in _SCIENTIFIC or abs(value) < 1e-3):
+        mantissa, exponent = f"{value:.6e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return f"{value:g}"
+
+
 def _value_label(param: str, value: object) -> str:
     if isinstance(value, float):
-        return f"{param}={value:g}"
+        return f"{param}={_number(value, param)}"
     return f"{param}={value}"
+
+
+def _percent(axis) -> None:
+    """Accuracies on an axis in percent, as the book writes them."""
+    axis.set_major_formatter(matplotlib.ticker.PercentFormatter(xmax=1.0, decimals=0))
 
 
 def plot_sweep(values: list, accuracies: list, param: str) -> Axes:
@@ -61,13 +79,17 @@ def plot_sweep(values: list, accuracies: list, param: str) -> Axes:
     if all(isinstance(v, str) for v in values):
         ax.barh(values, accuracies)
         ax.set(xlabel="final validation accuracy", ylabel=param)
+        _percent(ax.xaxis)
     else:
         numbers = [float(v) for v in values]
         ax.plot(numbers, accuracies, marker="o")
         if min(numbers) > 0 and max(numbers) / min(numbers) >= 10:
             whole = all(float(v).is_integer() for v in numbers)
             ax.set_xscale("log", base=2 if whole else 10)
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+                lambda v, _: f"{v:g}" if whole else _number(v, param)))
         ax.set(xlabel=param, ylabel="final validation accuracy")
+        _percent(ax.yaxis)
     ax.set_title(f"One run per value of {param}")
     return ax
 
@@ -122,6 +144,8 @@ def plot_sweep_curves(
     n_seeds = table.groupby("value", sort=False)["seed"].nunique().max()
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric.replace("_", " "))
+    if "accuracy" in metric:
+        _percent(ax.yaxis)
     ax.set_title(f"{metric.replace('_', ' ').capitalize()} per epoch, mean \u00b1 1 std over "
                  f"{n_seeds} seeds")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -193,11 +217,13 @@ def plot_sweep_final(
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xticks(xs)
     if numeric:
-        ax.set_xticklabels([f"{v:g}" for v in stats.index])
+        ax.set_xticklabels([_number(float(v), param) for v in stats.index])
     else:
         ax.set_xticklabels([str(v) for v in stats.index], rotation=30, ha="right")
     ax.set_xlabel(param.replace("_", " ") + (" (log scale)" if logx else ""))
     ax.set_ylabel("final " + metric.replace("_", " "))
+    if "accuracy" in metric:
+        _percent(ax.yaxis)
     ax.set_title(f"Final {metric.replace('_', ' ')} against {param.replace('_', ' ')}")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
@@ -304,6 +330,8 @@ def plot_train_val_curves(tables: Mapping[str, object], *, title: str = "") -> n
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("accuracy")
+    for ax in axes:
+        _percent(ax.yaxis)
     axes[1].legend(fontsize="small")
     if title:
         fig.suptitle(title)
