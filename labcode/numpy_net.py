@@ -617,7 +617,7 @@ class NumpyNetwork:
         message = (
             f"training stalled at lr={lr:g}: from iteration {saturated_since} on, every output "
             f"unit saturated ({why}); the loss is {history[-1]:.4g} and the training accuracy "
-            f"{accuracy:.3f}, at chance ({chance:.3f}). Use a smaller learning rate."
+            f"{accuracy:.1%}, at chance ({chance:.1%}). Use a smaller learning rate."
         )
         return FitHistory(history, saturated_since, message)
 

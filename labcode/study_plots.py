@@ -25,6 +25,18 @@ __all__ = [
 ]
 
 
+_LINESTYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v")
+
+
+def _style(i: int, n_points: int) -> dict:
+    """The line style of the ``i``-th curve: a dash pattern and a marker, a pair of its own
+    for each of the first 20 curves, so that no two are told apart by colour alone."""
+    return {"linestyle": _LINESTYLES[i % len(_LINESTYLES)],
+            "marker": _MARKERS[i % len(_MARKERS)], "markersize": 4,
+            "markevery": max(1, n_points // 8)}
+
+
 _SCIENTIFIC = ("lr", "l1", "l2")
 """The settings the book's tables write in scientific notation, every value of them."""
 
@@ -138,7 +150,7 @@ def plot_sweep_curves(
         std = stats["std"].fillna(0.0)
         name = labels[value] if labels and value in labels else _value_label(param, value)
         line = ax.plot(stats.index, stats["mean"], label=name,
-                       linestyle=("-", "--", "-.", ":")[len(ax.lines) % 4])[0]
+                       **_style(len(ax.lines), len(stats)))[0]
         ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
                         color=line.get_color(), alpha=0.2, linewidth=0)
     n_seeds = table.groupby("value", sort=False)["seed"].nunique().max()
@@ -321,8 +333,8 @@ def plot_train_val_curves(tables: Mapping[str, object], *, title: str = "") -> n
         for ax, metric in zip(axes, ("train_accuracy", "val_accuracy")):
             stats = table.groupby("epoch")[metric].agg(["mean", "std"])
             std = stats["std"].fillna(0.0)
-            style = ("-", "--", "-.", ":")[list(tables).index(name) % 4]
-            line = ax.plot(stats.index, stats["mean"], label=name, linestyle=style)[0]
+            line = ax.plot(stats.index, stats["mean"], label=name,
+                           **_style(list(tables).index(name), len(stats)))[0]
             ax.fill_between(stats.index, stats["mean"] - std, stats["mean"] + std,
                             color=line.get_color(), alpha=0.2, linewidth=0)
     for ax, part in zip(axes, ("training", "validation")):

@@ -129,3 +129,23 @@ def test_train_val_curves_draw_each_setting_on_both_panels():
     with pytest.raises(ValueError, match=r"tables\['x'\] must be a non-empty"):
         study_plots.plot_train_val_curves({"x": pd.DataFrame()})
     plt.close("all")
+
+
+def test_sweep_curves_differ_by_more_than_colour_and_write_rates_as_the_tables_do():
+    import pandas as pd
+    from matplotlib.ticker import PercentFormatter
+
+    from labcode import study_plots
+
+    names = ["adam", "sgd", "sgd_momentum", "rmsprop", "adagrad", "adadelta", "adamw"]
+    rows = [{"param": "optimizer", "value": v, "seed": 0, "epoch": e, "val_accuracy": 0.5 + i / 100}
+            for i, v in enumerate(names) for e in range(1, 21)]
+    ax = study_plots.plot_sweep_curves(pd.DataFrame(rows))
+    # a reader without colour vision tells every curve by its dashes and markers
+    assert len({(line.get_linestyle(), line.get_marker()) for line in ax.lines}) == len(names)
+    assert isinstance(ax.yaxis.get_major_formatter(), PercentFormatter)
+    rates = [{"param": "lr", "value": v, "seed": 0, "epoch": 1, "val_accuracy": 0.9}
+             for v in (1e-1, 1e-4, 1e-5)]
+    ax = study_plots.plot_sweep_curves(pd.DataFrame(rates))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["lr=1e-1", "lr=1e-4", "lr=1e-5"]
+    plt.close("all")
