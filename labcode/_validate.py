@@ -216,6 +216,8 @@ def labels(y: object, num_classes: int, name: str = "y") -> np.ndarray:
     """1-D integer class labels in ``0 .. num_classes - 1`` (``3.0`` is fine, ``2.5`` is not), as int64."""
     num_classes = integer(num_classes, "num_classes")
     arr = _numeric(y, name, "hold integer class labels")
+    if arr.dtype == np.bool_:  # True/False from a comparison, not classes
+        raise TypeError(f"{name} must hold integer class labels, got booleans: {describe(y)}")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D with shape (n_samples,), got shape {arr.shape}")
     if not np.issubdtype(arr.dtype, np.integer):

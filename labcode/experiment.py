@@ -115,6 +115,14 @@ TARGET_TEST_ACCURACY = 0.95
 The handout sets no target; this one is the book's, checked by the tests."""
 
 
+MAX_HIDDEN_SIZE = 8192
+"""The widest hidden layer a :class:`TrainConfig` accepts: wider can only be a mistake
+(the book's widest is 512; a ComplexMLP's blocks are 4 and 2 times as wide)."""
+
+MAX_THREADS = 1024
+"""The most CPU threads a :class:`TrainConfig` may ask torch for."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every choice of one training run; checked when it is created.
@@ -160,7 +168,9 @@ class TrainConfig:
         If a field has the wrong type (a float for ``epochs``, say).
     ValueError
         If a field has an invalid value: a non-positive or non-finite ``lr``, ``epochs``,
-        ``batch_size`` or ``hidden_size`` below 1, negative ``l1`` or ``l2``, an unknown
+        ``batch_size`` or ``hidden_size`` below 1, ``hidden_size`` above
+        ``MAX_HIDDEN_SIZE`` (8192) or ``num_threads`` above ``MAX_THREADS`` (1024), negative
+        ``l1`` or ``l2``, an unknown
         ``model``, ``optimizer``, ``penalize`` or ``device``, a negative ``seed``. The
         message names the field and the value.
     """
@@ -195,6 +205,10 @@ class TrainConfig:
         _validate.one_of(self.penalize, "TrainConfig.penalize", PENALIZE)
         for name in ("hidden_size", "epochs", "batch_size"):
             put(name, _validate.integer(getattr(self, name), f"TrainConfig.{name}"))
+        if self.hidden_size > MAX_HIDDEN_SIZE:
+            raise ValueError(
+                f"TrainConfig.hidden_size must be at most {MAX_HIDDEN_SIZE} (a ComplexMLP of that "
+                f"size already holds about half a billion weights), got {self.hidden_size}")
         put("lr", _validate.positive(self.lr, "TrainConfig.lr"))
         for name in ("l1", "l2"):
             put(name, _validate.non_negative(getattr(self, name), f"TrainConfig.{name}"))
@@ -207,6 +221,9 @@ class TrainConfig:
         put("device", _check_device_name(self.device))
         if self.num_threads is not None:
             put("num_threads", _validate.integer(self.num_threads, "TrainConfig.num_threads"))
+            if self.num_threads > MAX_THREADS:
+                raise ValueError(f"TrainConfig.num_threads must be at most {MAX_THREADS}, got "
+                                 f"{self.num_threads}")
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (and checked again)."""

@@ -92,6 +92,9 @@ def _check_step(params: object, grads: object, lr: object) -> float:
         for name, value in (("params", W), ("grads", grads[key])):
             if not isinstance(value, np.ndarray):
                 raise TypeError(f"{name}[{key!r}] must be a NumPy array, got {_validate.describe(value)}")
+            if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+                raise TypeError(f"{name}[{key!r}] must hold real numbers, got "
+                                f"{_validate.describe(value)}")
         _validate.shape(grads[key], W.shape, f"grads[{key!r}]", f"params[{key!r}]")
     return _validate.positive(lr, "lr")
 

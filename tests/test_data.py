@@ -165,6 +165,7 @@ def test_one_hot_accepts_whole_floats():
         ([[0, 1]], {}, ValueError, r"y must be 1-D with shape \(n_samples,\), got shape \(1, 2\)"),
         ([0], {"num_classes": 2.0}, TypeError, r"num_classes must be an int >= 1, got float 2.0"),
         ([0], {"num_classes": 0}, ValueError, r"num_classes must be an int >= 1, got 0"),
+        ([True, False], {}, TypeError, r"y must hold integer class labels, got booleans"),
     ],
 )
 def test_one_hot_rejects_bad_labels(y, kwargs, exc, match):

@@ -312,6 +312,10 @@ def test_fit_steps_exactly_as_gradient_step(batch):
          r"params must be a dict of NumPy arrays, got list"),
         ({"W1": np.zeros((2, 2))}, {"W1": [[0.0, 0.0], [0.0, 0.0]]}, 0.1, TypeError,
          r"grads\['W1'\] must be a NumPy array, got list"),
+        ({"W1": np.zeros((2, 2))}, {"W1": np.ones((2, 2)) * 1j}, 0.1, TypeError,
+         r"grads\['W1'\] must hold real numbers, got array of shape \(2, 2\) and dtype complex128"),
+        ({"W1": np.zeros((2, 2), dtype=bool)}, {"W1": np.zeros((2, 2))}, 0.1, TypeError,
+         r"params\['W1'\] must hold real numbers"),
     ],
 )
 def test_gradient_step_rejects_bad_inputs(params, grads, lr, exc, match):

@@ -383,6 +383,8 @@ def test_default_config_is_the_handouts_step_3():
         ("device", "tpu", "device must be 'cpu', 'cuda' or 'cuda:<index>', got 'tpu'"),
         ("device", "mps", "got 'mps'"),
         ("num_threads", 0, "TrainConfig.num_threads must be an int >= 1, got 0"),
+        ("num_threads", 2**40, "TrainConfig.num_threads must be at most 1024, got 1099511627776"),
+        ("hidden_size", 2**40, "TrainConfig.hidden_size must be at most 8192 "),
     ],
 )
 def test_every_invalid_config_field_raises_value_error(field, value, match):
