@@ -10,7 +10,7 @@ WORK ?= work
 PORT ?= 8000
 CHAPTER ?=
 
-.PHONY: pdf bubblewrap book test test-fast serve clean chapter setup chromium student term notebooks lab
+.PHONY: axe pdf bubblewrap book test test-fast serve clean chapter setup chromium student term notebooks lab
 
 setup: $(STAMP)
 
@@ -22,23 +22,27 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip check
 	@touch $(STAMP)
 
-## make book: build the site into _build/html (re-executes only what changed)
-book: $(STAMP)
+## make book: build the site into _build/html (re-executes only what changed), and the whole
+## book as one PDF beside it, _build/html/book.pdf, which the intro links to
+book: $(STAMP) chromium
 	$(JB) build . -W -n --keep-going
+	$(PY) book/_ext/book_pdf.py --html _build/html --out _build/html/book.pdf
 	@echo "The site is at $(CURDIR)/_build/html/index.html (or run: make serve)"
 
-## make term: the term-time site, every solution left out, into _build/term/_build/html
+## make term: the term-time site, every solution left out, into _build/term/_build/html (its
+## PDF, book.pdf, beside it)
 ## (both editions run the same code: a first term build starts from make book's execution cache)
-term: $(STAMP)
+term: $(STAMP) chromium
 	@if [ -d _build/.jupyter_cache ] && [ ! -d _build/term/_build/.jupyter_cache ]; then \
 	  mkdir -p _build/term/_build && cp -r _build/.jupyter_cache _build/term/_build/; fi
 	LABCODE_SOLUTIONS=hidden $(JB) build . -W -n --keep-going --path-output _build/term
+	$(PY) book/_ext/book_pdf.py --html _build/term/_build/html --out _build/term/_build/html/book.pdf
 	@echo "The term-time site is at $(CURDIR)/_build/term/_build/html/index.html"
 
 ## make test: the whole test suite, including a clean, strict build of the book and the
 ## numerical tests under every CPU kernel (tests/kernels.py), on two workers: the tests
 ## of the book on one (built and executed once), the rest on the other
-test: $(STAMP) chromium bubblewrap
+test: $(STAMP) chromium bubblewrap axe
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 ## make test-fast: the package's tests alone, no book and no kernel matrix (the inner loop)
@@ -57,6 +61,26 @@ chromium:
 	    exit 1; \
 	  fi; \
 	fi
+
+## make axe: axe-core, the accessibility rules tests/test_browser.py runs in chromium, from
+## npm into $(VENV)/axe (npm itself from Debian when missing and the user is root)
+AXE_VERSION := 4.14.1
+AXE_STAMP := $(VENV)/axe/.installed-$(AXE_VERSION)
+axe: $(AXE_STAMP)
+
+$(AXE_STAMP):
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm; \
+	  else \
+	    echo "The accessibility test needs npm to install axe-core. Install it with:" >&2; \
+	    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends npm" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+	rm -rf $(VENV)/axe
+	npm install --no-save --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION)
+	@touch $(AXE_STAMP)
 
 ## make bubblewrap: Debian's bwrap, the strongest box of python -m labcode grade, installed
 ## when missing and the user is root (otherwise the grader falls back to a weaker box)
@@ -80,8 +104,8 @@ student: book
 	@echo "The student notebooks are in $(CURDIR)/_build/student (make student overwrites them: work on a copy)"
 
 ## make pdf: the whole book as one PDF, _build/html/book.pdf, printed by Debian's chromium
-## (every answer open, code wrapped; no TeX)
-pdf: book chromium
+## (every answer open, code wrapped; no TeX) from the site make book built; make book writes it too
+pdf: $(STAMP) chromium
 	$(PY) book/_ext/book_pdf.py --html _build/html --out _build/html/book.pdf
 
 ## make notebooks: write book/<chapter>.ipynb (what the Colab and Binder buttons open) and

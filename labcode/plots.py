@@ -24,6 +24,8 @@ from .data import (
 )
 
 __all__ = [
+    "FIGURE_INCHES",
+    "TEXT_PT",
     "plot_digit_grid",
     "plot_class_balance",
     "plot_loss_curves",
@@ -36,6 +38,17 @@ __all__ = [
     "plot_per_class_accuracy",
     "plot_prediction_grid",
 ]
+
+
+FIGURE_INCHES = 4.8
+"""The widest a figure of the book is drawn, in inches (480 pixels at the notebooks' 100
+dpi, and up to 500 with the labels that stick out). On a phone's column of about 340 CSS
+pixels its text is shown at 0.68 of its size or larger."""
+
+TEXT_PT = 10
+"""The size of the smallest text of every figure, in points. At :data:`FIGURE_INCHES` it
+reads as 9.4 CSS pixels or more on a phone (10 pt at 100 dpi is 13.9 pixels, times
+340 / 500)."""
 
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -144,7 +157,7 @@ def plot_digit_grid(
         for j, i in enumerate(np.flatnonzero(y == c)[:per_class]):
             top, left = c * (h + pad), j * (w + pad)
             mosaic[top : top + h, left : left + w] = X[i].reshape(h, w)
-    ax = _new_axes(ax, (per_class * 0.6 + 1, num_classes * 0.6 + 0.6))
+    ax = _new_axes(ax, (min(per_class * 0.42 + 0.8, FIGURE_INCHES), num_classes * 0.42 + 0.6))
     _show_mosaic(ax, mosaic)
     ax.set_yticks([c * (h + pad) + h / 2 - 0.5 for c in range(num_classes)])
     ax.set_yticklabels([str(c) for c in range(num_classes)])
@@ -179,7 +192,7 @@ def plot_class_balance(
     items = list(parts.items()) if isinstance(parts, Mapping) else list(parts)
     if not items:
         raise ValueError("parts must name at least one Partition, got none")
-    ax = _new_axes(ax, (7, 3))
+    ax = _new_axes(ax, (FIGURE_INCHES, 3.2))
     width = 0.8 / len(items)
     classes = np.arange(num_classes)
     for k, (name, part) in enumerate(items):
@@ -192,10 +205,10 @@ def plot_class_balance(
     ax.set_xticks(classes)
     ax.set_xlabel("digit class")
     ax.set_ylabel("share of the part's samples")
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))  # 12.5%, not a rounded 12%
     ax.set_title("Class balance of each part of the split")
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # room above the bars for the legend
-    ax.legend(loc="upper center", ncol=len(items) + 1, fontsize="small")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.5)  # room above the bars for the legend
+    ax.legend(loc="upper center", ncol=2, fontsize=TEXT_PT)
     return ax
 
 
@@ -231,7 +244,7 @@ def plot_loss_curves(
     """
     if not isinstance(curves, Mapping) or not curves:
         raise ValueError(f"curves must be a non-empty mapping of label to losses, got {curves!r:.80}")
-    ax = _new_axes(ax, (6.5, 3.6))
+    ax = _new_axes(ax, (FIGURE_INCHES, 3.4))
     for label, values in curves.items():
         losses = np.asarray(values, dtype=np.float64)
         if losses.ndim != 1 or losses.size == 0:
@@ -244,7 +257,7 @@ def plot_loss_curves(
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
     if len(curves) > 1:
-        ax.legend(fontsize="small")
+        ax.legend(fontsize=TEXT_PT)
     return ax
 
 
@@ -281,7 +294,7 @@ def plot_confusion_matrix(
     mistakes = counts.astype(np.float64)
     mistakes[counts == 0] = np.nan  # white: no sample
     np.fill_diagonal(mistakes, np.nan)  # white: correct predictions
-    ax = _new_axes(ax, (5.2, 4.6))
+    ax = _new_axes(ax, (FIGURE_INCHES, 4.5))
     cmap = plt.get_cmap("Reds").with_extremes(bad="white")
     vmax = max(1.0, float(np.nan_to_num(mistakes, nan=0.0).max()))
     image = ax.imshow(mistakes, cmap=cmap, vmin=0.0, vmax=vmax)
@@ -290,7 +303,7 @@ def plot_confusion_matrix(
             if counts[i, j] == 0:
                 continue
             dark = i != j and counts[i, j] > 0.6 * vmax
-            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize="small",
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=TEXT_PT,
                     fontweight="bold" if i == j else "normal", color="white" if dark else "black")
     ticks = np.arange(num_classes)
     ax.set_xticks(ticks)
@@ -310,7 +323,7 @@ def plot_misclassified(
     y_pred: object,
     *,
     max_images: int = 24,
-    n_cols: int = 8,
+    n_cols: int = 5,
     num_classes: int = NUM_CLASSES,
     title: str = "Misclassified digits",
     ax: Axes | None = None,
@@ -325,8 +338,8 @@ def plot_misclassified(
         True and predicted labels.
     max_images : int, default 24
         Show at most this many, in the order of ``X``.
-    n_cols : int, default 8
-        Images per row.
+    n_cols : int, default 5
+        Images per row (five fit a phone's column with labels it can read).
     num_classes : int, default 10
         Number of classes.
     title : str
@@ -345,18 +358,18 @@ def plot_misclassified(
     wrong = np.flatnonzero(y_true != y_pred)
     shown = wrong[:max_images]
     ax, mosaic, corners = _labelled_tiles(X, shown, n_cols=n_cols, pad_x=1,
-                                          inches=(0.9, 1.25, 0.6), ax=ax)
+                                          inches=(0.85, 1.2, 0.4), ax=ax)
     w = IMAGE_SHAPE[1]
     for i, (top, left) in zip(shown, corners):
         ax.text(left + w / 2 - 0.5, top - 0.7, f"{y_true[i]}\u2192{y_pred[i]}",
-                ha="center", va="bottom", fontsize="small")
+                ha="center", va="bottom", fontsize=TEXT_PT)
     _show_mosaic(ax, mosaic)
     ax.set_xticks([])
     ax.set_yticks([])
     if shown.size == 0:
         ax.text(0.5, 0.5, "no misclassified images", transform=ax.transAxes, ha="center")
     more = f", the first {shown.size} shown" if wrong.size > shown.size else ""
-    ax.set_title(f"{title}: {wrong.size} of {y_true.size} (true \u2192 predicted){more}")
+    ax.set_title(f"{title}:\n{wrong.size} of {y_true.size} (true \u2192 predicted){more}")
     return ax
 
 
@@ -383,7 +396,7 @@ def plot_weight_templates(W: object, *, title: str = "The weights of each output
         raise ValueError(f"W must have shape ({h * w + 1}, num_classes), got {W.shape}")
     pixels = W[:-1]
     limit = float(np.abs(pixels).max()) or 1.0
-    fig, axes = plt.subplots(2, -(-W.shape[1] // 2), figsize=(8, 3.6), layout="constrained")
+    fig, axes = plt.subplots(2, -(-W.shape[1] // 2), figsize=(FIGURE_INCHES, 2.9), layout="constrained")
     for k, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -502,7 +515,8 @@ def plot_training_curves(
             f"{ {c: v.size for c, v in data.items()} }"
         )
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), layout="constrained")
+        # one above the other: side by side, a phone would show their text too small
+        fig, axes = plt.subplots(2, 1, figsize=(FIGURE_INCHES, 5.6), layout="constrained")
     else:
         axes = list(axes)
         if len(axes) != 2 or not all(isinstance(a, Axes) for a in axes):
@@ -527,7 +541,7 @@ def plot_training_curves(
     for ax in (ax_loss, ax_acc):
         ax.set_xlabel("epoch")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize="small")
+        ax.legend(fontsize=TEXT_PT)
     diverged = getattr(history, "diverged_at_epoch", None)
     fig.suptitle(title + (f" (diverged in epoch {diverged})" if diverged is not None else ""))
     return np.asarray([ax_loss, ax_acc], dtype=object)
@@ -562,17 +576,17 @@ def plot_per_class_accuracy(
     acc = np.asarray(accuracy, dtype=np.float64)
     if acc.ndim != 1 or acc.size == 0 or not np.all((acc >= 0) & (acc <= 1)):
         raise ValueError(f"accuracy must be a 1-D array of values in [0, 1], got {acc!r:.120}")
-    ax = _new_axes(ax, (7, 3.4))
+    ax = _new_axes(ax, (FIGURE_INCHES, 3.4))
     classes = np.arange(acc.size)
     colors = ["tab:red" if a == acc.min() else "tab:blue" for a in acc]
     bars = ax.bar(classes, acc, color=colors)
     # on a white ground above the dashed line, which passes behind them, not through them
-    ax.bar_label(bars, labels=[f"{a:.0%}" for a in acc], fontsize="small", padding=2, zorder=4,
+    ax.bar_label(bars, labels=[f"{a:.0%}" for a in acc], fontsize=TEXT_PT, padding=2, zorder=4,
                  bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"})
     if overall is not None:
         ax.axhline(overall, color="black", lw=0.9, ls="--", zorder=3,
-                   label=f"all classes:\n{overall:.1%}")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+                   label=f"all classes: {overall:.1%}")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=TEXT_PT)
     low = max(0.0, float(np.floor((min(acc.min(), overall or 1.0) - 0.1) * 10) / 10))
     ax.set_ylim(low, 1.05)
     ax.set_xticks(classes)
@@ -589,7 +603,7 @@ def plot_prediction_grid(
     y_pred: object,
     *,
     n_images: int = 50,
-    n_cols: int = 10,
+    n_cols: int = 5,
     num_classes: int = NUM_CLASSES,
     title: str = "Test digits with their predicted label",
     ax: Axes | None = None,
@@ -604,8 +618,8 @@ def plot_prediction_grid(
         True and predicted labels.
     n_images : int, default 50
         Number of images, taken in the order of ``X``.
-    n_cols : int, default 10
-        Images per row.
+    n_cols : int, default 5
+        Images per row (five fit a phone's column with labels it can read).
     num_classes : int, default 10
         Number of classes.
     title : str
@@ -633,15 +647,15 @@ def plot_prediction_grid(
         wrong += not ok
         label = f"{y_pred[k]}" if ok else f"{y_true[k]}\u2192{y_pred[k]}"
         ax.text(left + w / 2 - 0.5, top - 0.8, label, ha="center", va="bottom",
-                fontsize="small", color="black" if ok else "tab:red",
+                fontsize=TEXT_PT, color="black" if ok else "tab:red",
                 fontweight="normal" if ok else "bold")
         if not ok:
             ax.add_patch(Rectangle((left - 0.9, top - 0.9), w + 0.8, h + 0.8, fill=False,
-                                   edgecolor="tab:red", linewidth=2))
+                                   edgecolor="tab:red", linewidth=2, clip_on=False))
     _show_mosaic(ax, mosaic)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"{title}: {wrong} of {n} wrong, in red (true \u2192 predicted)")
+    ax.set_title(f"{title}:\n{wrong} of {n} wrong, in red (true \u2192 predicted)")
     return ax
 
 

@@ -14,7 +14,7 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
 
-from .plots import _new_axes
+from .plots import FIGURE_INCHES, TEXT_PT, _new_axes
 
 __all__ = [
     "plot_sweep",
@@ -87,7 +87,7 @@ def plot_sweep(values: list, accuracies: list, param: str) -> Axes:
                          f"length, got {len(values)} and {len(accuracies)}")
     if not isinstance(param, str):
         raise TypeError(f"param must be a str, got {type(param).__name__}")
-    _, ax = plt.subplots(figsize=(5, 3), layout="constrained")
+    _, ax = plt.subplots(figsize=(FIGURE_INCHES, 3), layout="constrained")
     if all(isinstance(v, str) for v in values):
         ax.barh(values, accuracies)
         ax.set(xlabel="final validation accuracy", ylabel=param)
@@ -143,7 +143,7 @@ def plot_sweep_curves(
         )
     if table.empty:
         raise ValueError("table has no rows")
-    ax = _new_axes(ax, (7, 4))
+    ax = _new_axes(ax, (FIGURE_INCHES, 3.8))
     param = str(table["param"].iloc[0])
     for value, rows in table.groupby("value", sort=False):
         stats = rows.groupby("epoch")[metric].agg(["mean", "std", "count"])
@@ -158,10 +158,10 @@ def plot_sweep_curves(
     ax.set_ylabel(metric.replace("_", " "))
     if "accuracy" in metric:
         _percent(ax.yaxis)
-    ax.set_title(f"{metric.replace('_', ' ').capitalize()} per epoch, mean \u00b1 1 std over "
+    ax.set_title(f"{metric.replace('_', ' ').capitalize()} per epoch,\nmean \u00b1 1 std over "
                  f"{n_seeds} seeds")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")  # clear of the curves
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=TEXT_PT)  # clear of the curves
     ax.grid(alpha=0.3)
     return ax
 
@@ -203,7 +203,7 @@ def plot_sweep_final(
         raise ValueError(f"runs must have the columns {sorted(needed)}, got {list(runs.columns)}")
     if runs.empty:
         raise ValueError("runs has no rows")
-    ax = _new_axes(ax, (7, 4))
+    ax = _new_axes(ax, (FIGURE_INCHES, 3.8))
     param = str(runs["param"].iloc[0])
     values = list(dict.fromkeys(runs["value"]))
     numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
@@ -237,7 +237,7 @@ def plot_sweep_final(
     if "accuracy" in metric:
         _percent(ax.yaxis)
     ax.set_title(f"Final {metric.replace('_', ' ')} against {param.replace('_', ' ')}")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize=TEXT_PT)
     ax.grid(alpha=0.3)
     return ax
 
@@ -288,7 +288,7 @@ def plot_weight_histograms(
         arrays[str(label)] = arr
     limit = max(float(np.abs(a).max()) for a in arrays.values())
     edges = np.linspace(-limit, limit, bins + 1)
-    ax = _new_axes(ax, (7, 4))
+    ax = _new_axes(ax, (FIGURE_INCHES, 3.8))
     for label, arr in arrays.items():
         text = label
         if near_zero is not None:
@@ -298,7 +298,7 @@ def plot_weight_histograms(
     ax.set_xlabel("weight value")
     ax.set_ylabel("number of weights (log scale)")
     ax.set_title(title)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize=TEXT_PT)
     ax.grid(alpha=0.3)
     return ax
 
@@ -318,7 +318,7 @@ def plot_train_val_curves(tables: Mapping[str, object], *, title: str = "") -> n
     Returns
     -------
     ndarray of Axes
-        Left the training accuracy, right the validation accuracy: one line per
+        Above the training accuracy, below the validation accuracy: one line per
         setting, the mean over seeds with a band of +/- one standard deviation, on a
         shared vertical axis.
     """
@@ -326,7 +326,9 @@ def plot_train_val_curves(tables: Mapping[str, object], *, title: str = "") -> n
 
     if not isinstance(tables, Mapping) or not tables:
         raise ValueError("tables must map at least one setting's name to its per-epoch table")
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), layout="constrained", sharey=True)
+    # one above the other: side by side, a phone would show their text too small
+    fig, axes = plt.subplots(2, 1, figsize=(FIGURE_INCHES, 5.6), layout="constrained", sharex=True,
+                             sharey=True)
     for name, table in tables.items():
         if not isinstance(table, pd.DataFrame) or table.empty:
             raise ValueError(f"tables[{name!r}] must be a non-empty pandas DataFrame")
@@ -339,12 +341,12 @@ def plot_train_val_curves(tables: Mapping[str, object], *, title: str = "") -> n
                             color=line.get_color(), alpha=0.2, linewidth=0)
     for ax, part in zip(axes, ("training", "validation")):
         ax.set_title(f"{part.capitalize()} accuracy")
-        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("accuracy")
+    axes[1].set_xlabel("epoch")
     for ax in axes:
         _percent(ax.yaxis)
-    axes[1].legend(fontsize="small")
+    axes[1].legend(fontsize=TEXT_PT)
     if title:
         fig.suptitle(title)
     return axes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -84,7 +85,18 @@ def run_cache(tmp_path_factory) -> Path:
 def built_book(tmp_path_factory, run_cache) -> Build:
     """A clean, strict build of the whole book, from empty caches, done once per session."""
     out = tmp_path_factory.mktemp("book")
-    return build_book(REPO, *STRICT, out=out, env={"LABCODE_RUN_CACHE": str(run_cache)})
+    build = build_book(REPO, *STRICT, out=out, env={"LABCODE_RUN_CACHE": str(run_cache)})
+    if build.returncode == 0:  # and its PDF, which the intro links to, as make book does
+        book_pdf().book_pdf(build.html, build.html / "book.pdf")
+    return build
+
+
+def book_pdf():
+    """The module book/_ext/book_pdf.py, which prints the built site into one PDF."""
+    spec = importlib.util.spec_from_file_location("book_pdf", REPO / "book" / "_ext" / "book_pdf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --- make test runs on two workers (pytest-xdist, --dist loadgroup) -------------------------

@@ -1,5 +1,8 @@
 """Tests of labcode.notebook: glue with and without myst-nb."""
 
+import io
+
+import numpy as np
 import pytest
 
 import labcode.notebook as nb
@@ -59,3 +62,55 @@ def test_trained_text_words_every_case():
         nb.trained_text(6, 5)
     with pytest.raises(ValueError, match="total must be an int >= 0, got -1"):
         nb.trained_text(0, -1)
+
+
+def test_top_mistake_text_is_true_of_ties():
+    cm = np.diag([30, 30, 30])
+    assert nb.top_mistake_text(cm) == "There is no mistake."
+    cm[1, 2] = 3
+    cm[2, 0] = 1
+    assert nb.top_mistake_text(cm) == (
+        "The most frequent mistake is the true class 1 predicted as 2 (3 times).")
+    cm[0, 1] = 3
+    text = nb.top_mistake_text(cm)
+    assert text.startswith("No single mistake stands out: 2 confusions")
+    assert "0 → 1 and 1 → 2" in text and "3 times each" in text
+    cm[:] = np.diag([5, 5, 5])
+    cm[2, 1] = 1
+    assert nb.top_mistake_text(cm).endswith("predicted as 1 (once).")
+
+
+@pytest.mark.parametrize("bad", [np.zeros((2, 3), int), np.zeros(3, int), np.eye(2) * 0.5,
+                                 -np.eye(2, dtype=int), np.zeros((1, 1), int)])
+def test_top_mistake_text_refuses_what_is_no_confusion_matrix(bad):
+    with pytest.raises(ValueError, match="counts must"):
+        nb.top_mistake_text(bad)
+
+
+def test_figure_png_records_the_smallest_text_that_is_drawn():
+    import matplotlib
+    from PIL import Image
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(4, 2), dpi=100)
+    left.plot([0, 1], [0, 1])
+    left.set_title("title", fontsize=14)
+    left.tick_params(labelsize=11)
+    right.text(0.5, 0.5, "note", fontsize=6.5)
+    right.set_xticks([0.2], labels=["tiny"], fontsize=4)
+    right.axis("off")  # its tick labels are not drawn, so they do not count
+    assert nb.smallest_text_pt(fig) == 6.5
+    with Image.open(io.BytesIO(nb.figure_png(fig))) as image:
+        assert image.text[nb.TEXT_SIZE_KEY] == "6.5"
+        assert round(image.info["dpi"][0]) == 100
+    right.texts[0].set_visible(False)
+    assert nb.smallest_text_pt(fig) == 11
+    blank = plt.figure(figsize=(1, 1))
+    assert nb.smallest_text_pt(blank) is None
+    with Image.open(io.BytesIO(nb.figure_png(blank))) as image:
+        assert image.text[nb.TEXT_SIZE_KEY] == "none"
+    with pytest.raises(TypeError, match="matplotlib Figure"):
+        nb.smallest_text_pt(left)
+    plt.close("all")

@@ -110,6 +110,10 @@ def test_a_glued_figure_becomes_its_caption():
     assert out == "*Figure (drawn under the cell above).* Loss over 1077 steps."
 
 
+def test_an_index_entry_is_left_out():
+    assert render("Before.\n\n```{index} ! zero_grad, backward\n```\n\nAfter.") == "Before.\n\nAfter."
+
+
 @pytest.mark.parametrize("text, message", [
     ("{glue:text}`missing`", "glued no value 'missing'"),
     ("{glue:text}`name:.2f`", "cannot be formatted with '.2f'"),

@@ -149,3 +149,64 @@ def test_sweep_curves_differ_by_more_than_colour_and_write_rates_as_the_tables_d
     ax = study_plots.plot_sweep_curves(pd.DataFrame(rates))
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["lr=1e-1", "lr=1e-4", "lr=1e-5"]
     plt.close("all")
+
+
+def _every_figure():
+    """One figure of each kind the book shows, drawn from small made-up data as large as
+    the chapters' (the longest titles and labels they pass)."""
+    import pandas as pd
+
+    from labcode import study_plots
+    from labcode.data import load_digits_split
+
+    split = load_digits_split()
+    X, y = split.test.X, split.test.y
+    wrong = (y + (np.arange(y.size) % 7 == 0)) % 10
+    rows = [{"param": "lr", "value": v, "seed": s, "epoch": e, "val_accuracy": 0.5 + e / 100,
+             "train_accuracy": 0.6 + e / 100}
+            for v in (1e-1, 1e-2, 1e-3, 1e-4, 1e-5) for s in (0, 1) for e in range(1, 51)]
+    table = pd.DataFrame(rows)
+    finals = table[table.epoch == 50].assign(diverged=False)
+    return {
+        "digit_grid": plots.plot_digit_grid(split.train.X, split.train.y, per_class=10).figure,
+        "class_balance": plots.plot_class_balance(
+            {"training": split.train, "validation": split.val, "test": split.test}).figure,
+        "loss_curves": plots.plot_loss_curves({"lr=1e-1": np.linspace(2, 0.1, 50),
+                                               "lr=1e-2": np.linspace(2, 0.5, 50)}).figure,
+        "confusion": plots.plot_confusion_matrix(y, wrong, title="SimpleMLP on the test set").figure,
+        "misclassified": plots.plot_misclassified(
+            X, y, wrong, max_images=40, title="Test digits the lab's network gets wrong").figure,
+        "templates": plots.plot_weight_templates(np.random.default_rng(0).normal(size=(65, 10))).flat[0].figure,
+        "digit_image": plots.plot_digit_image(X[0], title="label 0").figure,
+        "training_curves": plots.plot_training_curves(_history(50), title="SimpleMLP, Adam")[0].figure,
+        "class_accuracy": plots.plot_per_class_accuracy(
+            np.linspace(0.9, 1, 10), overall=0.95, title="Accuracy of each class").figure,
+        "prediction_grid": plots.plot_prediction_grid(
+            X, y, wrong, n_images=50,
+            title="ComplexMLP: test digits with their predicted label").figure,
+        "sweep": study_plots.plot_sweep([1e-1, 1e-2, 1e-3], [0.9, 0.95, 0.97], "learning rate").figure,
+        "sweep_curves": study_plots.plot_sweep_curves(table).figure,
+        "sweep_final": study_plots.plot_sweep_final(finals).figure,
+        "train_val": study_plots.plot_train_val_curves(
+            {"none": table, "L1 on the weights": table, "L2 on all parameters": table},
+            title="SimpleMLP with and without a penalty")[0].figure,
+    }
+
+
+def test_every_figure_fits_a_phone_column_with_text_it_can_read():
+    """At most FIGURE_INCHES wide as the notebook shows it, no text below TEXT_PT: on a
+    phone's column of 340 CSS pixels the text is at least 9 pixels (the browser test
+    measures the built site's figures the same way, as shown)."""
+    from PIL import Image
+    import io
+
+    from labcode.notebook import figure_png, smallest_text_pt
+
+    for name, fig in _every_figure().items():
+        fig.set_dpi(100)
+        assert smallest_text_pt(fig) >= plots.TEXT_PT, name
+        with Image.open(io.BytesIO(figure_png(fig))) as image:
+            width = image.width
+        # the cropped PNG: the figure, less its empty margins, plus matplotlib's 0.1 in pad
+        assert width <= (plots.FIGURE_INCHES + 0.2) * 100, (name, width)
+        assert plots.TEXT_PT * 100 / 72 * 340 / width >= 9, (name, width)

@@ -58,7 +58,9 @@ def toc_pages(toc: Path = REPO / "_toc.yml") -> list[str]:
 
 
 @contextmanager
-def _serve(folder: Path):
+def serve(folder: Path):
+    """Serve a folder on 127.0.0.1, on a free port, from a thread; yield its base URL."""
+
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, format, *args) -> None:  # noqa: A002 (the base's name)
             pass
@@ -94,7 +96,7 @@ def book_pdf(html: Path, out: Path, pages: list[str] | None = None) -> list[tupl
         raise ValueError(f"printing needs Debian's chromium at {CHROMIUM} (make chromium)")
     writer = PdfWriter()
     starts = []
-    with tempfile.TemporaryDirectory() as tmp, _serve(html) as base, sync_playwright() as pw:
+    with tempfile.TemporaryDirectory() as tmp, serve(html) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 900, "height": 1200})

@@ -168,9 +168,36 @@ def _on_build_finished(app, exception) -> None:
         stamp.write_text(current + "\n")
 
 
+_STEP_TITLE = re.compile(r"Step (\d+)\b")
+
+
+def step_index_entries(doctree) -> list[str]:
+    """Give each section whose title starts "Step N" a main index entry "Step N".
+
+    Sphinx's search matches a query against section titles only when it is at least half
+    the title's length, so "Step 7" finds no "Step 7: the hidden size" section and lists
+    nine pages that mention the words instead; an index entry that equals the query comes
+    first in the results and leads to the section. Returns the entries added.
+    """
+    from docutils import nodes
+    from sphinx import addnodes
+
+    added = []
+    for section in doctree.findall(nodes.section):
+        match = _STEP_TITLE.match(section[0].astext()) if section.children else None
+        if not match or not section["ids"]:
+            continue
+        entry = f"Step {match.group(1)}"
+        index = addnodes.index(entries=[("single", entry, section["ids"][0], "main", None)])
+        section.insert(1, index)
+        added.append(entry)
+    return added
+
+
 def _on_doctree_read(app, doctree) -> None:
     from sphinx.errors import ExtensionError
 
+    step_index_entries(doctree)
     env = app.env
     docname = env.docname
     path = Path(env.doc2path(docname))
@@ -274,6 +301,9 @@ def _on_config_inited(app, config) -> None:
         raise ValueError(f"{SOLUTIONS_ENV} must be 'shown' or 'hidden', got {choice!r}")
     if choice == "hidden":
         config.hide_solutions = True
+    # the theme's colour mode starts as "", which its script reports as an error on the
+    # console of every page ("Got invalid theme mode") before it falls back to "auto"
+    config.html_context.setdefault("default_mode", "auto")
     if mathjax_entry(config.mathjax_path) is None:
         from sphinx.util import logging
 
@@ -604,11 +634,38 @@ def unique_scripts(scripts: list) -> list:
     return kept
 
 
+_BODY_FIXES = (
+    # docutils writes the bibliography as role="list" holding role="doc-biblioentry"
+    # items, a role ARIA 1.2 deprecates: a list must hold list items
+    ('role="doc-biblioentry"', 'role="listitem"'),
+    # myst-nb names each "Show code cell source" toggle "Toggle hidden content": a name
+    # that leaves out the visible text (WCAG 2.5.3); without it the text is the name
+    ('<summary aria-label="Toggle hidden content">', "<summary>"),
+    # the empty corner cell of a pandas table is a header naming nothing
+    ("<th></th>", "<td></td>"),
+)
+
+
+def accessible_body(body: str) -> str:
+    """The page's HTML with the few markup faults of docutils, myst-nb, pandas and
+    sphinx-exercise that a screen reader trips on mended (``_BODY_FIXES``); the last gives
+    every exercise and solution the same id, ``exercise-content`` or ``solution-content``,
+    which get a number each."""
+    for old, new in _BODY_FIXES:
+        body = body.replace(old, new)
+    for name in ("exercise-content", "solution-content"):
+        count = iter(range(1, body.count(f'id="{name}"') + 1))
+        body = re.sub(f'id="{name}"', lambda _: f'id="{name}-{next(count)}"', body)
+    return body
+
+
 def _on_html_page_context(app, pagename, templatename, context, doctree) -> None:
     scripts = context.get("script_files")
     if isinstance(scripts, list):
         # in place: later handlers (MathJax on pages with math) add to this very list
         scripts[:] = unique_scripts(scripts)
+    if isinstance(context.get("body"), str):
+        context["body"] = accessible_body(context["body"])
 
 
 def setup(app):

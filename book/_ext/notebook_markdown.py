@@ -319,6 +319,8 @@ class Renderer:
             return self.literalinclude(args, options)
         if name in ("code-block", "code", "sourcecode"):
             return f"```{args}\n{body.rstrip()}\n```"
+        if name == "index":  # entries of the site's index and search: nothing to show
+            return ""
         if name == "glue:figure":
             caption = self.render(body)
             return "*Figure (drawn under the cell above).* " + caption if caption else ""
