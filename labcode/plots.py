@@ -51,6 +51,12 @@ reads as 9.4 CSS pixels or more on a phone (10 pt at 100 dpi is 13.9 pixels, tim
 340 / 500)."""
 
 
+def _percent(axis, decimals: int | None = 0) -> None:
+    """Accuracies and shares on an axis in percent, as the book writes them (``decimals=None``:
+    as many as the ticks need, 12.5% rather than a rounded 12%)."""
+    axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))
+
+
 def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=figsize, layout="constrained")
@@ -205,7 +211,7 @@ def plot_class_balance(
     ax.set_xticks(classes)
     ax.set_xlabel("digit class")
     ax.set_ylabel("share of the part's samples")
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))  # 12.5%, not a rounded 12%
+    _percent(ax.yaxis, decimals=None)
     ax.set_title("Class balance of each part of the split")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.5)  # room above the bars for the legend
     ax.legend(loc="upper center", ncol=2, fontsize=TEXT_PT)
@@ -536,7 +542,7 @@ def plot_training_curves(
     ax_loss.set_ylabel("cross-entropy loss (log scale)")
     ax_loss.set_title("Loss per epoch")
     ax_acc.set_ylabel("accuracy")
-    ax_acc.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    _percent(ax_acc.yaxis)
     ax_acc.set_title("Accuracy per epoch")
     for ax in (ax_loss, ax_acc):
         ax.set_xlabel("epoch")
@@ -592,7 +598,7 @@ def plot_per_class_accuracy(
     ax.set_xticks(classes)
     ax.set_xlabel("digit class")
     ax.set_ylabel("accuracy")
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    _percent(ax.yaxis)
     ax.set_title(title)
     return ax
 

@@ -14,7 +14,8 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
 
-from .plots import FIGURE_INCHES, TEXT_PT, _new_axes
+from .notebook import sci
+from .plots import FIGURE_INCHES, TEXT_PT, _new_axes, _percent
 
 __all__ = [
     "plot_sweep",
@@ -45,8 +46,8 @@ def _number(value: float, param: str = "") -> str:
     """A value as the book's tables write it: a rate as ``1e-4`` or ``1e-1`` (never
     ``0.0001`` or ``1e-05``), any other number as ``32`` or ``0.5``."""
     if value != 0 and (param in _SCIENTIFIC or abs(value) < 1e-3):
-        mantissa, exponent = f"{value:.6e}".split("e")
-        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+        mantissa, exponent = sci(value, 6).split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{exponent}"
     return f"{value:g}"
 
 
@@ -54,11 +55,6 @@ def _value_label(param: str, value: object) -> str:
     if isinstance(value, float):
         return f"{param}={_number(value, param)}"
     return f"{param}={value}"
-
-
-def _percent(axis) -> None:
-    """Accuracies on an axis in percent, as the book writes them."""
-    axis.set_major_formatter(matplotlib.ticker.PercentFormatter(xmax=1.0, decimals=0))
 
 
 def plot_sweep(values: list, accuracies: list, param: str) -> Axes:

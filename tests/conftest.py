@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
@@ -91,6 +92,7 @@ def built_book(tmp_path_factory, run_cache) -> Build:
     return build
 
 
+@functools.cache
 def book_pdf():
     """The module book/_ext/book_pdf.py, which prints the built site into one PDF."""
     spec = importlib.util.spec_from_file_location("book_pdf", REPO / "book" / "_ext" / "book_pdf.py")

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -28,29 +27,16 @@ from conftest import REPO, STRICT, book_pdf, build_book
 
 pytestmark = pytest.mark.book
 
-# the table of contents in reading order, and a thread serving a folder: as book_pdf.py
-# reads and serves the site to print it
+# as book_pdf.py reads the site to print it: the table of contents in reading order, a
+# thread serving a folder, and a chromium page that reaches that folder and nothing else
 toc_pages = book_pdf().toc_pages
 serve = book_pdf().serve
+site_page = book_pdf().site_page
+CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS = book_pdf().CHROMIUM, book_pdf().CHROMIUM_ARGS, book_pdf().TIMEOUT_MS
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "_build" / "screenshots"
 SEARCH_TERM = "backpropagation"
 CDN_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
-# Chromium flags: no sandbox (tests run as root in CI), nothing in the background, and
-# no host name resolves except the loopback (requests leaving the site are also
-# aborted by the route below, and recorded).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
-TIMEOUT_MS = 15_000
 # axe-core, installed by `make axe` (pinned in the Makefile); LABCODE_AXE_JS names another copy
 AXE_JS = Path(os.environ.get("LABCODE_AXE_JS")
               or REPO / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js")
@@ -58,10 +44,6 @@ AXE_JS = Path(os.environ.get("LABCODE_AXE_JS")
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # the smallest a figure's text may be shown, in CSS pixels
 MIN_FIGURE_TEXT_PX = 9.0
-
-# Script errors that do no harm, each with the reason it is allowed. Any other error
-# thrown on a page fails the check.
-KNOWN_PAGE_ERRORS: dict[str, str] = {}
 
 _IMAGES_JS = """async () => {
   const images = Array.from(document.images);
@@ -89,6 +71,9 @@ _MATH_JS = """async (timeout) => {
 }"""
 
 _LINKS_JS = "() => Array.from(document.querySelectorAll('a[href]'), (a) => a.href)"
+
+# Sphinx's search writes its summary once every result is listed
+_SEARCH_DONE_JS = "() => document.querySelector('#search-results .search-summary')?.innerText.trim()"
 
 
 class _Anchors(HTMLParser):
@@ -122,7 +107,6 @@ class SiteReport:
 
     problems: list[str] = field(default_factory=list)
     pages: list[PageCheck] = field(default_factory=list)
-    known_errors: list[str] = field(default_factory=list)
     search_results: int | None = None
     screenshots: list[Path] = field(default_factory=list)
 
@@ -219,8 +203,7 @@ def check_site(
     -------
     SiteReport
         ``problems`` lists, one line each: failed requests (status 400 and over, or no
-        answer), requests outside the site (aborted), script errors not in
-        ``KNOWN_PAGE_ERRORS``, images not loaded, equations not typeset or typeset with
+        answer), requests outside the site (aborted), script errors, images not loaded, equations not typeset or typeset with
         errors, toggles that do not open, internal links to a missing file or anchor,
         and a search without results.
     """
@@ -275,11 +258,7 @@ def check_site(
                     )
 
             def on_error(error) -> None:
-                message = str(error)
-                if any(known in message for known in KNOWN_PAGE_ERRORS):
-                    report.known_errors.append(f"{current['page']}: {message}")
-                else:
-                    problems.append(f"{current['page']}: script error: {message}")
+                problems.append(f"{current['page']}: script error: {error}")
 
             context.route("**/*", route)
             page = context.new_page()
@@ -344,11 +323,7 @@ def check_site(
             if search_term is not None:
                 current["page"] = "search"
                 page.goto(f"{base}search.html?q={quote(search_term)}", wait_until="load")
-                # Sphinx's search writes its summary once every result is listed
-                page.wait_for_function(
-                    "() => document.querySelector('#search-results .search-summary')"
-                    "?.innerText.trim()"
-                )
+                page.wait_for_function(_SEARCH_DONE_JS)
                 report.search_results = page.locator("#search-results ul.search li").count()
                 if report.search_results == 0:
                     problems.append(f"search: no results for {search_term!r}")
@@ -367,6 +342,7 @@ def check_site(
 PHONE_WIDTH = 390
 DESKTOP_WIDTH = 1280
 
+# every collapsed block open, so that its equations, tables and figures are measured
 _OPEN_JS = """() => {
   document.querySelectorAll(".bd-article details").forEach((d) => { d.open = true; });
   document.querySelectorAll(".bd-article .toggle-hidden").forEach((e) => e.classList.remove("toggle-hidden"));
@@ -376,9 +352,6 @@ _LAYOUT_JS = """(phone) => {
   // the article; the search page has none, its results stand in the page's main part
   const article = document.querySelector(".bd-article") || document.querySelector("main");
   if (!article) return ["no .bd-article on the page"];
-  // every collapsed block open, so that its equations, tables and figures are measured
-  article.querySelectorAll("details").forEach((d) => { d.open = true; });
-  article.querySelectorAll(".toggle-hidden").forEach((e) => e.classList.remove("toggle-hidden"));
   const edge = article.getBoundingClientRect().right;
   const text = (el) => (el.innerText || el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 70);
   const scrollBox = (el) => {
@@ -420,39 +393,6 @@ _LAYOUT_JS = """(phone) => {
 }"""
 
 
-@contextmanager
-def site_page(html: Path, width: int, *, media: str | None = None):
-    """A chromium page ``width`` pixels wide that reaches the site served from ``html``
-    and nothing else; yields ``(page, base, errors)``, where ``errors`` collects every
-    script error and console error of the pages it opens."""
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        raise RuntimeError(
-            f"the browser test needs Debian's chromium at {CHROMIUM}: run `make test` as "
-            "root, or `apt-get install chromium`"
-        )
-    with serve(html) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": width, "height": 900})
-            context.set_default_timeout(TIMEOUT_MS)
-            context.route(
-                "**/*",
-                lambda r: r.continue_() if r.request.url.startswith(base) else r.abort(),
-            )
-            page = context.new_page()
-            if media is not None:
-                page.emulate_media(media=media)
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(f"script error: {error}"))
-            page.on("console", lambda message: errors.append(f"console error: {message.text}")
-                    if message.type == "error" else None)
-            yield page, base, errors
-        finally:
-            browser.close()
-
-
 def axe_script() -> str:
     """axe-core's browser script, which ``make axe`` (a part of ``make test``) installs."""
     if not AXE_JS.is_file():
@@ -477,7 +417,7 @@ _READER_JS = """() => {
   const duplicates = [...seen].filter(([, n]) => n > 1).map(([id]) => id);
   const images = [...document.querySelectorAll(".bd-article img")].map((img) => ({
     src: img.getAttribute("src"), alt: img.getAttribute("alt"),
-    natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
+    shown: img.getBoundingClientRect().width,
   }));
   return {duplicates, images};
 }"""
@@ -766,8 +706,7 @@ def search_results(html: Path, queries: list[str]) -> dict[str, list[str]]:
     with site_page(html, DESKTOP_WIDTH) as (page, base, _):
         for query in queries:
             page.goto(f"{base}search.html?q={quote(query)}", wait_until="load")
-            page.wait_for_function(
-                "() => document.querySelector('#search-results .search-summary')?.innerText.trim()")
+            page.wait_for_function(_SEARCH_DONE_JS)
             results[query] = page.eval_on_selector_all(
                 "#search-results ul.search li > a", "links => links.map((a) => a.getAttribute('href'))")
     return results
@@ -930,20 +869,11 @@ def ast_children(node):
 
 def page_texts(html: Path, pages: list[str]) -> dict[str, str]:
     """The text of each page's article, as chromium has it (closed dropdowns included)."""
-    from playwright.sync_api import sync_playwright
-
     texts = {}
-    with serve(html) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context()
-            context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort())
-            page = context.new_page()
-            for name in pages:
-                page.goto(f"{base}{name}.html", wait_until="load")
-                texts[name] = page.evaluate(_TEXT_JS)
-        finally:
-            browser.close()
+    with site_page(html, DESKTOP_WIDTH) as (page, base, _):
+        for name in pages:
+            page.goto(f"{base}{name}.html", wait_until="load")
+            texts[name] = page.evaluate(_TEXT_JS)
     return texts
 
 

@@ -490,6 +490,17 @@ def test_a_figures_alt_text_is_the_first_sentence_of_its_caption():
     assert labcode_book.alt_from_caption("x" * 300 + " y.", limit=20).endswith("…")
 
 
+def test_a_repeated_id_gets_a_number_of_its_own():
+    from docutils import nodes
+
+    doc = nodes.document(None, None)
+    sections = [nodes.section(ids=["exercise-content"]) for _ in range(3)]
+    doc += [*sections, nodes.section(ids=["exercise-content-2"])]
+    assert labcode_book.unique_ids(doc) == ["exercise-content-3", "exercise-content-4"]
+    assert [s["ids"] for s in doc.children] == [
+        ["exercise-content"], ["exercise-content-3"], ["exercise-content-4"], ["exercise-content-2"]]
+
+
 def test_make_pdf_prints_the_whole_book_with_its_answers(html):
     """The PDF beside the site (the build fixture writes it as make book does, and the
     intro links to it) holds every page of the table of contents in order, each a

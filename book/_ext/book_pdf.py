@@ -25,8 +25,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+# Chromium flags: no sandbox (run as root in CI), nothing in the background, and no host
+# name resolves except the loopback (site_page also aborts every request leaving the site)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+TIMEOUT_MS = 15_000
 
 _READY_JS = """async () => {
   const ready = window.MathJax?.startup?.promise;
@@ -76,6 +87,35 @@ def serve(folder: Path):
         thread.join()
 
 
+@contextmanager
+def site_page(html: Path, width: int, *, height: int = 900, media: str | None = None):
+    """A chromium page ``width`` by ``height`` pixels that reaches the site served from
+    ``html`` and nothing else; yields ``(page, base, errors)``: the page, the site's base
+    URL, and a list that collects every script error and console error of the pages it
+    opens. ``media="print"`` shows the pages as they print."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.is_file():
+        raise ValueError(f"reading the site needs Debian's chromium at {CHROMIUM} (make chromium)")
+    with serve(html) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.set_default_timeout(TIMEOUT_MS)
+            context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base)
+                          else r.abort())
+            page = context.new_page()
+            if media is not None:
+                page.emulate_media(media=media)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(f"script error: {error}"))
+            page.on("console", lambda message: errors.append(f"console error: {message.text}")
+                    if message.type == "error" else None)
+            yield page, base, errors
+        finally:
+            browser.close()
+
+
 def book_pdf(html: Path, out: Path, pages: list[str] | None = None) -> list[tuple[str, int]]:
     """Print ``pages`` (default: the table of contents) of the site in ``html`` into one PDF.
 
@@ -84,7 +124,6 @@ def book_pdf(html: Path, out: Path, pages: list[str] | None = None) -> list[tupl
     list of (str, int)
         Each page's title and the number of its first sheet (from 0) in the PDF.
     """
-    from playwright.sync_api import sync_playwright
     from pypdf import PdfWriter
 
     html = Path(html)
@@ -92,29 +131,19 @@ def book_pdf(html: Path, out: Path, pages: list[str] | None = None) -> list[tupl
     missing = [p for p in pages if not (html / f"{p}.html").is_file()]
     if missing:
         raise ValueError(f"{html} has no page {missing[0]}.html: build the site first (make book)")
-    if not CHROMIUM.is_file():
-        raise ValueError(f"printing needs Debian's chromium at {CHROMIUM} (make chromium)")
     writer = PdfWriter()
     starts = []
-    with tempfile.TemporaryDirectory() as tmp, serve(html) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 900, "height": 1200})
-            context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base)
-                          else r.abort())
-            page = context.new_page()
-            page.emulate_media(media="print")
-            for i, name in enumerate(pages):
-                page.goto(f"{base}{name}.html", wait_until="load")
-                title = page.evaluate(_READY_JS)
-                page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
-                sheet = Path(tmp) / f"{i:02d}.pdf"
-                page.pdf(path=str(sheet), format="A4", print_background=True,
-                         margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})
-                starts.append((title, len(writer.pages)))
-                writer.append(str(sheet), outline_item=title)
-        finally:
-            browser.close()
+    with (tempfile.TemporaryDirectory() as tmp,
+          site_page(html, 900, height=1200, media="print") as (page, base, _)):
+        for i, name in enumerate(pages):
+            page.goto(f"{base}{name}.html", wait_until="load")
+            title = page.evaluate(_READY_JS)
+            page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+            sheet = Path(tmp) / f"{i:02d}.pdf"
+            page.pdf(path=str(sheet), format="A4", print_background=True,
+                     margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})
+            starts.append((title, len(writer.pages)))
+            writer.append(str(sheet), outline_item=title)
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "wb") as fh:
             writer.write(fh)

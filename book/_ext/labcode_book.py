@@ -585,12 +585,39 @@ def figure_alt_texts(doctree) -> int:
     return given
 
 
+def unique_ids(doctree) -> list[str]:
+    """Give each repeat of an id in the document an id of its own (``name-2``, ``name-3``,
+    ...), so that a link or a screen reader finds one element per id; the ids given.
+
+    sphinx-exercise names the body of every exercise ``exercise-content`` and of every
+    solution ``solution-content``, where docutils would have made each id unique.
+    """
+    from docutils import nodes
+
+    elements = list(doctree.findall(nodes.Element))
+    taken = {name for node in elements for name in node.get("ids", [])}
+    seen, given = set(), []
+    for node in elements:
+        ids = node.get("ids", [])
+        for k, name in enumerate(ids):
+            if name in seen:
+                n = 2
+                while f"{name}-{n}" in taken:
+                    n += 1
+                ids[k] = f"{name}-{n}"
+                taken.add(ids[k])
+                given.append(ids[k])
+            seen.add(ids[k])
+    return given
+
+
 def _on_doctree_resolved(app, doctree, docname: str) -> None:
     from docutils import nodes
     from sphinx.util import logging
 
     if app.builder.format == "html":
         figure_alt_texts(doctree)
+        unique_ids(doctree)
 
     exec_data = getattr(app.env, "nb_metadata", {}).get(docname, {}).get("exec_data")
     if app.builder.format != "html" or not exec_data:
@@ -647,15 +674,10 @@ _BODY_FIXES = (
 
 
 def accessible_body(body: str) -> str:
-    """The page's HTML with the few markup faults of docutils, myst-nb, pandas and
-    sphinx-exercise that a screen reader trips on mended (``_BODY_FIXES``); the last gives
-    every exercise and solution the same id, ``exercise-content`` or ``solution-content``,
-    which get a number each."""
+    """The page's HTML with the few markup faults of docutils, myst-nb and pandas that a
+    screen reader trips on mended (``_BODY_FIXES``)."""
     for old, new in _BODY_FIXES:
         body = body.replace(old, new)
-    for name in ("exercise-content", "solution-content"):
-        count = iter(range(1, body.count(f'id="{name}"') + 1))
-        body = re.sub(f'id="{name}"', lambda _: f'id="{name}-{next(count)}"', body)
     return body
 
 
