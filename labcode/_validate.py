@@ -9,30 +9,148 @@ nothing from here.
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import inspect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Integral, Real
 
 import numpy as np
+
+
+# --- the door ---------------------------------------------------------------------------
+
+_INSIDE = contextvars.ContextVar("labcode_inside_a_checked_call", default=False)
+
+
+def checked(
+    check: Callable[..., dict | None] | None = None,
+    *,
+    explain: Callable[..., None] | None = None,
+) -> Callable[[Callable], Callable]:
+    """Decorate a public function so that its arguments are checked once, at the door.
+
+    ``check`` receives the call's arguments by name (defaults filled in) and raises a
+    ``TypeError`` or ``ValueError``, or returns ``None`` or a dict of arguments to
+    replace (``{"X": X_as_float64}``). It runs only when the call comes from outside
+    labcode: a decorated function called by another one (``fit`` calling
+    ``forward_pass`` calling ``fc_forward``) runs its body alone, since the outer call
+    has checked what goes in. ``explain``, called with the same arguments when the body
+    raises, looks for the bad argument behind the error and raises a clear error in its
+    place; when it finds nothing, the original error propagates. Checks that would need
+    to look at every batch go there, so that they cost nothing while nothing fails.
+
+    The undecorated function is ``decorated.__wrapped__``.
+    """
+
+    def decorate(body: Callable) -> Callable:
+        signature = inspect.signature(body)
+
+        @functools.wraps(body)
+        def door(*args, **kwargs):
+            if _INSIDE.get():
+                return body(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            if check is not None:
+                replaced = check(**bound.arguments)
+                if replaced:
+                    bound.arguments.update(replaced)
+            token = _INSIDE.set(True)
+            try:
+                return body(*bound.args, **bound.kwargs)
+            except Exception:
+                if explain is None:
+                    raise
+                _INSIDE.reset(token)
+                token = None
+                try:
+                    explain(**bound.arguments)  # raises the clear error, or returns
+                except (TypeError, ValueError) as clear:
+                    raise clear from None  # the failure inside torch or NumPy says no more
+                raise
+            finally:
+                if token is not None:
+                    _INSIDE.reset(token)
+
+        return door
+
+    return decorate
+
+
+def instance(value: object, cls: type | tuple[type, ...], name: str, what: str | None = None):
+    """``value`` itself when it is an instance of ``cls``; a TypeError naming ``name`` if not.
+
+    ``what`` words the expected type (by default the class's module and name).
+    """
+    if not isinstance(value, cls):
+        if what is None:
+            classes = cls if isinstance(cls, tuple) else (cls,)
+            what = " or ".join(_qualified(c) for c in classes)
+        raise TypeError(f"{name} must be {_article(what)} {what}, got {describe(value)}")
+    return value
+
+
+def _qualified(cls: type) -> str:
+    """labcode's own classes by name; others by their shortest public path
+    (``torch.optim.Optimizer``, not ``torch.optim.optimizer.Optimizer``)."""
+    import sys
+
+    module = cls.__module__
+    if module == "builtins" or module.split(".")[0] == "labcode":
+        return cls.__name__
+    parts = module.split(".")
+    for k in range(1, len(parts) + 1):
+        if getattr(sys.modules.get(".".join(parts[:k])), cls.__name__, None) is cls:
+            return ".".join(parts[:k] + [cls.__name__])
+    return f"{module}.{cls.__name__}"
+
+
+def _article(what: str) -> str:
+    return "an" if what[:1].lower() in "aeio" else "a"
 
 
 def describe(x: object) -> str:
     """A short description of a value for error messages: its type and value, or shape."""
     if isinstance(x, np.ndarray):
         return f"array of shape {x.shape} and dtype {x.dtype}"
+    if type(x).__name__ in ("Tensor", "Parameter") and hasattr(x, "dtype"):
+        return f"tensor of shape {tuple(x.shape)} and dtype {x.dtype}"
     return f"{type(x).__name__} {x!r}"[:120]
 
 
 # --- numbers ----------------------------------------------------------------------------
 
 
-def integer(value: object, name: str, *, minimum: int = 1) -> int:
-    """An int (``True`` is refused) of at least ``minimum``, returned as int."""
+MAX_WIDTH = 2**16
+"""The most units a layer, or classes a label, may have: wider can only be a mistake for
+8 x 8 digits (a weight matrix of this width squared already holds four billion numbers)."""
+
+
+def integer(value: object, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """An int (``True`` is refused) of at least ``minimum`` (and at most ``maximum``), as int."""
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an int >= {minimum}, got {describe(value)}")
     if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value}")
     return int(value)
+
+
+MAX_EPOCHS = 10**6
+"""The most epochs (or iterations) a run may ask for: more can only be a mistake here."""
+
+
+def epochs(value: object, name: str = "epochs") -> int:
+    """A number of epochs or iterations: an int from 1 to :data:`MAX_EPOCHS`."""
+    return integer(value, name, maximum=MAX_EPOCHS)
+
+
+def width(value: object, name: str) -> int:
+    """A number of units or classes: an int from 1 to :data:`MAX_WIDTH`."""
+    return integer(value, name, maximum=MAX_WIDTH)
 
 
 def torch_module(model: object, name: str = "model") -> None:
@@ -43,8 +161,8 @@ def torch_module(model: object, name: str = "model") -> None:
         raise TypeError(f"{name} must be a torch.nn.Module, got {describe(model)}")
 
 
-def device(value: object, name: str = "device"):
-    """A CPU or CUDA :class:`torch.device` that exists on this machine."""
+def device(value: object, name: str = "device", *, here: bool = True):
+    """A CPU or CUDA :class:`torch.device`; with ``here``, one that exists on this machine."""
     import torch
 
     if isinstance(value, torch.device):
@@ -57,6 +175,8 @@ def device(value: object, name: str = "device"):
         parsed = None
     if parsed is None or parsed.type not in ("cpu", "cuda"):
         raise ValueError(f"{name} must be 'cpu', 'cuda' or 'cuda:<index>', got {value!r}")
+    if not here:
+        return parsed
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"{name} {value!r} was asked for, but CUDA is not available here "
@@ -103,24 +223,12 @@ def seeds(values: object, name: str = "seeds") -> tuple[int, ...]:
 
 
 def sizes(values: object, name: str, *, at_least: int, what: str) -> tuple[int, ...]:
-    """A sequence of at least ``at_least`` layer sizes (ints >= 1); ``what`` names them."""
+    """A sequence of at least ``at_least`` layer sizes (:func:`width`); ``what`` names them."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise TypeError(f"{name} must be a sequence of ints >= 1, got {describe(values)}")
     if len(values) < at_least:
         raise ValueError(f"{name} must have at least {what}, got {tuple(values)}")
-    return tuple(integer(n, f"{name}[{i}]") for i, n in enumerate(values))
-
-
-def mlp_shape(
-    in_features: object, hidden_sizes: object, num_classes: object, dropout: object
-) -> tuple[int, tuple[int, ...], int, float]:
-    """The sizes and dropout probability of :class:`labcode.models.ComplexMLP`, checked."""
-    return (
-        integer(in_features, "in_features"),
-        sizes(hidden_sizes, "hidden_sizes", at_least=1, what="one hidden layer"),
-        integer(num_classes, "num_classes"),
-        real(dropout, "dropout", low=0.0, high=1.0, high_open=True),
-    )
+    return tuple(width(n, f"{name}[{i}]") for i, n in enumerate(values))
 
 
 def real(
@@ -174,7 +282,10 @@ def one_of(value: object, name: str, options: Iterable[object]) -> object:
 
 def _numeric(x: object, name: str, must: str) -> np.ndarray:
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor, without importing torch
-        x = x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        if str(x.dtype) in ("torch.bfloat16", "torch.float16"):  # NumPy has no bfloat16
+            x = x.float()
+        x = x.numpy()
     try:
         arr = np.asarray(x)
     except ValueError:  # a ragged nested list
@@ -214,7 +325,7 @@ def features(X: object, name: str = "X") -> np.ndarray:
 
 def labels(y: object, num_classes: int, name: str = "y") -> np.ndarray:
     """1-D integer class labels in ``0 .. num_classes - 1`` (``3.0`` is fine, ``2.5`` is not), as int64."""
-    num_classes = integer(num_classes, "num_classes")
+    num_classes = width(num_classes, "num_classes")
     arr = _numeric(y, name, "hold integer class labels")
     if arr.dtype == np.bool_:  # True/False from a comparison, not classes
         raise TypeError(f"{name} must hold integer class labels, got booleans: {describe(y)}")
@@ -237,14 +348,100 @@ def labels(y: object, num_classes: int, name: str = "y") -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def in_features(model) -> int | None:
+    """How many features ``model`` takes: its ``in_features``, else its first Linear's."""
+    from torch import nn
+
+    expected = getattr(model, "in_features", None)
+    if isinstance(expected, Integral):
+        return int(expected)
+    first = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
+    return None if first is None else first.in_features
+
+
 def model_inputs(model: object, X: object) -> np.ndarray:
-    """Features for a torch model: a model, and as many columns as its ``in_features``."""
+    """Features for a torch model: a model, and as many columns as it takes."""
     torch_module(model)
     X = features(X)
-    expected = getattr(model, "in_features", None)
+    expected = in_features(model)
     if expected is not None and X.shape[1] != expected:
         raise ValueError(f"X must have {expected} columns for this model, got shape {X.shape}")
     return X
+
+
+def out_features(model) -> int | None:
+    """How many outputs ``model`` gives: its last Linear's ``out_features``."""
+    from torch import nn
+
+    last = None
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            last = m
+    return None if last is None else last.out_features
+
+
+def class_indices(y: object, n_classes: int | None, name: str) -> None:
+    """``y`` is a 1-D int64 tensor of class indices in ``0 .. n_classes - 1``."""
+    import torch
+
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of class indices, got {describe(y)}")
+    if y.dtype != torch.int64:
+        raise TypeError(f"{name} must hold class indices as int64 (torch.long), got {y.dtype}; "
+                        f"convert them with .long()")
+    if n_classes is not None and y.numel() and (y.min() < 0 or y.max() >= n_classes):
+        bad = y[(y < 0) | (y >= n_classes)][0].item()
+        raise ValueError(f"{name} must hold class indices in 0..{n_classes - 1}, got {bad}")
+
+
+def batches(model, loader: object, name: str = "loader") -> None:
+    """Raise the clear error when a batch of ``loader`` is why training or evaluating
+    ``model`` failed (see :func:`checked`); else return."""
+    if isinstance(loader, (str, bytes)) or not isinstance(loader, Iterable):
+        raise TypeError(f"{name} must be an iterable of (inputs, labels) batches such as a "
+                        f"DataLoader, got {describe(loader)}")
+    n = 0
+    for i, batch in enumerate(loader):
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise TypeError(f"{name} must yield (inputs, labels) pairs, but batch {i} is "
+                            f"{describe(batch)}")
+        xb, yb = batch
+        model_batch(model, xb, f"the inputs of batch {i} of {name}")
+        class_indices(yb, out_features(model), f"the labels of batch {i} of {name}")
+        if yb.shape != xb.shape[:1]:
+            raise ValueError(f"batch {i} of {name} has {tuple(xb.shape)} inputs but labels of "
+                             f"shape {tuple(yb.shape)}: one label per input row")
+        n += len(yb)
+    if n == 0:
+        raise ValueError(f"{name} yielded no samples")
+
+
+def model_batch(model, x: object, name: str = "x") -> None:
+    """Raise the clear error when the batch ``x`` is why ``model(x)`` failed; else return.
+
+    Runs after the failure only (see :func:`checked`), so it costs nothing per batch.
+    """
+    import torch
+
+    expected = in_features(model)
+    width = "in_features" if expected is None else expected
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (batch_size, {width}), got "
+                        f"{describe(x)}; convert it with torch.as_tensor({name}, dtype=torch.float32)")
+    weight = next(model.parameters(), None)
+    if x.ndim == 0 or (expected is not None and x.shape[-1] != expected):
+        raise ValueError(f"{name} must have shape (batch_size, {width}), got {tuple(x.shape)}")
+    if weight is not None and x.dtype != weight.dtype:
+        raise TypeError(f"{name} must have the dtype of the model's weights, {weight.dtype}, got "
+                        f"{x.dtype}; convert it with {name}.to({weight.dtype})")
+    if weight is not None and x.device != weight.device:
+        raise ValueError(f"{name} is on {x.device} but the model is on {weight.device}; "
+                         f"move it with {name}.to({str(weight.device)!r})")
+    batchnorm = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    if batchnorm and model.training and x.ndim >= 1 and x.shape[0] < 2:
+        raise ValueError(f"{name} holds {x.shape[0]} sample(s), but in training mode BatchNorm "
+                         "needs at least 2 per batch (it normalises over the batch); call "
+                         "model.eval() to score single samples")
 
 
 def features_labels(X: object, y: object, num_classes: int) -> tuple[np.ndarray, np.ndarray]:

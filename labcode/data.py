@@ -129,6 +129,22 @@ def confusion_matrix(
     return counts
 
 
+def _check_split(X: object, y: object, val_size: object, test_size: object, seed: object,
+                 num_classes: object) -> dict:
+    num_classes = _validate.width(num_classes, "num_classes")
+    X, y = _validate.features_labels(X, y, num_classes)
+    val_size = _validate.real(val_size, "val_size", low=0.0, high=1.0, low_open=True, high_open=True)
+    test_size = _validate.real(test_size, "test_size", low=0.0, high=1.0, low_open=True, high_open=True)
+    if val_size + test_size >= 1.0:
+        raise ValueError(
+            f"val_size + test_size must be below 1 to leave training data, got "
+            f"val_size={val_size} + test_size={test_size} = {val_size + test_size}"
+        )
+    return {"X": X, "y": y, "val_size": val_size, "test_size": test_size,
+            "seed": _validate.seed(seed), "num_classes": num_classes}
+
+
+@_validate.checked(_check_split)
 def split_dataset(
     X: object,
     y: object,
@@ -165,15 +181,6 @@ def split_dataset(
         If the inputs are invalid, or if a part would hold fewer samples than
         there are classes present (stratification needs one of each).
     """
-    X, y = _validate.features_labels(X, y, num_classes)
-    val_size = _validate.real(val_size, "val_size", low=0.0, high=1.0, low_open=True, high_open=True)
-    test_size = _validate.real(test_size, "test_size", low=0.0, high=1.0, low_open=True, high_open=True)
-    seed = _validate.seed(seed)
-    if val_size + test_size >= 1.0:
-        raise ValueError(
-            f"val_size + test_size must be below 1 to leave training data, got "
-            f"val_size={val_size} + test_size={test_size} = {val_size + test_size}"
-        )
     n = X.shape[0]
     n_present = int(np.unique(y).size)
     n_test = int(np.ceil(test_size * n))
@@ -257,6 +264,7 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+@_validate.checked(lambda X: {"X": _validate.features(X)})
 def add_bias(X: object) -> np.ndarray:
     """Append a column of ones to ``X``, so that ``add_bias(X) @ W`` includes a bias.
 
@@ -286,13 +294,15 @@ def add_bias(X: object) -> np.ndarray:
     >>> add_bias([[0.5, 0.25]])
     array([[0.5 , 0.25, 1.  ]])
     """
-    X = _validate.features(X)
-    out = np.empty((X.shape[0], X.shape[1] + 1), dtype=np.float64)
-    out[:, :-1] = X
-    out[:, -1] = 1.0
-    return out
+    return np.hstack([X, np.ones((X.shape[0], 1))])
 
 
+def _check_one_hot(y: object, num_classes: object) -> dict:
+    num_classes = _validate.width(num_classes, "num_classes")
+    return {"y": _validate.labels(y, num_classes), "num_classes": num_classes}
+
+
+@_validate.checked(_check_one_hot)
 def one_hot(y: object, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """Encode integer labels as one-hot rows.
 
@@ -319,7 +329,6 @@ def one_hot(y: object, num_classes: int = NUM_CLASSES) -> np.ndarray:
     array([[1., 0., 0.],
            [0., 0., 1.]])
     """
-    y = _validate.labels(y, num_classes)
     out = np.zeros((y.shape[0], num_classes), dtype=np.float64)
     out[np.arange(y.shape[0]), y] = 1.0
     return out

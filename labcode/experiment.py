@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -50,24 +50,6 @@ HANDOUT_SWEEPS: dict[str, tuple] = {
 field each step changes; every other field keeps its Step 3 value."""
 
 
-def _check_device_name(device: object) -> str:
-    if isinstance(device, torch.device):
-        device = str(device)
-    if not isinstance(device, str):
-        raise TypeError(
-            f"device must be a str such as 'cpu' or 'cuda', got {type(device).__name__}"
-        )
-    try:
-        parsed = torch.device(device)
-    except RuntimeError:
-        raise ValueError(
-            f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}"
-        ) from None
-    if parsed.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}")
-    return device
-
-
 def resolve_device(device: str | torch.device) -> torch.device:
     """The :class:`torch.device` for ``device``, checking that it is available.
 
@@ -86,7 +68,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
         If the name is not a CPU or CUDA device, or CUDA is asked for on a machine
         where ``torch.cuda.is_available`` is false (or the index does not exist).
     """
-    return _validate.device(_check_device_name(device))
+    return _validate.device(device)
 
 
 @contextmanager
@@ -100,7 +82,7 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
     if num_threads is None:
         yield
         return
-    num_threads = _validate.integer(num_threads, "num_threads")
+    num_threads = _validate.integer(num_threads, "num_threads", maximum=MAX_THREADS)
     previous = torch.get_num_threads()
     torch.set_num_threads(num_threads)
     try:
@@ -203,8 +185,9 @@ class TrainConfig:
                 f"{sorted(OPTIMIZERS)}"
             )
         _validate.one_of(self.penalize, "TrainConfig.penalize", PENALIZE)
-        for name in ("hidden_size", "epochs", "batch_size"):
+        for name in ("hidden_size", "batch_size"):
             put(name, _validate.integer(getattr(self, name), f"TrainConfig.{name}"))
+        put("epochs", _validate.epochs(self.epochs, "TrainConfig.epochs"))
         if self.hidden_size > MAX_HIDDEN_SIZE:
             raise ValueError(
                 f"TrainConfig.hidden_size must be at most {MAX_HIDDEN_SIZE} (a ComplexMLP of that "
@@ -218,7 +201,8 @@ class TrainConfig:
                 f"over the batch and needs at least 2 samples per batch, got {self.batch_size}"
             )
         put("seed", _validate.seed(self.seed, "TrainConfig.seed"))
-        put("device", _check_device_name(self.device))
+        _validate.device(self.device, "TrainConfig.device", here=False)
+        put("device", str(self.device))  # a torch.device is kept as its name
         if self.num_threads is not None:
             put("num_threads", _validate.integer(self.num_threads, "TrainConfig.num_threads"))
             if self.num_threads > MAX_THREADS:
@@ -283,6 +267,14 @@ class ExperimentResult:
         }
 
 
+def _check_run(config: object, split: object) -> None:
+    _validate.instance(config, TrainConfig, "config")
+    if split is not None:
+        _validate.instance(split, DigitsSplit, "split")
+    _validate.device(config.device, "config.device")  # available on this machine
+
+
+@_validate.checked(_check_run)
 def run_experiment(config: TrainConfig, split: DigitsSplit | None = None) -> ExperimentResult:
     """Train and evaluate the model that ``config`` describes.
 
@@ -310,13 +302,9 @@ def run_experiment(config: TrainConfig, split: DigitsSplit | None = None) -> Exp
     ValueError
         If ``config.device`` is a GPU that is not available.
     """
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    device = resolve_device(config.device)
+    device = torch.device(config.device)
     if split is None:
         split = load_digits_split(seed=0)
-    elif not isinstance(split, DigitsSplit):
-        raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
     rng_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
     with torch_threads(config.num_threads), torch.random.fork_rng(devices=rng_devices):
@@ -355,6 +343,21 @@ def run_experiment(config: TrainConfig, split: DigitsSplit | None = None) -> Exp
     )
 
 
+def _check_compare(split: object, param: object, values: object, base: object) -> dict:
+    _validate.instance(split, DigitsSplit, "split")
+    base = TrainConfig() if base is None else _validate.instance(base, TrainConfig, "base")
+    fields = [f.name for f in dataclasses.fields(TrainConfig)]
+    _validate.one_of(param, "param", fields)
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"values must be a list of values for {param}, got "
+                        f"{_validate.describe(values)}")
+    values = list(values)
+    for value in values:
+        base.replace(**{param: value})  # a TypeError or ValueError naming the field
+    return {"values": values, "base": base}
+
+
+@_validate.checked(_check_compare)
 def compare_values(
     split: DigitsSplit, param: str, values: list, base: TrainConfig | None = None
 ) -> list[float]:
@@ -363,7 +366,6 @@ def compare_values(
     Each run is ``base`` (default: the Step 3 settings) with ``param`` set to one of
     ``values``, trained by :func:`run_experiment`; the list follows ``values``.
     """
-    base = TrainConfig() if base is None else base
     accuracies = []
     for value in values:
         result = run_experiment(base.replace(**{param: value}), split)

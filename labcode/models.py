@@ -37,77 +37,60 @@ __all__ = [
 ]
 
 
+def _check_simple(self, in_features: object, hidden_size: object, num_classes: object) -> dict:
+    return {name: _validate.width(value, name) for name, value in
+            (("in_features", in_features), ("hidden_size", hidden_size), ("num_classes", num_classes))}
+
+
+def _check_complex(self, in_features: object, hidden_sizes: object, num_classes: object,
+                   dropout: object) -> dict:
+    return {
+        "in_features": _validate.width(in_features, "in_features"),
+        "hidden_sizes": _validate.sizes(hidden_sizes, "hidden_sizes", at_least=1,
+                                        what="one hidden layer"),
+        "num_classes": _validate.width(num_classes, "num_classes"),
+        "dropout": _validate.real(dropout, "dropout", low=0.0, high=1.0, high_open=True),
+    }
+
+
+def _explain_batch(self: nn.Module, x: object) -> None:
+    """When a model's forward pass failed: the clear error if the batch ``x`` is why."""
+    _validate.model_batch(self, x)
+
+
 class SimpleMLP(nn.Module):
     """A multilayer perceptron with one hidden layer: Linear, ReLU, Linear.
 
-    This is the handout's ``simpleMLP``. For an input batch ``x`` it computes
-    ``fc2(relu(fc1(x)))``, the logits: one unnormalised score per class. There is
-    no softmax at the end; ``torch.nn.functional.cross_entropy`` applies it
-    inside the loss, in a numerically stable way.
+    This is the handout's ``simpleMLP``. For an input batch ``x`` of shape
+    (batch_size, in_features) it computes ``fc2(relu(fc1(x)))``, the logits: one
+    unnormalised score per class. There is no softmax at the end;
+    ``torch.nn.functional.cross_entropy`` applies it inside the loss, in a numerically
+    stable way. ``in_features`` (64: 8 x 8 pixels), ``hidden_size`` (32) and
+    ``num_classes`` (10) are ints from 1 to ``MAX_WIDTH``; a batch that does not fit
+    (an array, the wrong width or dtype) gets a ``TypeError`` or ``ValueError`` that
+    says so.
 
-    Parameters
-    ----------
-    in_features : int, default 64
-        Length of one input vector (8 x 8 pixels).
-    hidden_size : int, default 32
-        Number of hidden units.
-    num_classes : int, default 10
-        Number of outputs, one logit per class.
-
-    Attributes
-    ----------
-    fc1 : torch.nn.Linear
-        Input to hidden layer, weight of shape (hidden_size, in_features) and a bias.
-    relu : torch.nn.ReLU
-        The hidden activation.
-    fc2 : torch.nn.Linear
-        Hidden to output layer, weight of shape (num_classes, hidden_size) and a bias.
-
-    Raises
-    ------
-    TypeError
-        If a size is not an int.
-    ValueError
-        If a size is not positive.
-
-    Examples
-    --------
     >>> model = SimpleMLP()
-    >>> count_parameters(model)
-    2410
-    >>> model(torch.zeros(5, 64)).shape
-    torch.Size([5, 10])
+    >>> count_parameters(model), model(torch.zeros(5, 64)).shape
+    (2410, torch.Size([5, 10]))
     """
 
-    def __init__(self, in_features: int = 64, hidden_size: int = 32, num_classes: int = 10):
+    @_validate.checked(_check_simple)
+    def __init__(self, in_features=64, hidden_size=32, num_classes=10):
         super().__init__()
-        self.in_features = _validate.integer(in_features, "in_features")
-        self.hidden_size = _validate.integer(hidden_size, "hidden_size")
-        self.num_classes = _validate.integer(num_classes, "num_classes")
-        self.fc1 = nn.Linear(self.in_features, self.hidden_size)
+        self.in_features, self.hidden_size, self.num_classes = in_features, hidden_size, num_classes
+        self.fc1 = nn.Linear(in_features, hidden_size)
         self.relu = nn.ReLU()
-        self.fc2 = nn.Linear(self.hidden_size, self.num_classes)
+        self.fc2 = nn.Linear(hidden_size, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of a batch.
-
-        Parameters
-        ----------
-        x : Tensor of shape (batch_size, in_features)
-            Float32 inputs.
-
-        Returns
-        -------
-        Tensor of shape (batch_size, num_classes)
-            One unnormalised score per class.
-        """
+    @_validate.checked(explain=_explain_batch)
+    def forward(self, x):
+        """The logits of a batch ``x`` of shape (batch_size, in_features)."""
         return self.fc2(self.relu(self.fc1(x)))
 
-    def extra_repr(self) -> str:
-        return (
-            f"in_features={self.in_features}, hidden_size={self.hidden_size}, "
-            f"num_classes={self.num_classes}, parameters={count_parameters(self)}"
-        )
+    def extra_repr(self):
+        """The sizes, shown when the model is printed."""
+        return f"hidden_size={self.hidden_size}, parameters={count_parameters(self)}"
 
 
 class ComplexMLP(nn.Module):
@@ -116,6 +99,7 @@ class ComplexMLP(nn.Module):
     The handout's Step 10 model. Hidden block ``k`` computes
     ``dropout(relu(batchnorm(linear(h))))`` with ``hidden_sizes[k]`` units (at least
     one block); the last Linear maps to one logit per class. ``dropout`` is in [0, 1).
+    The arguments are kept as attributes of the same names.
 
     The two modes differ. In training mode (``model.train()``) Dropout zeroes each
     hidden unit with probability ``dropout`` and scales the rest by
@@ -129,27 +113,27 @@ class ComplexMLP(nn.Module):
     (17610, torch.Size([5, 10]))
     """
 
+    @_validate.checked(_check_complex)
     def __init__(self, in_features=64, hidden_sizes=(128, 64), num_classes=10, dropout=0.2):
         super().__init__()
-        self.in_features, self.hidden_sizes, self.num_classes, self.dropout = (
-            _validate.mlp_shape(in_features, hidden_sizes, num_classes, dropout))
-        widths = (self.in_features, *self.hidden_sizes)
+        self.in_features, self.hidden_sizes = in_features, tuple(hidden_sizes)
+        self.num_classes, self.dropout = num_classes, dropout
+        widths = (in_features, *hidden_sizes)
         self.blocks = nn.Sequential(*(
-            nn.Sequential(nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU(), nn.Dropout(self.dropout))
+            nn.Sequential(nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU(), nn.Dropout(dropout))
             for a, b in zip(widths, widths[1:])
         ))
-        self.out = nn.Linear(widths[-1], self.num_classes)
+        self.out = nn.Linear(widths[-1], num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of shape (batch_size, num_classes) of a batch of shape (batch_size, in_features)."""
+    @_validate.checked(explain=_explain_batch)
+    def forward(self, x):
+        """The logits of a batch ``x`` of shape (batch_size, in_features)."""
         return self.out(self.blocks(x))
 
-    def extra_repr(self) -> str:
-        return (
-            f"in_features={self.in_features}, hidden_sizes={self.hidden_sizes}, "
-            f"num_classes={self.num_classes}, dropout={self.dropout}, "
-            f"parameters={count_parameters(self)}"
-        )
+    def extra_repr(self):
+        """The sizes, shown when the model is printed."""
+        return (f"hidden_sizes={self.hidden_sizes}, dropout={self.dropout}, "
+                f"parameters={count_parameters(self)}")
 
 
 COMPLEX_WIDTH_FACTORS = (4, 2)
@@ -178,7 +162,7 @@ def complex_from_table(
     -------
     ComplexMLP
     """
-    hidden_size = _validate.integer(hidden_size, "hidden_size")
+    hidden_size = _validate.width(hidden_size, "hidden_size")
     return ComplexMLP(
         in_features=in_features,
         hidden_sizes=tuple(f * hidden_size for f in COMPLEX_WIDTH_FACTORS),

@@ -64,44 +64,128 @@ def _check_fc(X: object, W: object) -> None:
         )
 
 
-def _check_like(M: object, name: str, shape: tuple[int, ...], of: str) -> None:
-    """``M`` is a float64 matrix of ``shape``, the shape of ``of``."""
-    _validate.float_matrices(**{name: M})
-    _validate.shape(M, shape, name, of)
+def _check_cache(cache: object, parts: tuple[str, ...], forward: str) -> None:
+    """``cache`` is what ``forward`` returned as its cache: float64 matrices ``parts``."""
+    if len(parts) == 1:
+        if not isinstance(cache, np.ndarray):
+            raise TypeError(f"cache must be the cache {forward} returned, the matrix {parts[0]}, "
+                            f"got {_validate.describe(cache)}")
+        _validate.float_matrices(cache=cache)
+        return
+    if not isinstance(cache, tuple) or len(cache) != len(parts):
+        raise TypeError(f"cache must be the cache {forward} returned, the tuple "
+                        f"({', '.join(parts)}), got {_validate.describe(cache)}")
+    _validate.float_matrices(**{f"cache[{i}] ({part})": M
+                                for i, (part, M) in enumerate(zip(parts, cache))})
 
 
-def _check_same_shape(**arrays: object) -> None:
-    """Float64 matrices of one shape; the message names the first that differs."""
-    _validate.float_matrices(**arrays)
-    (first, A), *rest = arrays.items()
-    for name, M in rest:
-        _validate.shape(M, A.shape, name, first)
+def _check_fc_backward(dZ: object, cache: object) -> None:
+    _check_cache(cache, ("X", "W"), "fc_forward")
+    X, W = cache
+    _check_fc(X, W)
+    _validate.float_matrices(dZ=dZ)
+    _validate.shape(dZ, (X.shape[0], W.shape[1]), "dZ", "Z = X @ W")
 
 
-def _check_step(params: object, grads: object, lr: object) -> float:
-    """The checks of :func:`gradient_step`; returns ``lr`` as a float."""
-    for name, value in (("params", params), ("grads", grads)):
-        if not isinstance(value, dict):
-            raise TypeError(f"{name} must be a dict of NumPy arrays, got {_validate.describe(value)}")
+def _check_sigmoid_forward(Z: object) -> None:
+    _validate.float_matrices(Z=Z)
+
+
+def _check_sigmoid_backward(dA: object, cache: object) -> None:
+    _check_cache(cache, ("A",), "sigmoid_forward")
+    _validate.float_matrices(dA=dA)
+    _validate.shape(dA, cache.shape, "dA", "A")
+
+
+def _check_mse(A: object, Y: object) -> None:
+    _validate.float_matrices(A=A, Y=Y)
+    _validate.shape(Y, A.shape, "Y", "A")
+
+
+def _check_weights(params: object, name: str = "params") -> None:
+    """A dict of real NumPy arrays."""
+    if not isinstance(params, dict):
+        raise TypeError(f"{name} must be a dict of NumPy arrays, got {_validate.describe(params)}")
+    for key, W in params.items():
+        if not isinstance(W, np.ndarray):
+            raise TypeError(f"{name}[{key!r}] must be a NumPy array, got {_validate.describe(W)}")
+        if not (np.issubdtype(W.dtype, np.floating) or np.issubdtype(W.dtype, np.integer)):
+            raise TypeError(f"{name}[{key!r}] must hold real numbers, got {_validate.describe(W)}")
+
+
+def _check_step(params: object, grads: object, lr: object) -> dict:
+    _check_weights(params, "params")
+    _check_weights(grads, "grads")
     if params.keys() != grads.keys():
         missing, extra = sorted(params.keys() - grads.keys()), sorted(grads.keys() - params.keys())
         raise ValueError(
             f"grads must have the keys of params, {list(params)}; missing {missing}, unexpected {extra}"
         )
     for key, W in params.items():
-        for name, value in (("params", W), ("grads", grads[key])):
-            if not isinstance(value, np.ndarray):
-                raise TypeError(f"{name}[{key!r}] must be a NumPy array, got {_validate.describe(value)}")
-            if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
-                raise TypeError(f"{name}[{key!r}] must hold real numbers, got "
-                                f"{_validate.describe(value)}")
         _validate.shape(grads[key], W.shape, f"grads[{key!r}]", f"params[{key!r}]")
-    return _validate.positive(lr, "lr")
+    return {"lr": _validate.positive(lr, "lr")}
+
+
+def _check_accuracy(A: object, y: object) -> dict:
+    A = _validate.features(A, "A")
+    y = _validate.labels(y, A.shape[1])
+    if y.shape[0] != A.shape[0]:
+        raise ValueError(f"A of shape {A.shape} and y of shape {y.shape} must have the "
+                         "same number of samples")
+    return {"A": A, "y": y}
+
+
+def _check_layers(params: object) -> None:
+    """``params`` of :func:`forward_pass`: ``W1``, ``W2``, ... float64 matrices that chain."""
+    _check_weights(params)
+    expected = [f"W{l}" for l in range(1, len(params) + 1)]
+    if not params or list(params) != expected:
+        raise ValueError(f"params must hold the weight matrices {expected or ['W1']} in order, "
+                         f"got keys {list(params)}")
+    _validate.float_matrices(**{f"params[{k!r}]": W for k, W in params.items()})
+    for l in range(2, len(params) + 1):
+        W, before = params[f"W{l}"], params[f"W{l - 1}"]
+        if W.shape[0] != before.shape[1] + 1:
+            raise ValueError(f"params['W{l}'] of shape {W.shape} does not follow params['W{l - 1}'] "
+                             f"of shape {before.shape}: it needs {before.shape[1] + 1} rows "
+                             "(one per unit before it, and the bias)")
+
+
+def _check_forward_pass(X: object, params: object) -> None:
+    _check_layers(params)
+    _validate.float_matrices(X=X)
+    W1 = params["W1"]
+    if X.shape[1] + 1 != W1.shape[0]:
+        raise ValueError(f"X of shape {X.shape} does not fit params['W1'] of shape {W1.shape}: "
+                         f"X needs {W1.shape[0] - 1} columns (the bias column is added inside)")
+
+
+def _check_backward_pass(dA: object, caches: object) -> None:
+    if not isinstance(caches, list) or not caches:
+        raise TypeError(f"caches must be the list forward_pass returned, got {_validate.describe(caches)}")
+    for l, layer in enumerate(caches, start=1):
+        if not isinstance(layer, tuple) or len(layer) != 2:
+            raise TypeError(f"caches[{l - 1}] must be a pair (fc_cache, sigmoid_cache), got "
+                            f"{_validate.describe(layer)}")
+        _check_cache(layer[0], ("X", "W"), "fc_forward")
+        _check_cache(layer[1], ("A",), "sigmoid_forward")
+    _validate.float_matrices(dA=dA)
+    _validate.shape(dA, caches[-1][1].shape, "dA", "the network's output A")
+
+
+def _check_train_network(params: object, X: object, Y: object, lr: object, iterations: object) -> dict:
+    _check_forward_pass(X, params)
+    _validate.float_matrices(Y=Y)
+    out = params[f"W{len(params)}"].shape[1]
+    _validate.shape(Y, (X.shape[0], out), "Y", "the network's output A")
+    return {"lr": _validate.positive(lr, "lr"),
+            "iterations": _validate.epochs(iterations, "iterations")}
 
 
 # --- Fully connected layer -------------------------------------------------------------
 
 
+@_validate.checked(_check_fc)
 def fc_forward(X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Fully connected layer, ``Z = X @ W``, and the cache ``(X, W)``.
 
@@ -109,11 +193,11 @@ def fc_forward(X: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarr
     (:func:`labcode.data.add_bias`); ``W`` (n_in + 1, n_out) has the bias
     as its last row; ``Z`` is (n_samples, n_out).
     """
-    _check_fc(X, W)
     Z = X @ W
     return Z, (X, W)
 
 
+@_validate.checked(_check_fc_backward)
 def fc_backward(dZ: np.ndarray, cache: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Backward of :func:`fc_forward`: ``dX = dZ @ W.T``, ``dW = X.T @ dZ``.
 
@@ -121,7 +205,6 @@ def fc_backward(dZ: np.ndarray, cache: tuple[np.ndarray, np.ndarray]) -> tuple[n
     ``Z``; ``dX`` has the shape of ``X``, ``dW`` that of ``W``.
     """
     X, W = cache
-    _check_like(dZ, "dZ", (X.shape[0], W.shape[1]), "Z = X @ W")
     dX = dZ @ W.T
     dW = X.T @ dZ
     return dX, dW
@@ -130,6 +213,7 @@ def fc_backward(dZ: np.ndarray, cache: tuple[np.ndarray, np.ndarray]) -> tuple[n
 # --- Sigmoid ---------------------------------------------------------------------------
 
 
+@_validate.checked(_check_sigmoid_forward)
 def sigmoid_forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sigmoid, ``A = 1 / (1 + exp(-Z))`` entry by entry; the cache is ``A``.
 
@@ -137,19 +221,18 @@ def sigmoid_forward(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     where ``Z >= 0``, and ``E / (1 + E)`` (the same value times ``E / E``)
     where ``Z < 0``. Nothing overflows, not even for ``|Z| = 1e4``.
     """
-    _validate.float_matrices(Z=Z)
     E = np.exp(-np.abs(Z))
     A = np.where(Z >= 0, 1, E) / (1 + E)
     return A, A
 
 
+@_validate.checked(_check_sigmoid_backward)
 def sigmoid_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
     """Backward of :func:`sigmoid_forward`: ``dZ = dA * A * (1 - A)``.
 
     ``A`` is the cache; ``dA`` is the gradient of the loss with respect to it.
     """
     A = cache
-    _check_like(dA, "dA", A.shape, "A")
     dZ = dA * A * (1 - A)
     return dZ
 
@@ -157,13 +240,13 @@ def sigmoid_backward(dA: np.ndarray, cache: np.ndarray) -> np.ndarray:
 # --- Mean squared error ----------------------------------------------------------------
 
 
+@_validate.checked(_check_mse)
 def mse_loss(A: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean squared error over all entries of ``A``, and its gradient.
 
     ``loss = mean((A - Y) ** 2)``, as ``torch.nn.functional.mse_loss``;
     ``dA = 2 * (A - Y) / A.size`` has the shape of ``A``.
     """
-    _check_same_shape(A=A, Y=Y)
     diff = A - Y
     loss = np.mean(diff**2)
     dA = 2 * diff / diff.size
@@ -173,6 +256,7 @@ def mse_loss(A: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
 # --- One step of gradient descent -------------------------------------------------------
 
 
+@_validate.checked(_check_step)
 def gradient_step(
     params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float
 ) -> dict[str, np.ndarray]:
@@ -187,13 +271,13 @@ def gradient_step(
     >>> gradient_step(params, {"W1": np.array([[0.5, -1.0]])}, lr=0.1)
     {'W1': array([[0.95, 2.1 ]])}
     """
-    lr = _check_step(params, grads, lr)
     return {key: W - lr * grads[key] for key, W in params.items()}
 
 
 # --- Accuracy ---------------------------------------------------------------------------
 
 
+@_validate.checked(_check_accuracy)
 def accuracy(A: np.ndarray, y: np.ndarray) -> float:
     """Share of rows of ``A`` whose largest entry is at the column of the row's label.
 
@@ -206,17 +290,13 @@ def accuracy(A: np.ndarray, y: np.ndarray) -> float:
     >>> accuracy(np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]]), np.array([0, 1, 1]))
     0.6666666666666666
     """
-    A = _validate.features(A, "A")
-    y = _validate.labels(y, A.shape[1])
-    if y.shape[0] != A.shape[0]:
-        raise ValueError(f"A of shape {A.shape} and y of shape {y.shape} must have the "
-                         "same number of samples")
     return float(np.mean(A.argmax(axis=1) == y))
 
 
 # --- The network's passes and its training loop -------------------------------------------
 
 
+@_validate.checked(_check_forward_pass)
 def forward_pass(X: np.ndarray, params: dict[str, np.ndarray]) -> tuple[np.ndarray, list[tuple]]:
     """The network's forward pass: for each layer, the bias column, fc, then sigmoid.
 
@@ -227,13 +307,14 @@ def forward_pass(X: np.ndarray, params: dict[str, np.ndarray]) -> tuple[np.ndarr
     caches = []
     A = X
     for l in range(1, len(params) + 1):
-        A_tilde = np.hstack([A, np.ones((A.shape[0], 1))])  # the bias column; unchecked: a NaN must reach fit
+        A_tilde = np.hstack([A, np.ones((A.shape[0], 1))])  # the bias column
         Z, fc_cache = fc_forward(A_tilde, params[f"W{l}"])
         A, sigmoid_cache = sigmoid_forward(Z)
         caches.append((fc_cache, sigmoid_cache))
     return A, caches
 
 
+@_validate.checked(_check_backward_pass)
 def backward_pass(dA: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
     """Backpropagation through the layers of :func:`forward_pass`, last layer first.
 
@@ -249,6 +330,7 @@ def backward_pass(dA: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
     return {f"W{l}": grads[f"W{l}"] for l in range(1, len(caches) + 1)}
 
 
+@_validate.checked(_check_train_network)
 def train_network(
     params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, lr: float, iterations: int
 ) -> tuple[dict[str, np.ndarray], list[float]]:
@@ -287,13 +369,10 @@ def _overflowed(row_sum: float, fc_cache: tuple[np.ndarray, np.ndarray]) -> bool
 class TrainingDiverged(RuntimeError):
     """Raised by :meth:`NumpyNetwork.fit` when training produces NaN or infinity.
 
-    Every iteration checks, in this order, each layer's pre-activation ``Z``, the
-    loss, the gradients and the updated weights, and stops at the first that is not
-    finite. ``Z`` is checked itself, not only the loss: how ``X @ W`` overflows
-    depends on the BLAS kernel (``inf - inf`` gives NaN on one machine, and a fused
-    multiply-add gives ``+inf`` on another), and the sigmoid turns ``+inf`` into a
-    finite 1, so a loss check alone would miss it. The network keeps its last finite
-    weights, which are never overwritten with NaN or infinity.
+    Every iteration checks, in this order, each layer's pre-activation ``Z``, the loss,
+    the gradients and the updated weights, and stops at the first that is not finite
+    (why ``Z`` itself is checked: the appendix, section "How fit watches a run"). The
+    network keeps its last finite weights.
 
     Attributes
     ----------
@@ -439,44 +518,16 @@ class NumpyNetwork:
         """Number of fully connected layers (``len(layer_sizes) - 1``)."""
         return len(self.layer_sizes) - 1
 
-    # -- checks at the door ---------------------------------------------------------
+    def _check_X(self, X: object) -> dict:
+        _check_network(self)
+        return {"X": _network_X(self, X)}
 
-    def _check_params(self) -> None:
-        expected = [f"W{l}" for l in range(1, self.n_layers + 1)]
-        if not isinstance(self.params, dict) or sorted(self.params) != sorted(expected):
-            got = sorted(self.params) if isinstance(self.params, dict) else _validate.describe(self.params)
-            raise ValueError(f"params must be a dict with keys {expected}, got {got}")
-        for l, key in enumerate(expected, start=1):
-            W = self.params[key]
-            shape = (self.layer_sizes[l - 1] + 1, self.layer_sizes[l])
-            if not isinstance(W, np.ndarray) or W.dtype != np.float64 or W.shape != shape:
-                raise ValueError(
-                    f"params[{key!r}] must be a float64 array of shape {shape}, got {_validate.describe(W)}"
-                )
-            if not np.isfinite(W).all():
-                raise ValueError(f"params[{key!r}] must be finite, but it holds NaN or infinity")
+    def _check_XY(self, X: object, Y: object) -> dict:
+        _check_network(self)
+        X, Y = _network_XY(self, X, Y)
+        return {"X": X, "Y": Y}
 
-    def _check_X(self, X: object) -> np.ndarray:
-        X = _validate.features(X)
-        if X.shape[1] != self.layer_sizes[0]:
-            W1 = self.params["W1"]
-            raise ValueError(
-                f"X of shape {X.shape} does not fit the first layer: W1 of shape {W1.shape} "
-                f"expects {self.layer_sizes[0]} features (plus the bias column added inside)"
-            )
-        return X
-
-    def _check_XY(self, X: object, Y: object) -> tuple[np.ndarray, np.ndarray]:
-        X = self._check_X(X)
-        Y = _validate.features(Y, "Y")
-        n_out = self.layer_sizes[-1]
-        if Y.shape != (X.shape[0], n_out):
-            raise ValueError(
-                f"Y of shape {Y.shape} does not match X of shape {X.shape} and the network's "
-                f"{n_out} outputs: expected Y of shape {(X.shape[0], n_out)}"
-            )
-        return X, Y
-
+    @_validate.checked(_check_X)
     def forward(self, X: object) -> np.ndarray:
         """The network's outputs.
 
@@ -490,10 +541,10 @@ class NumpyNetwork:
         ndarray of shape (n_samples, layer_sizes[-1])
             The last sigmoid's activations, in [0, 1].
         """
-        self._check_params()
-        A, _ = forward_pass(self._check_X(X), self.params)
+        A, _ = forward_pass(X, self.params)
         return A
 
+    @_validate.checked(_check_XY)
     def loss_and_grads(self, X: object, Y: object) -> tuple[float, dict[str, np.ndarray]]:
         """Mean squared error on ``(X, Y)`` and its gradient with respect to every weight.
 
@@ -511,18 +562,22 @@ class NumpyNetwork:
         grads : dict of str to ndarray
             Keyed like ``params``, each gradient of the shape of its weights.
         """
-        self._check_params()
-        X, Y = self._check_XY(X, Y)
         A, caches = forward_pass(X, self.params)
         loss, dA = mse_loss(A, Y)
         return loss, backward_pass(dA, caches)
 
+    def _check_fit(self, X: object, Y: object, lr: object, epochs: object) -> dict:
+        return {**self._check_XY(X, Y), "lr": _validate.positive(lr, "lr"),
+                "epochs": _validate.epochs(epochs)}
+
+    @_validate.checked(_check_fit)
     def fit(self, X: object, Y: object, *, lr: float, epochs: int) -> FitHistory:
         """Train by batch gradient descent, updating ``params`` in place.
 
         Each iteration is one forward pass over all of ``X``, one loss, one
         backward pass and one update of every weight matrix, ``W - lr * dW``
-        (:func:`gradient_step`), written into ``params`` in place.
+        (:func:`gradient_step`), written into ``params`` in place. Beside the loop, a
+        ``FitWatch`` looks at each iteration for divergence and saturation.
 
         Parameters
         ----------
@@ -555,74 +610,17 @@ class NumpyNetwork:
         TrainingSaturated
             Once, when training stalled (see :class:`FitHistory`).
         """
-        self._check_params()
-        X, Y = self._check_XY(X, Y)
-        lr = _validate.positive(lr, "lr")
-        epochs = _validate.integer(epochs, "epochs")
-        history = np.empty(epochs)
-        # |Z| of a layer is at most the row sum of |its input| times max |W|: the input of
-        # a hidden layer is sigmoids in [0, 1] and the bias column of ones
-        row_sums = [float(np.abs(X).sum(axis=1).max()) + 1.0]
-        row_sums += [n + 1.0 for n in self.layer_sizes[1:-1]]
-        saturated_since = None  # first iteration of the last run of saturated outputs
-
-        def diverged(it: int, quantity: str, loss: float, reason: str) -> TrainingDiverged:
-            return TrainingDiverged(it + 1, quantity, loss, history[:it].copy(), lr, reason)
-
-        # Overflow and NaN are detected below and reported as TrainingDiverged,
-        # so NumPy's own floating-point warnings would only repeat them.
-        with np.errstate(over="ignore", invalid="ignore"):
+        watch = FitWatch(self.layer_sizes, X, lr, epochs)
+        with np.errstate(over="ignore", invalid="ignore"):  # the watch reports them
             for it in range(epochs):
                 A, caches = forward_pass(X, self.params)
-                for l, (fc_cache, _) in enumerate(caches, start=1):
-                    if _overflowed(row_sums[l - 1], fc_cache):
-                        raise diverged(it, "pre-activation", float("nan"),
-                                       f"the pre-activation Z{l} of layer {l} is not finite")
                 loss, dA = mse_loss(A, Y)
-                if not np.isfinite(loss):
-                    raise diverged(it, "loss", loss, f"the loss became {loss}")
-                history[it] = loss
                 grads = backward_pass(dA, caches)
-                for key, dW in grads.items():
-                    if not np.isfinite(dW).all():
-                        raise diverged(it, "gradient", loss, f"the gradient d{key} is not finite")
-                if (A * (1 - A)).max() < SATURATED_SLOPE:
-                    saturated_since = it + 1 if saturated_since is None else saturated_since
-                else:
-                    saturated_since = None
                 new_params = gradient_step(self.params, grads, lr)
-                for key, new_W in new_params.items():
-                    if not np.isfinite(new_W).all():
-                        raise diverged(it, "weight", loss, f"the update of {key} overflowed")
+                watch.iteration(it, caches, loss, grads, A, new_params)
                 for key, new_W in new_params.items():
                     self.params[key][...] = new_W
-        zero_grad = not any(dW.any() for dW in grads.values())  # of the last iteration
-        result = self._how_it_ended(history, saturated_since, zero_grad, A, Y, lr)
-        if result.saturated:
-            warnings.warn(result.message, TrainingSaturated, stacklevel=2)
-        return result
-
-    def _how_it_ended(
-        self, history: np.ndarray, saturated_since: int | None, zero_grad: bool,
-        A: np.ndarray, Y: np.ndarray, lr: float,
-    ) -> FitHistory:
-        """The :class:`FitHistory` of a finished run; ``A`` is the last forward pass."""
-        accuracy = float(np.mean(A.argmax(axis=1) == Y.argmax(axis=1)))
-        chance = max(1 / Y.shape[1], float(Y.mean(axis=0).max()))
-        if saturated_since is None or accuracy > chance + CHANCE_MARGIN:
-            return FitHistory(history, None, f"trained {len(history)} iterations at lr={lr:g}")
-        if zero_grad:
-            why = ("every output rounded to exactly 0 or 1, where the slope A * (1 - A) is 0, "
-                   "so the gradient is exactly zero and no update can move the network again")
-        else:
-            why = (f"every output is so close to 0 or 1 that its slope A * (1 - A) is below "
-                   f"{SATURATED_SLOPE:g}, so every update is tiny")
-        message = (
-            f"training stalled at lr={lr:g}: from iteration {saturated_since} on, every output "
-            f"unit saturated ({why}); the loss is {history[-1]:.4g} and the training accuracy "
-            f"{accuracy:.1%}, at chance ({chance:.1%}). Use a smaller learning rate."
-        )
-        return FitHistory(history, saturated_since, message)
+        return watch.ended(A, Y, grads)
 
     def predict(self, X: object) -> np.ndarray:
         """Predicted classes: the index of the largest output of each row.
@@ -639,6 +637,16 @@ class NumpyNetwork:
         """
         return self.forward(X).argmax(axis=1).astype(np.int64)
 
+    def _check_Xy(self, X: object, y: object) -> dict:
+        X = self._check_X(X)["X"]
+        y = _validate.labels(y, self.layer_sizes[-1])
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X of shape {X.shape} and y of shape {y.shape} must have the same number of samples"
+            )
+        return {"X": X, "y": y}
+
+    @_validate.checked(_check_Xy)
     def accuracy(self, X: object, y: object) -> float:
         """Share of samples whose predicted class equals the label.
 
@@ -654,10 +662,119 @@ class NumpyNetwork:
         float
             In [0, 1].
         """
-        X = self._check_X(X)
-        y = _validate.labels(y, self.layer_sizes[-1])
-        if y.shape[0] != X.shape[0]:
+        A, _ = forward_pass(X, self.params)
+        return float(np.mean(A.argmax(axis=1) == y))
+
+
+# --- What fit checks on a network and its data -----------------------------------------
+
+
+def _check_network(net: NumpyNetwork) -> None:
+    expected = [f"W{l}" for l in range(1, net.n_layers + 1)]
+    if not isinstance(net.params, dict) or sorted(net.params) != sorted(expected):
+        got = sorted(net.params) if isinstance(net.params, dict) else _validate.describe(net.params)
+        raise ValueError(f"params must be a dict with keys {expected}, got {got}")
+    for l, key in enumerate(expected, start=1):
+        W = net.params[key]
+        shape = (net.layer_sizes[l - 1] + 1, net.layer_sizes[l])
+        if not isinstance(W, np.ndarray) or W.dtype != np.float64 or W.shape != shape:
             raise ValueError(
-                f"X of shape {X.shape} and y of shape {y.shape} must have the same number of samples"
+                f"params[{key!r}] must be a float64 array of shape {shape}, got {_validate.describe(W)}"
             )
-        return accuracy(self.forward(X), y)
+        if not np.isfinite(W).all():
+            raise ValueError(f"params[{key!r}] must be finite, but it holds NaN or infinity")
+
+
+def _network_X(net: NumpyNetwork, X: object) -> np.ndarray:
+    X = _validate.features(X)
+    if X.shape[1] != net.layer_sizes[0]:
+        W1 = net.params["W1"]
+        raise ValueError(
+            f"X of shape {X.shape} does not fit the first layer: W1 of shape {W1.shape} "
+            f"expects {net.layer_sizes[0]} features (plus the bias column added inside)"
+        )
+    return X
+
+
+def _network_XY(net: NumpyNetwork, X: object, Y: object) -> tuple[np.ndarray, np.ndarray]:
+    X = _network_X(net, X)
+    Y = _validate.features(Y, "Y")
+    n_out = net.layer_sizes[-1]
+    if Y.shape != (X.shape[0], n_out):
+        raise ValueError(
+            f"Y of shape {Y.shape} does not match X of shape {X.shape} and the network's "
+            f"{n_out} outputs: expected Y of shape {(X.shape[0], n_out)}"
+        )
+    return X, Y
+
+
+# --- What fit watches: divergence and saturation ---------------------------------------
+
+
+class FitWatch:
+    """The diagnostics of :meth:`NumpyNetwork.fit`, beside its loop.
+
+    :meth:`iteration` looks at one finished iteration and raises
+    :class:`TrainingDiverged` at the first pre-activation, loss, gradient or updated
+    weight that is not finite (before the update is written); it also follows whether
+    every output unit is saturated. :meth:`ended` says how the run ended, as a
+    :class:`FitHistory`, and warns :class:`TrainingSaturated` when it stalled.
+    """
+
+    def __init__(self, layer_sizes: tuple[int, ...], X: np.ndarray, lr: float, epochs: int):
+        self.lr = lr
+        self.loss = np.empty(epochs)
+        # |Z| of a layer is at most the row sum of |its input| times max |W|: the input of
+        # a hidden layer is sigmoids in [0, 1] and the bias column of ones
+        self.row_sums = [float(np.abs(X).sum(axis=1).max()) + 1.0]
+        self.row_sums += [n + 1.0 for n in layer_sizes[1:-1]]
+        self.saturated_since: int | None = None  # first iteration of the last saturated run
+
+    def _diverged(self, it: int, quantity: str, loss: float, reason: str) -> TrainingDiverged:
+        return TrainingDiverged(it + 1, quantity, loss, self.loss[:it].copy(), self.lr, reason)
+
+    def iteration(self, it: int, caches: list, loss: float, grads: dict, A: np.ndarray,
+                  new_params: dict) -> None:
+        for l, (fc_cache, _) in enumerate(caches, start=1):
+            if _overflowed(self.row_sums[l - 1], fc_cache):
+                raise self._diverged(it, "pre-activation", float("nan"),
+                                     f"the pre-activation Z{l} of layer {l} is not finite")
+        if not np.isfinite(loss):
+            raise self._diverged(it, "loss", loss, f"the loss became {loss}")
+        self.loss[it] = loss
+        for key, dW in grads.items():
+            if not np.isfinite(dW).all():
+                raise self._diverged(it, "gradient", loss, f"the gradient d{key} is not finite")
+        if (A * (1 - A)).max() < SATURATED_SLOPE:
+            self.saturated_since = it + 1 if self.saturated_since is None else self.saturated_since
+        else:
+            self.saturated_since = None
+        for key, new_W in new_params.items():
+            if not np.isfinite(new_W).all():
+                raise self._diverged(it, "weight", loss, f"the update of {key} overflowed")
+
+    def ended(self, A: np.ndarray, Y: np.ndarray, grads: dict) -> FitHistory:
+        """How the run ended; ``A`` and ``grads`` are those of the last iteration."""
+        result = self._how_it_ended(A, Y, zero_grad=not any(dW.any() for dW in grads.values()))
+        if result.saturated:
+            warnings.warn(result.message, TrainingSaturated, stacklevel=4)  # fit's caller
+        return result
+
+    def _how_it_ended(self, A: np.ndarray, Y: np.ndarray, zero_grad: bool) -> FitHistory:
+        history, lr, saturated_since = self.loss, self.lr, self.saturated_since
+        accuracy = float(np.mean(A.argmax(axis=1) == Y.argmax(axis=1)))
+        chance = max(1 / Y.shape[1], float(Y.mean(axis=0).max()))
+        if saturated_since is None or accuracy > chance + CHANCE_MARGIN:
+            return FitHistory(history, None, f"trained {len(history)} iterations at lr={lr:g}")
+        if zero_grad:
+            why = ("every output rounded to exactly 0 or 1, where the slope A * (1 - A) is 0, "
+                   "so the gradient is exactly zero and no update can move the network again")
+        else:
+            why = (f"every output is so close to 0 or 1 that its slope A * (1 - A) is below "
+                   f"{SATURATED_SLOPE:g}, so every update is tiny")
+        message = (
+            f"training stalled at lr={lr:g}: from iteration {saturated_since} on, every output "
+            f"unit saturated ({why}); the loss is {history[-1]:.4g} and the training accuracy "
+            f"{accuracy:.1%}, at chance ({chance:.1%}). Use a smaller learning rate."
+        )
+        return FitHistory(history, saturated_since, message)

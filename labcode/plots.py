@@ -16,6 +16,7 @@ from matplotlib.ticker import (FuncFormatter, LogLocator, MaxNLocator, NullForma
                                PercentFormatter)
 
 from . import _validate
+from ._axes import new_axes, percent
 from .data import (
     IMAGE_SHAPE,
     NUM_CLASSES,
@@ -49,20 +50,6 @@ TEXT_PT = 10
 """The size of the smallest text of every figure, in points. At :data:`FIGURE_INCHES` it
 reads as 9.4 CSS pixels or more on a phone (10 pt at 100 dpi is 13.9 pixels, times
 340 / 500)."""
-
-
-def _percent(axis, decimals: int | None = 0) -> None:
-    """Accuracies and shares on an axis in percent, as the book writes them (``decimals=None``:
-    as many as the ticks need, 12.5% rather than a rounded 12%)."""
-    axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))
-
-
-def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize, layout="constrained")
-    elif not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
-    return ax
 
 
 def _images(X: object) -> np.ndarray:
@@ -106,7 +93,7 @@ def _labelled_tiles(
     rows = max(1, -(-n // cols))
     mosaic = np.full((rows * (h + pad_y), cols * (w + pad_x) - pad_x), np.nan)
     col_inches, row_inches, extra = inches
-    ax = _new_axes(ax, (cols * col_inches + extra, rows * row_inches + 0.6))
+    ax = new_axes(ax, (cols * col_inches + extra, rows * row_inches + 0.6))
     corners = []
     for k, i in enumerate(indices):
         top, left = (k // cols) * (h + pad_y) + pad_y, (k % cols) * (w + pad_x)
@@ -163,7 +150,7 @@ def plot_digit_grid(
         for j, i in enumerate(np.flatnonzero(y == c)[:per_class]):
             top, left = c * (h + pad), j * (w + pad)
             mosaic[top : top + h, left : left + w] = X[i].reshape(h, w)
-    ax = _new_axes(ax, (min(per_class * 0.42 + 0.8, FIGURE_INCHES), num_classes * 0.42 + 0.6))
+    ax = new_axes(ax, (min(per_class * 0.42 + 0.8, FIGURE_INCHES), num_classes * 0.42 + 0.6))
     _show_mosaic(ax, mosaic)
     ax.set_yticks([c * (h + pad) + h / 2 - 0.5 for c in range(num_classes)])
     ax.set_yticklabels([str(c) for c in range(num_classes)])
@@ -198,7 +185,7 @@ def plot_class_balance(
     items = list(parts.items()) if isinstance(parts, Mapping) else list(parts)
     if not items:
         raise ValueError("parts must name at least one Partition, got none")
-    ax = _new_axes(ax, (FIGURE_INCHES, 3.2))
+    ax = new_axes(ax, (FIGURE_INCHES, 3.2))
     width = 0.8 / len(items)
     classes = np.arange(num_classes)
     for k, (name, part) in enumerate(items):
@@ -211,7 +198,7 @@ def plot_class_balance(
     ax.set_xticks(classes)
     ax.set_xlabel("digit class")
     ax.set_ylabel("share of the part's samples")
-    _percent(ax.yaxis, decimals=None)
+    percent(ax.yaxis, decimals=None)
     ax.set_title("Class balance of each part of the split")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.5)  # room above the bars for the legend
     ax.legend(loc="upper center", ncol=2, fontsize=TEXT_PT)
@@ -250,7 +237,7 @@ def plot_loss_curves(
     """
     if not isinstance(curves, Mapping) or not curves:
         raise ValueError(f"curves must be a non-empty mapping of label to losses, got {curves!r:.80}")
-    ax = _new_axes(ax, (FIGURE_INCHES, 3.4))
+    ax = new_axes(ax, (FIGURE_INCHES, 3.4))
     for label, values in curves.items():
         losses = np.asarray(values, dtype=np.float64)
         if losses.ndim != 1 or losses.size == 0:
@@ -300,7 +287,7 @@ def plot_confusion_matrix(
     mistakes = counts.astype(np.float64)
     mistakes[counts == 0] = np.nan  # white: no sample
     np.fill_diagonal(mistakes, np.nan)  # white: correct predictions
-    ax = _new_axes(ax, (FIGURE_INCHES, 4.5))
+    ax = new_axes(ax, (FIGURE_INCHES, 4.5))
     cmap = plt.get_cmap("Reds").with_extremes(bad="white")
     vmax = max(1.0, float(np.nan_to_num(mistakes, nan=0.0).max()))
     image = ax.imshow(mistakes, cmap=cmap, vmin=0.0, vmax=vmax)
@@ -447,7 +434,7 @@ def plot_digit_image(
     if arr.shape not in ((h * w,), (h, w)):
         raise ValueError(f"x must have shape ({h * w},) or ({h}, {w}), got {arr.shape}")
     _validate.features(arr.reshape(1, -1), "x")
-    ax = _new_axes(ax, (3.6, 3.0))
+    ax = new_axes(ax, (3.6, 3.0))
     image = ax.imshow(arr.reshape(h, w), cmap="gray_r", vmin=0.0, vmax=1.0,
                       interpolation="nearest")
     ax.set_xticks(range(w))
@@ -542,7 +529,7 @@ def plot_training_curves(
     ax_loss.set_ylabel("cross-entropy loss (log scale)")
     ax_loss.set_title("Loss per epoch")
     ax_acc.set_ylabel("accuracy")
-    _percent(ax_acc.yaxis)
+    percent(ax_acc.yaxis)
     ax_acc.set_title("Accuracy per epoch")
     for ax in (ax_loss, ax_acc):
         ax.set_xlabel("epoch")
@@ -582,7 +569,7 @@ def plot_per_class_accuracy(
     acc = np.asarray(accuracy, dtype=np.float64)
     if acc.ndim != 1 or acc.size == 0 or not np.all((acc >= 0) & (acc <= 1)):
         raise ValueError(f"accuracy must be a 1-D array of values in [0, 1], got {acc!r:.120}")
-    ax = _new_axes(ax, (FIGURE_INCHES, 3.4))
+    ax = new_axes(ax, (FIGURE_INCHES, 3.4))
     classes = np.arange(acc.size)
     colors = ["tab:red" if a == acc.min() else "tab:blue" for a in acc]
     bars = ax.bar(classes, acc, color=colors)
@@ -598,7 +585,7 @@ def plot_per_class_accuracy(
     ax.set_xticks(classes)
     ax.set_xlabel("digit class")
     ax.set_ylabel("accuracy")
-    _percent(ax.yaxis)
+    percent(ax.yaxis)
     ax.set_title(title)
     return ax
 

@@ -15,7 +15,9 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from .notebook import sci
-from .plots import FIGURE_INCHES, TEXT_PT, _new_axes, _percent
+from . import _validate
+from ._axes import new_axes, percent
+from .plots import FIGURE_INCHES, TEXT_PT
 
 __all__ = [
     "plot_sweep",
@@ -57,6 +59,18 @@ def _value_label(param: str, value: object) -> str:
     return f"{param}={value}"
 
 
+def _check_sweep(values: object, accuracies: object, param: object) -> dict:
+    values, accuracies = list(values), [float(a) for a in accuracies]
+    if not values or len(values) != len(accuracies):
+        raise ValueError(f"values and accuracies must be two lists of the same non-zero "
+                         f"length, got {len(values)} and {len(accuracies)}")
+    if not all(isinstance(v, str) for v in values):
+        values = [_validate.real(v, f"values[{i}]") for i, v in enumerate(values)]
+    return {"values": values, "accuracies": accuracies,
+            "param": _validate.instance(param, str, "param")}
+
+
+@_validate.checked(_check_sweep)
 def plot_sweep(values: list, accuracies: list, param: str) -> Axes:
     """The validation accuracy of each value of a sweep (the handout's Steps 6 to 8).
 
@@ -77,29 +91,28 @@ def plot_sweep(values: list, accuracies: list, param: str) -> Axes:
     -------
     Axes
     """
-    values, accuracies = list(values), [float(a) for a in accuracies]
-    if not values or len(values) != len(accuracies):
-        raise ValueError(f"values and accuracies must be two lists of the same non-zero "
-                         f"length, got {len(values)} and {len(accuracies)}")
-    if not isinstance(param, str):
-        raise TypeError(f"param must be a str, got {type(param).__name__}")
     _, ax = plt.subplots(figsize=(FIGURE_INCHES, 3), layout="constrained")
     if all(isinstance(v, str) for v in values):
         ax.barh(values, accuracies)
         ax.set(xlabel="final validation accuracy", ylabel=param)
-        _percent(ax.xaxis)
+        percent(ax.xaxis)
     else:
-        numbers = [float(v) for v in values]
-        ax.plot(numbers, accuracies, marker="o")
-        if min(numbers) > 0 and max(numbers) / min(numbers) >= 10:
-            whole = all(float(v).is_integer() for v in numbers)
-            ax.set_xscale("log", base=2 if whole else 10)
-            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
-                lambda v, _: f"{v:g}" if whole else _number(v, param)))
+        ax.plot(values, accuracies, marker="o")
+        _log_axis_if_wide(ax.xaxis, values, param)
         ax.set(xlabel=param, ylabel="final validation accuracy")
-        _percent(ax.yaxis)
+        percent(ax.yaxis)
     ax.set_title(f"One run per value of {param}")
     return ax
+
+
+def _log_axis_if_wide(axis, values: list, param: str) -> None:
+    """A logarithmic axis when the values span a factor of 10 or more (base 2 for whole
+    numbers), its ticks written as the values are."""
+    if min(values) > 0 and max(values) / min(values) >= 10:
+        whole = all(float(v).is_integer() for v in values)
+        axis.axes.set_xscale("log", base=2 if whole else 10)
+        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+            lambda v, _: f"{v:g}" if whole else _number(v, param)))
 
 
 def plot_sweep_curves(
@@ -139,7 +152,7 @@ def plot_sweep_curves(
         )
     if table.empty:
         raise ValueError("table has no rows")
-    ax = _new_axes(ax, (FIGURE_INCHES, 3.8))
+    ax = new_axes(ax, (FIGURE_INCHES, 3.8))
     param = str(table["param"].iloc[0])
     for value, rows in table.groupby("value", sort=False):
         stats = rows.groupby("epoch")[metric].agg(["mean", "std", "count"])
@@ -153,7 +166,7 @@ def plot_sweep_curves(
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric.replace("_", " "))
     if "accuracy" in metric:
-        _percent(ax.yaxis)
+        percent(ax.yaxis)
     ax.set_title(f"{metric.replace('_', ' ').capitalize()} per epoch,\nmean \u00b1 1 std over "
                  f"{n_seeds} seeds")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -199,7 +212,7 @@ def plot_sweep_final(
         raise ValueError(f"runs must have the columns {sorted(needed)}, got {list(runs.columns)}")
     if runs.empty:
         raise ValueError("runs has no rows")
-    ax = _new_axes(ax, (FIGURE_INCHES, 3.8))
+    ax = new_axes(ax, (FIGURE_INCHES, 3.8))
     param = str(runs["param"].iloc[0])
     values = list(dict.fromkeys(runs["value"]))
     numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
@@ -231,7 +244,7 @@ def plot_sweep_final(
     ax.set_xlabel(param.replace("_", " ") + (" (log scale)" if logx else ""))
     ax.set_ylabel("final " + metric.replace("_", " "))
     if "accuracy" in metric:
-        _percent(ax.yaxis)
+        percent(ax.yaxis)
     ax.set_title(f"Final {metric.replace('_', ' ')} against {param.replace('_', ' ')}")
     ax.legend(fontsize=TEXT_PT)
     ax.grid(alpha=0.3)
@@ -284,7 +297,7 @@ def plot_weight_histograms(
         arrays[str(label)] = arr
     limit = max(float(np.abs(a).max()) for a in arrays.values())
     edges = np.linspace(-limit, limit, bins + 1)
-    ax = _new_axes(ax, (FIGURE_INCHES, 3.8))
+    ax = new_axes(ax, (FIGURE_INCHES, 3.8))
     for label, arr in arrays.items():
         text = label
         if near_zero is not None:
@@ -341,7 +354,7 @@ def plot_train_val_curves(tables: Mapping[str, object], *, title: str = "") -> n
         ax.grid(alpha=0.3)
     axes[1].set_xlabel("epoch")
     for ax in axes:
-        _percent(ax.yaxis)
+        percent(ax.yaxis)
     axes[1].legend(fontsize=TEXT_PT)
     if title:
         fig.suptitle(title)

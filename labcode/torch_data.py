@@ -44,6 +44,21 @@ __all__ = [
 ]
 
 
+def _check_dataset(X: object, y: object, num_classes: object, device: object) -> dict:
+    num_classes = _validate.width(num_classes, "num_classes")
+    X, y = _validate.features_labels(X, y, num_classes)
+    return {"X": X, "y": y, "num_classes": num_classes, "device": _validate.device(device)}
+
+
+def _explain_index(index: object, n: int) -> None:
+    """When ``dataset[index]`` failed: the clear error if the index's kind is why."""
+    if isinstance(index, (str, bytes, float, type(None))) or isinstance(index, bool):
+        raise TypeError(f"index must be an int, a list of ints or an int tensor below {n}, "
+                        f"got {_validate.describe(index)}")
+    if isinstance(index, torch.Tensor) and index.dtype.is_floating_point:
+        raise TypeError(f"index must be an int tensor, got {_validate.describe(index)}")
+
+
 class DigitsDataset(Dataset):
     """Features (float32) and labels (int64) of one part of the split, as tensors.
 
@@ -60,16 +75,16 @@ class DigitsDataset(Dataset):
     [7, 3]
     """
 
+    @_validate.checked(lambda self, X, y, num_classes, device: _check_dataset(X, y, num_classes, device))
     def __init__(self, X, y, *, num_classes: int = NUM_CLASSES, device="cpu"):
-        X, y = _validate.features_labels(X, y, num_classes)
         self.num_classes = num_classes
-        device = _validate.device(device)
         self.X = torch.as_tensor(X, dtype=torch.float32).to(device)
         self.y = torch.as_tensor(y, dtype=torch.int64).to(device)
 
     def __len__(self) -> int:
         return len(self.y)
 
+    @_validate.checked(explain=lambda self, index: _explain_index(index, len(self)))
     def __getitem__(self, index):
         return self.X[index], self.y[index]
 
@@ -87,6 +102,15 @@ class Loaders(NamedTuple):
     """In the split's order, never shuffled."""
     test: DataLoader
     """In the split's order, never shuffled."""
+
+
+def _check_sampler(n: object, batch_size: object, shuffle: object, generator: object) -> dict:
+    if shuffle and not isinstance(generator, torch.Generator):
+        raise ValueError(
+            "a shuffled sampler needs a seeded torch.Generator, got "
+            f"generator={generator!r}; pass torch.Generator().manual_seed(seed)"
+        )
+    return {"n": _validate.integer(n, "n"), "batch_size": _validate.integer(batch_size, "batch_size")}
 
 
 class BatchIndexSampler(Sampler[torch.Tensor]):
@@ -114,6 +138,8 @@ class BatchIndexSampler(Sampler[torch.Tensor]):
         Leave out the last, incomplete batch.
     """
 
+    @_validate.checked(lambda self, n, batch_size, shuffle, generator, drop_last:
+                       _check_sampler(n, batch_size, shuffle, generator))
     def __init__(
         self,
         n: int,
@@ -123,13 +149,8 @@ class BatchIndexSampler(Sampler[torch.Tensor]):
         generator: torch.Generator | None = None,
         drop_last: bool = False,
     ):
-        self.n = _validate.integer(n, "n")
-        self.batch_size = _validate.integer(batch_size, "batch_size")
-        if shuffle and not isinstance(generator, torch.Generator):
-            raise ValueError(
-                "a shuffled sampler needs a seeded torch.Generator, got "
-                f"generator={generator!r}; pass torch.Generator().manual_seed(seed)"
-            )
+        self.n = n
+        self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.generator = generator
         self.drop_last = bool(drop_last)
@@ -149,6 +170,9 @@ class BatchIndexSampler(Sampler[torch.Tensor]):
         return iter(batches[: len(self)])
 
 
+@_validate.checked(lambda dataset, batch_size, shuffle, generator, drop_last: (
+    _validate.instance(dataset, DigitsDataset, "dataset"),
+    _check_sampler(len(dataset), batch_size, shuffle, generator))[1])
 def make_loader(
     dataset: DigitsDataset,
     *,
@@ -184,14 +208,22 @@ def make_loader(
         Yields ``(X, y)`` with ``X`` of shape (batch, n_features), float32, and ``y`` of
         shape (batch,), int64. ``len(loader)`` is the number of batches per epoch.
     """
-    if not isinstance(dataset, DigitsDataset):
-        raise TypeError(f"dataset must be a DigitsDataset, got {type(dataset).__name__}")
     sampler = BatchIndexSampler(
         len(dataset), batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last
     )
     return DataLoader(dataset, sampler=sampler, batch_size=None)
 
 
+def _check_loaders(split: object, batch_size: object, seed: object, eval_batch_size: object,
+                   device: object) -> dict:
+    _validate.instance(split, DigitsSplit, "split")
+    return {"seed": _validate.seed(seed), "batch_size": _validate.integer(batch_size, "batch_size"),
+            "eval_batch_size": None if eval_batch_size is None
+            else _validate.integer(eval_batch_size, "eval_batch_size"),
+            "device": _validate.device(device)}
+
+
+@_validate.checked(_check_loaders)
 def make_loaders(
     split: DigitsSplit,
     *,
@@ -242,13 +274,6 @@ def make_loaders(
     >>> xb.shape, yb.shape, len(train)
     (torch.Size([32, 64]), torch.Size([32]), 34)
     """
-    if not isinstance(split, DigitsSplit):
-        raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
-    seed = _validate.seed(seed)
-    batch_size = _validate.integer(batch_size, "batch_size")
-    if eval_batch_size is not None:
-        eval_batch_size = _validate.integer(eval_batch_size, "eval_batch_size")
-    device = _validate.device(device)
     generator = torch.Generator().manual_seed(int(seed))
     datasets = {
         name: DigitsDataset(part.X, part.y, device=device)

@@ -21,7 +21,7 @@ Nothing here prints: every function returns what it measured.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -60,19 +60,20 @@ __all__ = [
 # --- The loss: cross-entropy on logits ----------------------------------------------
 
 
-def _check_logits_targets(logits: torch.Tensor, targets: torch.Tensor) -> None:
-    if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
-        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise ValueError(f"logits must be a 2-D tensor (n_samples, n_classes), got {shape}")
-    if not isinstance(targets, torch.Tensor) or targets.shape != logits.shape[:1]:
-        shape = (
-            tuple(targets.shape) if isinstance(targets, torch.Tensor) else type(targets).__name__
-        )
-        raise ValueError(
-            f"targets must be a 1-D tensor of {logits.shape[0]} class indices, got {shape}"
-        )
+def _check_logits_targets(logits: object, targets: object) -> None:
+    if not isinstance(logits, torch.Tensor) or not logits.dtype.is_floating_point:
+        raise TypeError("logits must be a 2-D float tensor (n_samples, n_classes), got "
+                        f"{_validate.describe(logits)}")
+    if logits.ndim != 2:
+        raise ValueError("logits must be a 2-D tensor (n_samples, n_classes), got shape "
+                         f"{tuple(logits.shape)}")
+    _validate.class_indices(targets, logits.shape[1], "targets")
+    if targets.shape != logits.shape[:1]:
+        raise ValueError(f"targets must be a 1-D tensor of {logits.shape[0]} class indices, got "
+                         f"shape {tuple(targets.shape)}")
 
 
+@_validate.checked(_check_logits_targets)
 def naive_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of each sample, straight from the definition (overflows; for teaching).
 
@@ -92,12 +93,12 @@ def naive_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Te
     Tensor of shape (n_samples,)
         ``-log softmax(z)[y]`` for each sample.
     """
-    _check_logits_targets(logits, targets)
     exp = torch.exp(logits)
     probs = exp / exp.sum(dim=1, keepdim=True)
     return -torch.log(probs.gather(1, targets[:, None]).squeeze(1))
 
 
+@_validate.checked(_check_logits_targets)
 def logsumexp_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of each sample, computed with the log-sum-exp trick.
 
@@ -119,7 +120,6 @@ def logsumexp_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torc
     Tensor of shape (n_samples,)
         ``log sum_j exp(z_j) - z_y`` for each sample, finite for any finite logits.
     """
-    _check_logits_targets(logits, targets)
     m = logits.max(dim=1, keepdim=True).values
     lse = m.squeeze(1) + torch.log(torch.exp(logits - m).sum(dim=1))
     return lse - logits.gather(1, targets[:, None]).squeeze(1)
@@ -161,6 +161,26 @@ the fastest of torch's equivalent implementations for a small model on a CPU
 """
 
 
+def _check_optimizer(name: object, params: object, lr: object) -> dict:
+    if not isinstance(name, str) or name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; valid names are {sorted(OPTIMIZERS)}")
+    if isinstance(params, nn.Module):
+        raise TypeError("params must be the model's parameters, model.parameters(), not the "
+                        f"model itself ({type(params).__name__})")
+    if isinstance(params, (str, bytes, torch.Tensor)) or not isinstance(params, Iterable):
+        raise TypeError(f"params must be an iterable of parameters such as model.parameters(), "
+                        f"got {_validate.describe(params)}")
+    params = list(params)
+    if not params:
+        raise ValueError("params must hold at least one parameter, got none (a model without "
+                         "parameters, or model.parameters() already used up by another optimizer)")
+    for i, p in enumerate(params):
+        if not isinstance(p, (torch.Tensor, dict)):
+            raise TypeError(f"params[{i}] must be a parameter (a tensor), got {_validate.describe(p)}")
+    return {"params": params, "lr": _validate.positive(lr, "lr")}
+
+
+@_validate.checked(_check_optimizer)
 def make_optimizer(
     name: str, params: Iterable[torch.nn.Parameter], lr: float
 ) -> torch.optim.Optimizer:
@@ -185,9 +205,6 @@ def make_optimizer(
         If ``name`` is unknown (the message lists the valid names) or ``lr`` is not a
         positive finite number.
     """
-    if not isinstance(name, str) or name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; valid names are {sorted(OPTIMIZERS)}")
-    lr = _validate.positive(lr, "lr")
     spec = OPTIMIZERS[name]
     return spec.cls(params, lr=lr, **spec.hyperparameters, **spec.implementation)
 
@@ -201,38 +218,63 @@ parameter, biases included (the handout's version).
 """
 
 
+def _check_penalized(model: object, penalize: object) -> None:
+    _validate.torch_module(model)
+    _validate.one_of(penalize, "penalize", PENALIZE)
+
+
+@_validate.checked(_check_penalized)
 def penalized_parameters(model: nn.Module, penalize: str = "weights") -> list[nn.Parameter]:
     """The parameters :func:`weight_penalty` includes, in ``model.parameters()`` order."""
-    penalize = _validate.one_of(penalize, "penalize", PENALIZE)
     params = [p for p in model.parameters() if p.requires_grad]
     if penalize == "weights":
         params = [p for p in params if p.ndim >= 2]
     return params
 
 
+def _check_penalty(model: object, penalize: object) -> None:
+    _check_penalized(model, penalize)
+    if not penalized_parameters(model, penalize):
+        raise ValueError(f"model has no parameters that penalize={penalize!r} includes "
+                         f"({type(model).__name__} has no trainable weight matrix)")
+
+
+@_validate.checked(_check_penalty)
+def l1_penalty(model: nn.Module, penalize: str = "weights") -> torch.Tensor:
+    """The L1 penalty ``sum |w|`` over the entries of the penalized parameters.
+
+    By default the weight matrices (see :data:`PENALIZE`); a differentiable scalar.
+    """
+    return torch.stack([w.abs().sum() for w in penalized_parameters(model, penalize)]).sum()
+
+
+@_validate.checked(_check_penalty)
+def l2_penalty(model: nn.Module, penalize: str = "weights") -> torch.Tensor:
+    """The L2 penalty ``sum w**2`` over the entries of the penalized parameters.
+
+    By default the weight matrices (see :data:`PENALIZE`); a differentiable scalar.
+    """
+    return torch.stack([w.square().sum() for w in penalized_parameters(model, penalize)]).sum()
+
+
+def _check_weight_penalty(model: object, l1: object, l2: object, penalize: object) -> dict:
+    _check_penalized(model, penalize)
+    return {"l1": _validate.non_negative(l1, "l1"), "l2": _validate.non_negative(l2, "l2")}
+
+
+@_validate.checked(_check_weight_penalty)
 def weight_penalty(
     model: nn.Module, l1: float = 0.0, l2: float = 0.0, *, penalize: str = "weights"
 ) -> torch.Tensor:
     """The L1/L2 penalty ``l1 * sum|w| + l2 * sum w**2`` of a model's parameters.
 
-    The sums run over every entry of every penalized parameter (see :data:`PENALIZE`);
-    neither term is halved or divided by the number of samples or parameters. With
-    plain SGD, the L2 term's gradient ``2 * l2 * w`` equals ``weight_decay=2 * l2``; with
-    Adam the two differ (that difference is what AdamW is about).
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        The model whose parameters are penalized.
-    l1, l2 : float, default 0.0
-        Strengths of the L1 and L2 terms, finite and >= 0.
-    penalize : {"weights", "all"}, default "weights"
-        Weight matrices only, or all parameters including biases.
-
-    Returns
-    -------
-    Tensor
-        A differentiable scalar, on the model's device; add it to the loss.
+    ``l1 * l1_penalty(model) + l2 * l2_penalty(model)``, a term left out when its
+    strength is 0: the sums run over every entry of every penalized parameter (see
+    :data:`PENALIZE`), neither is halved or divided by the number of samples or
+    parameters. With plain SGD, the L2 term's gradient ``2 * l2 * w`` equals
+    ``weight_decay=2 * l2``; with Adam the two differ (that difference is what AdamW is
+    about). Returns a differentiable scalar on the model's device (0 when nothing is
+    penalized); add it to the loss.
 
     Examples
     --------
@@ -244,38 +286,15 @@ def weight_penalty(
     >>> round(weight_penalty(lin, l1=0.1, l2=0.01, penalize="all").item(), 6)  # + 0.3 + 0.09
     0.74
     """
-    _validate.torch_module(model)
-    l1 = _validate.non_negative(l1, "l1")
-    l2 = _validate.non_negative(l2, "l2")
     params = penalized_parameters(model, penalize)
     if not params:
         return torch.zeros(())
     total = torch.zeros((), device=params[0].device, dtype=params[0].dtype)
     if l1 > 0:
-        total = total + l1 * torch.stack([p.abs().sum() for p in params]).sum()
+        total = total + l1 * l1_penalty(model, penalize)
     if l2 > 0:
-        total = total + l2 * torch.stack([p.square().sum() for p in params]).sum()
+        total = total + l2 * l2_penalty(model, penalize)
     return total
-
-
-def l1_penalty(model: nn.Module) -> torch.Tensor:
-    """labcode's answer to the L1 exercise: ``weight_penalty(model, l1=1.0)``.
-
-    The sum of ``|w|`` over the entries of every weight matrix (parameters with two or
-    more dimensions); biases and BatchNorm's scale and shift are not penalized. See
-    :func:`weight_penalty`.
-    """
-    return weight_penalty(model, l1=1.0)
-
-
-def l2_penalty(model: nn.Module) -> torch.Tensor:
-    """labcode's answer to the L2 exercise: ``weight_penalty(model, l2=1.0)``.
-
-    The sum of ``w ** 2`` over the entries of every weight matrix (parameters with two
-    or more dimensions); biases and BatchNorm's scale and shift are not penalized. See
-    :func:`weight_penalty`.
-    """
-    return weight_penalty(model, l2=1.0)
 
 
 # --- The training loop --------------------------------------------------------------
@@ -357,6 +376,37 @@ def _count_correct(outputs: list[tuple[torch.Tensor, torch.Tensor]]) -> int:
     return int((logits.argmax(dim=1) == labels).sum().item())
 
 
+def _check_training(model: object, optimizer: object) -> None:
+    _validate.torch_module(model)
+    _validate.instance(optimizer, torch.optim.Optimizer, "optimizer")
+    own = {id(p) for p in model.parameters()}
+    if any(id(p) not in own for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError(
+            "the optimizer must be built over the parameters of the model it trains "
+            "(make_optimizer(name, model.parameters(), lr)); it holds other parameters, "
+            "so training would change nothing in this model"
+        )
+
+
+def _check_loader(loader: object, name: str, *, epochs: bool = False) -> None:
+    if isinstance(loader, (str, bytes)) or not isinstance(loader, Iterable):
+        raise TypeError(f"{name} must be an iterable of (inputs, labels) batches such as a "
+                        f"DataLoader, got {_validate.describe(loader)}")
+    if epochs and isinstance(loader, Iterator):  # (iter() would draw a shuffle)
+        raise TypeError(f"{name} is an iterator ({type(loader).__name__}), which the first "
+                        "epoch would use up; pass a DataLoader or a list of batches")
+
+
+def _check_train_epoch(model: object, loader: object, optimizer: object, penalty: object) -> None:
+    _check_training(model, optimizer)
+    _check_loader(loader, "loader")
+    if penalty is not None and not callable(penalty):
+        raise TypeError(f"penalty must be None or a function of the model, such as l1_penalty, "
+                        f"got {_validate.describe(penalty)}")
+
+
+@_validate.checked(_check_train_epoch,
+                   explain=lambda model, loader, **_: _validate.batches(model, loader, "loader"))
 def train_epoch(
     model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer, penalty=None
 ) -> float:
@@ -366,7 +416,6 @@ def train_epoch(
     when one is given, Step 9), backward pass, update. The returned mean leaves the
     penalty out, so that runs with and without one compare.
     """
-    _validate.torch_module(model)
     model.train()
     loss_sum, n = 0.0, 0
     for xb, yb in loader:
@@ -376,9 +425,27 @@ def train_epoch(
         optimizer.step()
         loss_sum += loss.item() * len(yb)
         n += len(yb)
-    return loss_sum / _validate.counted(n, "the loader")
+    return loss_sum / n
 
 
+def _check_fit(model: object, train_loader: object, optimizer: object, epochs: object,
+               val_loader: object, l1: object, l2: object, penalize: object) -> dict:
+    _check_training(model, optimizer)
+    _check_loader(train_loader, "train_loader", epochs=True)
+    if val_loader is not None:
+        _check_loader(val_loader, "val_loader", epochs=True)
+    _validate.one_of(penalize, "penalize", PENALIZE)
+    return {"epochs": _validate.epochs(epochs),
+            "l1": _validate.non_negative(l1, "l1"), "l2": _validate.non_negative(l2, "l2")}
+
+
+def _explain_fit(model: nn.Module, train_loader: object, val_loader: object, **_) -> None:
+    _validate.batches(model, train_loader, "train_loader")
+    if val_loader is not None:
+        _validate.batches(model, val_loader, "val_loader")
+
+
+@_validate.checked(_check_fit, explain=_explain_fit)
 def fit(
     model: nn.Module,
     train_loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
@@ -434,22 +501,6 @@ def fit(
     TypeError, ValueError
         For a bad argument, before any update.
     """
-    _validate.torch_module(model)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
-    own = {id(p) for p in model.parameters()}
-    if any(id(p) not in own for group in optimizer.param_groups for p in group["params"]):
-        raise ValueError(
-            "the optimizer must be built over the parameters of the model it trains "
-            "(make_optimizer(name, model.parameters(), lr)); it holds other parameters, "
-            "so training would change nothing in this model"
-        )
-    epochs = _validate.integer(epochs, "epochs")
-    l1 = _validate.non_negative(l1, "l1")
-    l2 = _validate.non_negative(l2, "l2")
-    penalize = _validate.one_of(penalize, "penalize", PENALIZE)
     use_penalty = l1 > 0 or l2 > 0
     device = _model_device(model)
     was_training = model.training
@@ -520,6 +571,13 @@ def fit(
     )
 
 
+def _check_evaluate(model: object, loader: object) -> None:
+    _validate.torch_module(model)
+    _check_loader(loader, "loader")
+
+
+@_validate.checked(_check_evaluate,
+                   explain=lambda model, loader: _validate.batches(model, loader, "loader"))
 def evaluate(model: nn.Module, loader: Iterable) -> dict[str, float]:
     """Mean cross-entropy and accuracy of ``model`` over every sample of ``loader``.
 
@@ -528,7 +586,6 @@ def evaluate(model: nn.Module, loader: Iterable) -> dict[str, float]:
     matter. Returns ``{"loss": float, "accuracy": float, "n": int}``; the model is left
     in evaluation mode.
     """
-    _validate.torch_module(model)
     model.eval()
     loss_sum, correct, n = 0.0, 0, 0
     with torch.no_grad():
@@ -537,21 +594,36 @@ def evaluate(model: nn.Module, loader: Iterable) -> dict[str, float]:
             loss_sum += F.cross_entropy(logits, yb, reduction="sum").item()
             correct += (logits.argmax(dim=1) == yb).sum().item()
             n += len(yb)
-    _validate.counted(n, "the loader")
     return {"loss": loss_sum / n, "accuracy": correct / n, "n": n}
 
 
-def predict(model: nn.Module, X: object) -> np.ndarray:
+def _check_predict(model: object, X: object, num_classes: object) -> dict:
+    X = _validate.model_inputs(model, X)
+    if num_classes is None:
+        num_classes = _validate.out_features(model)
+        if num_classes is None:
+            raise ValueError(f"predict cannot tell how many classes {type(model).__name__} "
+                             "scores (it has no Linear layer); pass num_classes")
+    return {"X": X, "num_classes": _validate.width(num_classes, "num_classes")}
+
+
+@_validate.checked(_check_predict, explain=lambda model, X, **_: _validate.model_batch(
+    model, torch.as_tensor(X, dtype=torch.float32, device=_model_device(model)), "X"))
+def predict(model: nn.Module, X: object, *, num_classes: int | None = None) -> np.ndarray:
     """Predicted class of each row of ``X`` (n_samples, n_features): the largest logit.
 
     Evaluation mode, no graph; returns an int64 array of shape (n_samples,) and leaves
-    the model in evaluation mode.
+    the model in evaluation mode. The model must give one logit per class:
+    ``num_classes``, by default the ``out_features`` of its last Linear layer.
     """
-    X = _validate.model_inputs(model, X)
     X = torch.as_tensor(X, dtype=torch.float32, device=_model_device(model))
     model.eval()
     with torch.no_grad():
         logits = model(X)
+    if logits.shape != (X.shape[0], num_classes):
+        raise ValueError(f"model must give {num_classes} logits per row of X, one per class, "
+                         f"but gave outputs of shape {tuple(logits.shape)} for X of shape "
+                         f"{tuple(X.shape)}")
     return logits.argmax(dim=1).cpu().numpy()
 
 

@@ -102,7 +102,26 @@ def test_a_literalinclude_becomes_the_code_it_includes():
     import inspect
 
     import labcode.data
-    assert inspect.getsource(labcode.data.add_bias).rstrip() in out
+    source = inspect.getsource(labcode.data.add_bias)
+    body = source.rstrip().splitlines()[-1]  # the code after the docstring
+    assert body.strip() and body in out
+    # as a student reads it: no door check (the decorator) and no docstring
+    assert source.startswith("@_validate.checked(") and '"""' in source
+    assert "@" not in out and '"""' not in out
+
+
+def test_a_literalinclude_of_a_class_leaves_out_every_docstring_and_decorator(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        'def check(f):\n    return f\n\n\nclass A:\n    """Doc.\n\n    More.\n    """\n\n'
+        '    @check\n    def f(self, x):\n        """Doc of f."""\n        # a comment stays\n'
+        '        return x  # so does this one\n\n    @property\n    def g(self):\n'
+        '        return 1\n')
+    out = render(f"```{{literalinclude}} {module}\n:pyobject: A\n```")
+    assert out == ("```python\nclass A:\n    def f(self, x):\n        # a comment stays\n"
+                   "        return x  # so does this one\n\n    def g(self):\n        return 1\n```")
+    with pytest.raises(Exception, match="no object 'B'"):
+        render(f"```{{literalinclude}} {module}\n:pyobject: B\n```")
 
 
 def test_a_glued_figure_becomes_its_caption():

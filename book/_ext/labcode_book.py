@@ -690,7 +690,38 @@ def _on_html_page_context(app, pagename, templatename, context, doctree) -> None
         context["body"] = accessible_body(context["body"])
 
 
+def _teaching_literalinclude():
+    """``literalinclude`` that shows a labcode object as a student reads it.
+
+    With ``:pyobject:`` and no option that picks lines, the included code is
+    ``notebook_markdown.teaching_source``: the object without its decorators (the door
+    checks) and docstrings, the same code the notebooks show.
+    """
+    from docutils import nodes
+    from sphinx.directives.code import LiteralInclude
+
+    picking = {"lines", "start-after", "end-before", "start-at", "end-at", "dedent",
+               "lineno-match", "diff", "prepend", "append"}
+
+    class TeachingLiteralInclude(LiteralInclude):
+        def run(self):
+            result = super().run()
+            name = self.options.get("pyobject")
+            if not name or picking & set(self.options) or not self.arguments[0].endswith(".py"):
+                return result
+            _, filename = self.env.relfn2path(self.arguments[0])
+            code = _notebook_markdown().teaching_source(Path(filename), name)
+            for node in result:
+                for block in node.findall(nodes.literal_block):
+                    block.children = [nodes.Text(code)]
+                    block.rawsource = code
+            return result
+
+    return TeachingLiteralInclude
+
+
 def setup(app):
+    app.add_directive("literalinclude", _teaching_literalinclude(), override=True)
     # early: html-page-context stops at the first handler that returns a template
     app.connect("html-page-context", _on_html_page_context, priority=100)
     app.connect("env-before-read-docs", _on_env_before_read_docs)

@@ -353,11 +353,52 @@ class Renderer:
                                      "start-at", "end-at", "dedent", "encoding")}
         config = SimpleNamespace(source_encoding="utf-8-sig")
         try:
-            code, _lines = LiteralIncludeReader(str(path), reader_options, config).read()
+            if set(reader_options) == {"pyobject"} and path.suffix == ".py":
+                code = teaching_source(path, reader_options["pyobject"])
+            else:
+                code, _lines = LiteralIncludeReader(str(path), reader_options, config).read()
         except ValueError as error:
             raise RenderError(f"{{literalinclude}} {argument}: {error}") from None
         language = options.get("language") or ("python" if path.suffix == ".py" else "")
         return f"```{language}\n{code.rstrip()}\n```"
+
+
+def teaching_source(path: Path, name: str) -> str:
+    """The source of the function, class or method ``name`` in ``path`` as a student reads
+    it: without its decorators (the door checks, see ``labcode._validate.checked``) and
+    without the docstrings of it and of everything inside it; comments stay.
+
+    A ``{literalinclude}`` with ``:pyobject:`` alone shows this, on the site and in the
+    notebooks. A ``ValueError`` when ``path`` has no such object.
+    """
+    import ast
+
+    source = Path(path).read_text(encoding="utf-8")
+    lines = source.splitlines()
+    node: ast.AST = ast.parse(source)
+    for part in name.split("."):
+        found = [n for n in ast.iter_child_nodes(node)
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                 and n.name == part]
+        if not found:
+            raise ValueError(f"{path} has no object {name!r}")
+        node = found[0]
+    drop: set[int] = set()  # 0-based line numbers left out
+    for inner in ast.walk(node):
+        if not isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for decorator in inner.decorator_list:
+            drop.update(range(decorator.lineno - 1, decorator.end_lineno))
+        first = inner.body[0]
+        if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)):
+            drop.update(range(first.lineno - 1, first.end_lineno))
+            after = first.end_lineno  # a blank line after a docstring goes with it
+            if after < len(lines) and not lines[after].strip() and len(inner.body) > 1:
+                drop.add(after)
+    kept = [lines[i] for i in range(node.lineno - 1, node.end_lineno) if i not in drop]
+    indent = len(kept[0]) - len(kept[0].lstrip())
+    return "\n".join(line[indent:] for line in kept)
 
 
 def _split_options(content: str) -> tuple[dict, str]:
