@@ -446,6 +446,7 @@ def plot_digit_image(
     return ax
 
 
+@_validate.checked(lambda X, y: {"X": _images(X), "y": _validate.labels(y, NUM_CLASSES)})
 def plot_first_image(X: object, y: object) -> Axes:
     """The first image of ``X`` as its 8 x 8 picture, titled with its label (the handout's
     Step 2 of the PyTorch part).
@@ -462,8 +463,6 @@ def plot_first_image(X: object, y: object) -> Axes:
     Axes
         The picture of ``X[0]``, its title naming ``y[0]``.
     """
-    X = _images(X)
-    y = _validate.labels(y, NUM_CLASSES)
     return plot_digit_image(X[0], title=f"First training image, label {int(y[0])}")
 
 

@@ -369,11 +369,60 @@ def _model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def _count_correct(outputs: list[tuple[torch.Tensor, torch.Tensor]]) -> int:
-    """Number of rows whose largest logit is at the label, over (logits, labels) pairs."""
-    logits = torch.cat([lg for lg, _ in outputs])
-    labels = torch.cat([y for _, y in outputs])
-    return int((logits.argmax(dim=1) == labels).sum().item())
+class _Diverged(Exception):
+    """Raised inside :func:`train_epoch` by :func:`fit`'s watch: a batch's loss is not finite."""
+
+    def __init__(self, batch: int, value: float):
+        super().__init__(batch, value)
+        self.batch, self.value = batch, value
+
+
+class _EpochWatch:
+    """What :func:`fit` needs from one epoch of :func:`train_epoch`, handed to it as its
+    loader and its penalty.
+
+    ``batches()`` yields the loader's batches on the model's device; ``record``, a forward
+    hook, keeps each batch's logits. ``penalty(model)``, which ``train_epoch`` calls after
+    the forward pass and before ``backward``, returns the L1/L2 term (a zero without one)
+    and first checks the batch's loss: a loss that is not finite raises ``_Diverged``, so
+    the update that it would cause never happens. ``accuracy()`` is the share of the
+    epoch's samples that their batch's forward pass classified correctly.
+    """
+
+    def __init__(self, model: nn.Module, loader: Iterable, l1: float, l2: float, penalize: str):
+        self.model, self.loader = model, loader
+        self.l1, self.l2, self.penalize = l1, l2, penalize
+        self.device = _model_device(model)
+        self.zero = torch.zeros((), device=self.device)
+        self.batch = 0
+        self.outputs: list[tuple[torch.Tensor, torch.Tensor]] = []  # (logits, labels)
+        self.logits = self.labels = None
+
+    def batches(self):
+        for xb, yb in self.loader:
+            if xb.device != self.device:
+                xb, yb = xb.to(self.device), yb.to(self.device)
+            self.batch += 1
+            self.labels = yb
+            yield xb, yb
+
+    def record(self, module: nn.Module, args: tuple, logits: torch.Tensor) -> None:
+        self.logits = logits
+
+    def penalty(self, model: nn.Module) -> torch.Tensor:
+        term = self.zero
+        if self.l1 > 0 or self.l2 > 0:
+            term = weight_penalty(model, self.l1, self.l2, penalize=self.penalize)
+        value = (F.cross_entropy(self.logits, self.labels) + term).item()
+        if not math.isfinite(value):
+            raise _Diverged(self.batch, value)
+        self.outputs.append((self.logits.detach(), self.labels))
+        return term
+
+    def accuracy(self) -> float:
+        logits = torch.cat([lg for lg, _ in self.outputs])
+        labels = torch.cat([y for _, y in self.outputs])
+        return int((logits.argmax(dim=1) == labels).sum().item()) / len(labels)
 
 
 def _check_training(model: object, optimizer: object) -> None:
@@ -459,10 +508,10 @@ def fit(
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_loader``.
 
-    Each batch runs the standard step: ``optimizer.zero_grad()``, forward pass,
-    cross-entropy (plus :func:`weight_penalty` when ``l1`` or ``l2`` is positive),
-    ``loss.backward()``, ``optimizer.step()``. Every epoch starts with ``model.train()``
-    and ends with :func:`evaluate` on ``val_loader`` (in evaluation mode).
+    Each epoch is :func:`train_epoch`, the loop of Step 3: per batch
+    ``optimizer.zero_grad()``, forward pass, cross-entropy (plus :func:`weight_penalty`
+    when ``l1`` or ``l2`` is positive), ``loss.backward()``, ``optimizer.step()``; it
+    ends with :func:`evaluate` on ``val_loader`` (in evaluation mode).
 
     **Divergence.** When the loss of a batch is ``nan`` or infinite, training stops
     before that batch's update: ``history.diverged`` is true,
@@ -501,10 +550,7 @@ def fit(
     TypeError, ValueError
         For a bad argument, before any update.
     """
-    use_penalty = l1 > 0 or l2 > 0
-    device = _model_device(model)
     was_training = model.training
-
     train_loss: list[float] = []
     train_acc: list[float] = []
     val_loss: list[float] = []
@@ -513,46 +559,21 @@ def fit(
     message = f"trained {epochs} epochs"
     try:
         for epoch in range(1, epochs + 1):
-            model.train()
-            loss_sum = 0.0
-            n_seen = 0
-            outputs = []  # (logits, labels) of each batch, scored once per epoch
-            for batch, (xb, yb) in enumerate(train_loader, start=1):
-                if xb.device != device:
-                    xb, yb = xb.to(device), yb.to(device)
-                optimizer.zero_grad()
-                logits = model(xb)
-                loss = F.cross_entropy(logits, yb)
-                objective = loss
-                if use_penalty:
-                    objective = loss + weight_penalty(model, l1, l2, penalize=penalize)
-                value = objective.item()  # one number per batch: for the history and this check
-                if not math.isfinite(value):
-                    diverged_at = epoch
-                    message = (
-                        f"stopped in epoch {epoch}, batch {batch}: the loss was {value}; the "
-                        f"model keeps the weights that produced it"
-                    )
-                    break
-                objective.backward()
-                optimizer.step()
-                n = yb.shape[0]
-                loss_sum += (loss.item() if use_penalty else value) * n
-                n_seen += n
-                outputs.append((logits.detach(), yb))
-            if diverged_at is not None:
+            watch = _EpochWatch(model, train_loader, l1, l2, penalize)
+            hook = model.register_forward_hook(watch.record)
+            try:
+                train_loss.append(train_epoch(model, watch.batches(), optimizer, watch.penalty))
+            except _Diverged as stop:
+                diverged_at = epoch
+                message = (f"stopped in epoch {epoch}, batch {stop.batch}: the loss was "
+                           f"{stop.value}; the model keeps the weights that produced it")
                 break
-            if n_seen == 0:
-                raise ValueError("train_loader yielded no batches")
-            train_loss.append(loss_sum / n_seen)
-            train_acc.append(_count_correct(outputs) / n_seen)
-            if val_loader is not None:
-                scores = evaluate(model, val_loader)
-                val_loss.append(scores["loss"])
-                val_acc.append(scores["accuracy"])
-            else:
-                val_loss.append(math.nan)
-                val_acc.append(math.nan)
+            finally:
+                hook.remove()
+            train_acc.append(watch.accuracy())
+            scores = evaluate(model, val_loader) if val_loader is not None else {}
+            val_loss.append(scores.get("loss", math.nan))
+            val_acc.append(scores.get("accuracy", math.nan))
     finally:
         model.train(was_training)
     with torch.no_grad():
@@ -599,12 +620,16 @@ def evaluate(model: nn.Module, loader: Iterable) -> dict[str, float]:
 
 def _check_predict(model: object, X: object, num_classes: object) -> dict:
     X = _validate.model_inputs(model, X)
-    if num_classes is None:
-        num_classes = _validate.out_features(model)
-        if num_classes is None:
-            raise ValueError(f"predict cannot tell how many classes {type(model).__name__} "
-                             "scores (it has no Linear layer); pass num_classes")
-    return {"X": X, "num_classes": _validate.width(num_classes, "num_classes")}
+    outputs = _validate.out_features(model)
+    if num_classes is None and outputs is None:
+        raise ValueError(f"predict cannot tell how many classes {type(model).__name__} "
+                         "scores (it has no Linear layer); pass num_classes")
+    if num_classes is not None:
+        num_classes = _validate.width(num_classes, "num_classes")
+        if outputs is not None and outputs != num_classes:
+            raise ValueError(f"model must give {num_classes} logits per row of X, one per "
+                             f"class, but its last Linear layer has {outputs} outputs")
+    return {"X": X}
 
 
 @_validate.checked(_check_predict, explain=lambda model, X, **_: _validate.model_batch(
@@ -613,17 +638,13 @@ def predict(model: nn.Module, X: object, *, num_classes: int | None = None) -> n
     """Predicted class of each row of ``X`` (n_samples, n_features): the largest logit.
 
     Evaluation mode, no graph; returns an int64 array of shape (n_samples,) and leaves
-    the model in evaluation mode. The model must give one logit per class:
-    ``num_classes``, by default the ``out_features`` of its last Linear layer.
+    the model in evaluation mode. The model must give one logit per class, as many as
+    the ``out_features`` of its last Linear layer (and ``num_classes``, when given).
     """
     X = torch.as_tensor(X, dtype=torch.float32, device=_model_device(model))
     model.eval()
     with torch.no_grad():
         logits = model(X)
-    if logits.shape != (X.shape[0], num_classes):
-        raise ValueError(f"model must give {num_classes} logits per row of X, one per class, "
-                         f"but gave outputs of shape {tuple(logits.shape)} for X of shape "
-                         f"{tuple(X.shape)}")
     return logits.argmax(dim=1).cpu().numpy()
 
 

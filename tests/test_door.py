@@ -155,7 +155,7 @@ def _cases():
         lambda: predict(nn.Identity(), np.eye(64)[[3, 11]]), ValueError, "pass num_classes"
     yield "predict with 64 outputs for 10 classes", \
         lambda: predict(nn.Linear(64, 64), np.eye(64)[[3, 11]], num_classes=10), ValueError, \
-        "model must give 10 logits per row of X"
+        "model must give 10 logits per row of X, one per class, but its last Linear layer has 64"
     yield "fc_backward(dZ, None)", lambda: fc_backward(dZ, None), TypeError, \
         r"cache must be the cache fc_forward returned, the tuple \(X, W\), got NoneType"
     yield "fc_backward(dZ, (X,))", lambda: fc_backward(dZ, (X,)), TypeError, \
