@@ -23,8 +23,9 @@ With ``cache_dir``, each finished run is written to its own files as soon as it 
 atomically, under a key that hashes its configuration, labcode's version and source
 fingerprint and the data: its numbers (``run-KEY.json``) and its trained weights
 (``run-KEY.pt``, read back by :func:`~labcode.engine.runcache.load_run`). A rerun, also after an interrupt or a
-crash, computes only the runs that are missing. A run that diverges is kept and marked
-``diverged``.
+crash, trains only the stacks with a run missing, each whole, as the first sweep stacked
+it, and stores the missing runs: it gives the numbers an uninterrupted sweep gives. A run
+that diverges is kept and marked ``diverged``.
 
 The default pool is created once per process and reused by every later :func:`sweep`,
 so a notebook pays for starting its workers once. On Linux its workers are forked from
@@ -265,7 +266,13 @@ def _run_all(
                                      "remove it, or pass another cache_dir")
     bar = _progress_bar(len(configs), len(configs) - len(missing), desc, progress)
     write_errors: list[BaseException] = []
-    groups = _seed_groups(configs, missing)  # one task per group: one stack of seeds
+    # one task per stack of seeds. The stacks are those of all the configs, cached or
+    # not, and a stack with a run missing is trained whole again: a run's numbers depend
+    # on the stack it is trained in, so a run missing after an interrupt is trained in
+    # the stack it would have had, and the stored runs of that stack are kept
+    todo = set(missing)
+    groups = [group for group in _seed_groups(configs, range(len(configs)))
+              if any(i in todo for i in group)]  # fmt: skip
     written = {id(group): threading.Event() for group in groups}
 
     def on_done(group: list[int], future: Future) -> None:
@@ -275,7 +282,8 @@ def _run_all(
             if cache is None or future.cancelled() or future.exception() is not None:
                 return
             for i, (record, weights) in zip(group, future.result()):
-                _store(cache, configs[i], identity, record, weights)
+                if i in todo:
+                    _store(cache, configs[i], identity, record, weights)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
             write_errors.append(exc)
         finally:
@@ -307,9 +315,10 @@ def _run_all(
             except Exception as exc:
                 raise RuntimeError(f"{describe_group(group)} failed: {exc}") from exc
             for i, (record, _) in zip(group, outcomes):
-                records[i] = record
+                if i in todo:
+                    records[i] = record
             written[id(group)].wait()  # on disk before sweep returns, whatever the executor
-            bar.update(len(group))
+            bar.update(sum(i in todo for i in group))
         if write_errors:
             raise write_errors[0]
     except BaseException:
