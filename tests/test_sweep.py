@@ -216,7 +216,7 @@ def test_default_pool_is_made_once_and_reused(tmp_path):
     assert first is not None
     sweep(BASE, "lr", [1e-3], seeds=(0,), cache_dir=tmp_path, progress=False)
     assert pool_module._POOL is first
-    assert pool_module._default_executor() is first
+    assert pool_module.default_pool() is first
 
 
 @pytest.mark.parametrize(
@@ -393,3 +393,14 @@ def test_a_stack_partly_stored_by_another_sweep_is_trained_whole_and_the_stored_
         sweep(CHAOTIC, "lr", [CHAOTIC.lr], seeds=FIVE_SEEDS, cache_dir=tmp_path, executor=again,
               progress=False).runs.drop(columns="cached"),
         five.runs.drop(columns="cached"), check_exact=True)
+
+
+def test_closing_the_default_pool_makes_the_next_one_new():
+    first = pool_module.default_pool()
+    assert pool_module.default_pool() is first
+    pool_module.close_default_pool()
+    second = pool_module.default_pool()
+    assert second is not first
+    assert second.submit(int, "7").result() == 7
+    with pytest.raises(RuntimeError, match="shutdown"):
+        first.submit(int, "7")

@@ -54,18 +54,9 @@ from ..data import DigitsSplit
 from ..models import COMPLEX_WIDTH_FACTORS
 from ..experiment import TrainConfig, run_experiment
 from ..training import History
-from .pool import _default_executor, _discard_default_executor
+from .pool import close_default_pool, default_pool
+from .runcache import RunCache
 from .stacked import is_stackable, train_stacked
-from .runcache import (
-    _check_cache_dir,
-    _prepare_cache,
-    _identity,
-    _read_cached,
-    _record_of,
-    _run_paths,
-    _store,
-    _weights_bytes,
-)
 
 __all__ = [
     "SWEEPABLE",
@@ -178,7 +169,7 @@ def _train_task(
         results = train_stacked(configs, split)
     else:  # a model the stack cannot train: one run after the other
         results = [run_experiment(config, split) for config in configs]
-    return [(_record_of(result), _weights_bytes(result.model)) for result in results]
+    return [RunCache.encode(result) for result in results]
 
 
 def _seed_groups(configs: Sequence[TrainConfig], indices: Sequence[int]) -> list[list[int]]:
@@ -239,20 +230,18 @@ def _run_all(
     *,
     describe: Callable[[int], str],
     executor: Executor | None,
-    cache_dir: str | os.PathLike | None,
+    cache: RunCache | None,
     split: DigitsSplit | None,
     progress: bool | None,
     desc: str,
 ) -> tuple[list[dict], set[int]]:
     """Records of every config (read from the cache or trained) and which were cached."""
-    cache = _check_cache_dir(cache_dir) if cache_dir is not None else None
-    identity = _identity(split)
     records: dict[int, dict] = {}
     cached: set[int] = set()
     if cache is not None:
-        _prepare_cache(cache)  # writable, or one clear error before any training
+        cache.prepare()  # writable, or one clear error before any training
         for i, config in enumerate(configs):
-            record = _read_cached(_run_paths(cache, config, identity)[0], config, identity)
+            record = cache.read(config)
             if record is not None:
                 records[i] = record
                 cached.add(i)
@@ -260,7 +249,7 @@ def _run_all(
     missing = [i for i in range(len(configs)) if i not in records]
     if cache is not None:
         for i in missing:
-            for path in _run_paths(cache, configs[i], identity):
+            for path in cache.paths(configs[i]):
                 if path.exists() and not path.is_file():
                     raise ValueError(f"{path} is not a file, but a run's file belongs there: "
                                      "remove it, or pass another cache_dir")
@@ -283,7 +272,7 @@ def _run_all(
                 return
             for i, (record, weights) in zip(group, future.result()):
                 if i in todo:
-                    _store(cache, configs[i], identity, record, weights)
+                    cache.store(configs[i], record, weights)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
             write_errors.append(exc)
         finally:
@@ -294,9 +283,9 @@ def _run_all(
             return describe(group[0])
         return "the stack of " + "; ".join(describe(i) for i in group)
 
-    default_pool = executor is None
-    if default_pool and missing:
-        executor = _default_executor()
+    shared = executor is None
+    if shared and missing:
+        executor = default_pool()
     futures: dict[Future, list[int]] = {}
     try:
         # the longest tasks first, so that no worker is left with a long one at the end
@@ -309,8 +298,8 @@ def _run_all(
             try:
                 outcomes = future.result()
             except BrokenProcessPool:
-                if default_pool:
-                    _discard_default_executor()
+                if shared:
+                    close_default_pool()
                 raise
             except Exception as exc:
                 raise RuntimeError(f"{describe_group(group)} failed: {exc}") from exc
@@ -370,7 +359,7 @@ def train_runs(
         raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
     _, cached = _run_all(
         unique, describe=lambda i: f"the run {unique[i]}", executor=executor,
-        cache_dir=_check_cache_dir(cache_dir), split=split, progress=progress, desc="runs",
+        cache=RunCache(cache_dir, split), split=split, progress=progress, desc="runs",
     )  # fmt: skip
     return [config for i, config in enumerate(unique) if i not in cached]
 
@@ -448,7 +437,8 @@ def sweep(
     records, cached = _run_all(
         [config for _, _, config in grid],
         describe=lambda i: f"sweep over {param}: the run {param}={grid[i][0]!r}, seed={grid[i][1]}",
-        executor=executor, cache_dir=cache_dir, split=split, progress=progress,
+        executor=executor, split=split, progress=progress,
+        cache=RunCache(cache_dir, split) if cache_dir is not None else None,
         desc=f"{param} sweep",
     )  # fmt: skip
 
