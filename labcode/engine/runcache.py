@@ -190,7 +190,7 @@ class RunCache:
     def prepare(self) -> None:
         """Make the folder, check that it is writable, remove stale temporary files.
 
-        A temporary file older than :data:`STALE_TMP_SECONDS` was left by a writer that
+        A temporary file older than ``STALE_TMP_SECONDS`` was left by a writer that
         died. Raises a PermissionError (or the OSError) naming the folder, so that a
         caller learns it before any training.
         """
