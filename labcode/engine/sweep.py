@@ -1,36 +1,17 @@
 """Exercise 2, Steps 6 to 10: one-parameter studies over several seeds.
 
-A study changes one field of a :class:`~labcode.experiment.TrainConfig` at a time, keeps
-every other field at the base configuration, and trains each value with several seeds,
-so that an effect can be told apart from the noise of one run. :func:`sweep` runs the
-``values x seeds`` grid on any :class:`concurrent.futures.Executor`:
+:func:`sweep` trains every value of one :class:`~labcode.experiment.TrainConfig` field
+at several seeds, every other field fixed, on any :class:`concurrent.futures.Executor`:
+by default this process's shared pool (:func:`~labcode.engine.pool.default_pool`), or
+:class:`~labcode.engine.pool.SerialExecutor` in this process, or a Dask cluster's
+``get_executor()``. The runs of one value go to the executor as one task, trained as one
+stack (:func:`~labcode.engine.stacked.train_stacked`).
 
-* by default a local process pool with one worker per core, each training with one
-  torch thread (``TrainConfig.num_threads`` is 1 by default);
-* :class:`~labcode.engine.pool.SerialExecutor` runs everything in the calling process, one run after the other;
-* a Dask cluster's executor (``distributed.Client(...).get_executor()``) spreads the
-  runs over many machines.
-
-The runs of one value, which differ only in their seed, go to the executor as one task
-and are trained together as one stacked model
-(:func:`~labcode.engine.stacked.train_stacked`): each is the run
-:func:`~labcode.experiment.run_experiment` trains for its seed, up to round-off (see
-:mod:`labcode.engine.stacked`), and the executor gets fewer, larger tasks. A run's
-numbers can depend, in the last bits, on which seeds it was stacked with; a sweep with
-the same values and seeds stacks them the same way every time.
-
-With ``cache_dir``, each finished run is written to its own files as soon as it ends,
-atomically, under a key that hashes its configuration, labcode's version and source
-fingerprint and the data: its numbers (``run-KEY.json``) and its trained weights
-(``run-KEY.pt``, read back by :func:`~labcode.engine.runcache.load_run`). A rerun, also after an interrupt or a
-crash, trains only the stacks with a run missing, each whole, as the first sweep stacked
-it, and stores the missing runs: it gives the numbers an uninterrupted sweep gives. A run
-that diverges is kept and marked ``diverged``.
-
-The default pool is created once per process and reused by every later :func:`sweep`,
-so a notebook pays for starting its workers once. On Linux its workers are forked from
-the calling process, which has already imported torch and labcode; elsewhere they start
-from a fork server.
+With ``cache_dir``, each finished run is stored at once in a
+:class:`~labcode.engine.runcache.RunCache`. A rerun, also after an interrupt or a crash,
+trains only the stacks with a run missing, each whole and stacked as before, and stores
+the missing runs, so it gives the numbers of an uninterrupted sweep (the book's appendix,
+:ref:`engine-design`, says why). A run that diverges is kept and marked ``diverged``.
 """
 
 from __future__ import annotations
