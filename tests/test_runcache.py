@@ -257,3 +257,43 @@ def _again_three(folder):
     sweep(BASE, "lr", [1e-2, 1e-3, 1e-4], seeds=(0,), cache_dir=folder, executor=ex,
           progress=False)
     return ex.submitted
+
+
+def test_a_run_cache_object_stores_reads_and_loads_a_run(tmp_path):
+    from labcode.engine.runcache import RunCache
+    from labcode.experiment import run_experiment
+
+    config = BASE.replace(epochs=1)
+    cache = RunCache(tmp_path / "runs")
+    json_path, weights_path = cache.paths(config)
+    assert json_path.parent == weights_path.parent == tmp_path / "runs"
+    assert json_path.name.startswith("run-") and weights_path == json_path.with_suffix(".pt")
+    assert cache.paths(config.replace(seed=1))[0] != json_path
+    assert cache.read(config) is None and cache.load(config) is None
+    cache.prepare()
+    result = run_experiment(config)
+    record, weights = RunCache.encode(result)
+    cache.store(config, record, weights)
+    assert cache.read(config) == json.loads(json.dumps(record))
+    assert weights_path.read_bytes() == weights
+    loaded = cache.load(config)
+    assert loaded.history == result.history and loaded.test_accuracy == result.test_accuracy
+    # what load_run and a sweep read
+    assert load_run(config, tmp_path / "runs").history == result.history
+    ex = Counting()
+    sweep(config, "lr", [config.lr], seeds=(config.seed,), cache_dir=tmp_path / "runs",
+          executor=ex, progress=False)
+    assert ex.submitted == 0
+
+
+@pytest.mark.parametrize(
+    ("cache_dir", "split", "match"),
+    [(None, None, "cache_dir must be a path, got NoneType"),
+     (3, None, "cache_dir must be a path, got int"),
+     ("runs", "book", "split must be a labcode.data.DigitsSplit, got str")],
+)
+def test_a_run_cache_refuses_what_is_not_a_folder_or_a_split(cache_dir, split, match):
+    from labcode.engine.runcache import RunCache
+
+    with pytest.raises(TypeError, match=match):
+        RunCache(cache_dir, split)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import Future
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -214,7 +216,7 @@ def test_default_pool_is_made_once_and_reused(tmp_path):
     assert first is not None
     sweep(BASE, "lr", [1e-3], seeds=(0,), cache_dir=tmp_path, progress=False)
     assert pool_module._POOL is first
-    assert pool_module._default_executor() is first
+    assert pool_module.default_pool() is first
 
 
 @pytest.mark.parametrize(
@@ -312,3 +314,93 @@ def test_dask_executor_gives_the_same_table(reference):
     ) as cluster, distributed.Client(cluster) as client:
         result = sweep(BASE, "lr", [1e-2, 1e-3], seeds=(0, 1), executor=client.get_executor())
     pd.testing.assert_frame_equal(result.table, reference.table)
+
+
+# Adam at the book's largest learning rate, where a difference in the last bit grows: a
+# run's numbers then depend on the stack it is trained in (its size, its place in it)
+CHAOTIC = TrainConfig(lr=0.1, epochs=2)
+FIVE_SEEDS = (0, 1, 2, 3, 4)
+
+
+def _numbers(result: SweepResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A sweep's numbers: its tables without the wall-clock time and the ``cached`` flag."""
+    return result.table, result.runs.drop(columns=["train_seconds", "cached"])
+
+
+def _kill_at_record(monkeypatch, count: int) -> None:
+    """Make the ``count``-th run record moved into place raise KeyboardInterrupt instead,
+    as a kill between two files of a stack would stop the sweep."""
+    real, seen = os.replace, []
+
+    def replace(src, dst, *args, **kwargs):
+        if str(dst).endswith(".json") and Path(dst).name.startswith("run-"):
+            seen.append(dst)
+            if len(seen) == count:
+                raise KeyboardInterrupt("simulated kill")
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+def test_a_sweep_killed_inside_a_stack_resumes_to_the_same_numbers(tmp_path, monkeypatch):
+    whole = sweep(CHAOTIC, "lr", [CHAOTIC.lr], seeds=FIVE_SEEDS, cache_dir=tmp_path / "whole",
+                  executor=SerialExecutor(), progress=False)
+    regrouped_differs = []
+    for stored in (1, 2, 3):  # runs of the five-seed stack on disk when the sweep dies
+        cache = tmp_path / f"killed-after-{stored}"
+        with monkeypatch.context() as m:
+            _kill_at_record(m, stored + 1)
+            with pytest.raises(KeyboardInterrupt):
+                sweep(CHAOTIC, "lr", [CHAOTIC.lr], seeds=FIVE_SEEDS, cache_dir=cache,
+                      executor=SerialExecutor(), progress=False)
+        assert len(list(cache.glob("run-*.json"))) == stored
+        resumed = sweep(CHAOTIC, "lr", [CHAOTIC.lr], seeds=FIVE_SEEDS, cache_dir=cache,
+                        executor=SerialExecutor(), progress=False)
+        assert resumed.runs["cached"].sum() == stored
+        for got, expected in zip(_numbers(resumed), _numbers(whole)):
+            pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        X = torch.randn(7, 64, generator=torch.Generator().manual_seed(0))
+        for seed in FIVE_SEEDS:
+            config = CHAOTIC.replace(seed=seed)
+            a, b = load_run(config, cache), load_run(config, tmp_path / "whole")
+            assert a.history == b.history
+            assert torch.equal(_outputs(a.model, X), _outputs(b.model, X))
+        # what a stack of only the missing seeds would have given
+        alone = train_stacked([CHAOTIC.replace(seed=s) for s in FIVE_SEEDS[stored:]])
+        regrouped_differs.append(any(
+            r.history != load_run(r.config, cache).history for r in alone))
+    # else this setting no longer tells a regrouped stack from the first: choose another
+    assert any(regrouped_differs)
+
+
+def test_a_stack_partly_stored_by_another_sweep_is_trained_whole_and_the_stored_runs_kept(
+        tmp_path):
+    three = sweep(CHAOTIC, "lr", [CHAOTIC.lr], seeds=(0, 1, 2), cache_dir=tmp_path,
+                  executor=SerialExecutor(), progress=False)
+    ex = CountingExecutor()
+    five = sweep(CHAOTIC, "lr", [CHAOTIC.lr], seeds=FIVE_SEEDS, cache_dir=tmp_path, executor=ex,
+                 progress=False)
+    assert ex.submitted == 1 and five.runs["cached"].tolist() == [True] * 3 + [False] * 2
+    # the stored runs are read, not replaced: the first sweep reads its own numbers again
+    pd.testing.assert_frame_equal(five.runs.iloc[:3].drop(columns="cached"),
+                                  three.runs.drop(columns="cached"), check_exact=True)
+    # the missing runs are those of the stack of all five seeds
+    stack = train_stacked([CHAOTIC.replace(seed=s) for s in FIVE_SEEDS])
+    for seed in (3, 4):
+        assert load_run(CHAOTIC.replace(seed=seed), tmp_path).history == stack[seed].history
+    again = CountingExecutor(stop_after=0)
+    pd.testing.assert_frame_equal(
+        sweep(CHAOTIC, "lr", [CHAOTIC.lr], seeds=FIVE_SEEDS, cache_dir=tmp_path, executor=again,
+              progress=False).runs.drop(columns="cached"),
+        five.runs.drop(columns="cached"), check_exact=True)
+
+
+def test_closing_the_default_pool_makes_the_next_one_new():
+    first = pool_module.default_pool()
+    assert pool_module.default_pool() is first
+    pool_module.close_default_pool()
+    second = pool_module.default_pool()
+    assert second is not first
+    assert second.submit(int, "7").result() == 7
+    with pytest.raises(RuntimeError, match="shutdown"):
+        first.submit(int, "7")

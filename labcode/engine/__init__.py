@@ -10,11 +10,13 @@ sweep
     One hyperparameter over several seeds on any :class:`concurrent.futures.Executor`
     (:func:`~labcode.engine.sweep.sweep`, :class:`~labcode.engine.sweep.SweepResult`).
 runcache
-    Each run's record and weights on disk: keys, atomic writes, resume, ``load_run``.
+    Each run's record and weights on disk (:class:`~labcode.engine.runcache.RunCache`):
+    keys, atomic writes, resume, ``load_run``.
 stacked
     R seeds of one configuration trained as one stacked model (exactly R runs).
 pool
-    The default process pool, created once per process, and ``SerialExecutor``.
+    The default process pool, created once per process (``default_pool``), and
+    ``SerialExecutor``.
 studies
     The book's studies of Steps 6 to 10: which configurations, which seeds.
 findings

@@ -1,7 +1,8 @@
 """An optimizer's ``zero_grad`` and ``step`` without its per-call bookkeeping (private).
 
 Used by :mod:`labcode.engine.stacked`, whose steps are short enough that the Python
-around ``optimizer.step()`` is a visible part of them.
+around ``optimizer.step()`` is a visible part of them: ``benchmarks/bench_stacked.py
+--updates`` times the studies' stacks with and without it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ class Updates:
     :data:`labcode.training.OPTIMIZERS`) ``step`` runs the two kernels that
     ``optimizer.step()`` runs, on the optimizer's own state, with the same arguments:
     ``torch._foreach_add_`` of the step counts, then ``torch._fused_adam_`` (or
-    ``_fused_adamw_``). The numbers are the same; what goes is about 0.1 ms of Python per
-    step (hooks, profiler records, regrouping the tensors), a third of a small model's
-    step. The first step, which creates the state, and every other optimizer go through
+    ``_fused_adamw_``). The numbers are the same; what goes is the Python of
+    ``optimizer.step()`` (hooks, profiler records, regrouping the tensors). The first
+    step, which creates the state, and every other optimizer go through
     ``optimizer.step()``.
     """
 

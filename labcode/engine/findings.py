@@ -25,6 +25,7 @@ __all__ = [
     "TIE_MARGIN",
     "tied",
     "exceeds",
+    "check_study",
     "REACH_LEVEL",
     "LATE_EPOCHS",
     "UNSTABLE_FACTOR",
@@ -93,7 +94,19 @@ def exceeds(a: float, b: float) -> bool:
     return a - b > TIE_MARGIN + _ROUNDING
 
 
-def _check_result(result: object, param: str, needed: Sequence[Any] = ()) -> SweepResult:
+def check_study(result: object, param: str, needed: Sequence[Any] = ()) -> SweepResult:
+    """``result``, if it is a study over ``param`` that ran every value of ``needed``.
+
+    What each findings function asks of the study it reads, before reading it.
+
+    Raises
+    ------
+    TypeError
+        If ``result`` is not a :class:`~labcode.engine.sweep.SweepResult`.
+    ValueError
+        If it varied another field than ``param``, or lacks a value of ``needed`` (the
+        message names the missing values).
+    """
     if not isinstance(result, SweepResult):
         raise TypeError(f"result must be a labcode.engine.sweep.SweepResult, got {type(result).__name__}")
     if result.param != param:
@@ -288,7 +301,7 @@ def learning_rate_findings(result: SweepResult) -> dict[str, Any]:
             :data:`TIE_MARGIN`.
     """
     ref_needed = (result.base.lr,) if isinstance(result, SweepResult) else ()
-    result = _check_result(result, "lr", ref_needed)
+    result = check_study(result, "lr", ref_needed)
     ref = result.base.lr
     values = sorted(set(result.runs["value"]))
     smaller = [v for v in values if v < ref]
@@ -398,7 +411,7 @@ def hidden_size_findings(result: SweepResult) -> dict[str, Any]:
             on is below :data:`TIE_MARGIN`.
     """
     ref_needed = (result.base.hidden_size,) if isinstance(result, SweepResult) else ()
-    result = _check_result(result, "hidden_size", ref_needed)
+    result = check_study(result, "hidden_size", ref_needed)
     ref = result.base.hidden_size
     widths = sorted(set(result.runs["value"]))
     if len(widths) < 2:
@@ -498,7 +511,7 @@ def optimizer_findings(result: SweepResult) -> dict[str, Any]:
             :data:`TIE_MARGIN`.
     """
     names = ("sgd", "sgd_momentum", "adagrad", "adadelta", *RUNNING_AVERAGE_OPTIMIZERS)
-    result = _check_result(result, "optimizer", names)
+    result = check_study(result, "optimizer", names)
     ref = result.base.optimizer
     summary = result.summary()
     mean, std = summary["val_mean"].to_dict(), summary["val_std"].to_dict()

@@ -22,7 +22,7 @@ import torch
 from .. import _validate
 from ..experiment import TrainConfig
 from ..training import penalized_parameters
-from .findings import REACH_LEVEL, TIE_MARGIN, _check_result, epochs_to_reach, exceeds, tied
+from .findings import REACH_LEVEL, TIE_MARGIN, check_study, epochs_to_reach, exceeds, tied
 from .studies import RegularizationStudy
 from .sweep import SweepResult
 
@@ -318,7 +318,7 @@ def complex_findings(result: SweepResult, modes: dict[str, Any]) -> dict[str, An
         ``margin_exceeds_noise``
             Both models' standard deviations over seeds are below :data:`~labcode.engine.findings.TIE_MARGIN`.
     """
-    result = _check_result(result, "model", ("simple", "complex"))
+    result = check_study(result, "model", ("simple", "complex"))
     needed = ("eval_repeat", "train_repeat", "train_changed", "eval_batch", "batchnorm_batch")
     if not isinstance(modes, dict) or any(k not in modes for k in needed):
         raise ValueError(f"modes must be a dict from mode_behaviour with the keys {list(needed)}")
@@ -388,7 +388,7 @@ def ablation_findings(result: SweepResult) -> dict[str, Any]:
         ``margin_exceeds_noise``
             Every standard deviation over seeds is below :data:`~labcode.engine.findings.TIE_MARGIN`.
     """
-    result = _check_result(result, "model", ("simple", "complex", *ABLATION.values()))
+    result = check_study(result, "model", ("simple", "complex", *ABLATION.values()))
     summary = result.summary()
     mean, std = summary["val_mean"].to_dict(), summary["val_std"].to_dict()
     reach = epochs_to_reach(result, REACH_LEVEL)

@@ -21,7 +21,8 @@ import torch
 
 from .. import _validate
 
-__all__ = ["SerialExecutor", "default_workers", "process_pool"]
+__all__ = ["SerialExecutor", "default_workers", "process_pool", "default_pool",
+           "close_default_pool"]
 
 
 class SerialExecutor(Executor):
@@ -118,8 +119,13 @@ def _worker_start() -> None:
     _limit_worker_threads()
 
 
-def _default_executor() -> ProcessPoolExecutor:
-    """This process's shared pool: one worker per available core, created on first use."""
+def default_pool() -> ProcessPoolExecutor:
+    """This process's shared pool, the default executor of :func:`~labcode.engine.sweep.sweep`.
+
+    Made by :func:`process_pool` on first use, one worker per core this process may use,
+    and returned again by every later call of the same process (a forked child makes its
+    own). It is shut down when the process exits, or by :func:`close_default_pool`.
+    """
     global _POOL, _POOL_OWNER
     if _POOL is None or _POOL_OWNER != os.getpid():
         _POOL = process_pool()
@@ -127,12 +133,17 @@ def _default_executor() -> ProcessPoolExecutor:
     return _POOL
 
 
-def _discard_default_executor() -> None:
-    """Shut the shared pool down (at exit, or after it broke); the next sweep makes a new one."""
+def close_default_pool() -> None:
+    """Shut the shared pool down, waiting for its workers; the next :func:`default_pool` makes a new one.
+
+    :func:`~labcode.engine.sweep.sweep` calls it when the pool broke (a worker died); it
+    runs at exit too. Does nothing when there is no pool, or when this process did not
+    make it.
+    """
     global _POOL
     pool, _POOL = _POOL, None
     if pool is not None and _POOL_OWNER == os.getpid():
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-atexit.register(_discard_default_executor)
+atexit.register(close_default_pool)

@@ -36,7 +36,7 @@ from ..provenance import source_fingerprint
 from ..experiment import ExperimentResult, TrainConfig, run_experiment
 from ..training import History
 
-__all__ = ["RunCacheWarning", "cached_experiment", "load_run"]
+__all__ = ["RunCache", "RunCacheWarning", "cached_experiment", "load_run"]
 
 
 _CACHE_FORMAT = 3  # 3: digests of the record and of its weights; 2: weights in run-KEY.pt
@@ -48,31 +48,6 @@ writer that died; it is removed (younger ones may belong to a sweep still runnin
 
 class RunCacheWarning(UserWarning):
     """A file of the run cache was damaged or did not match its run: the run is trained again."""
-
-
-def _record_of(result: ExperimentResult) -> dict[str, Any]:
-    history = result.history
-    return {
-        "config": result.config.to_dict(),
-        "history": {
-            **history.to_dict(),
-            "epochs_requested": history.epochs_requested,
-            "diverged_at_epoch": history.diverged_at_epoch,
-            "message": history.message,
-            "weights_finite": history.weights_finite,
-        },
-        "val_accuracy": float(result.val_accuracy),
-        "val_loss": float(result.val_loss),
-        "test_accuracy": float(result.test_accuracy),
-        "test_loss": float(result.test_loss),
-        "train_seconds": float(result.train_seconds),
-    }
-
-
-def _weights_bytes(model: torch.nn.Module) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    return buffer.getvalue()
 
 
 def _split_identity(split: DigitsSplit | None) -> str:
@@ -106,28 +81,9 @@ def _write_atomically(path: Path, payload: dict[str, Any] | bytes) -> None:
         raise
 
 
-def _identity(split: DigitsSplit | None) -> dict[str, str]:
-    return {"labcode_fingerprint": source_fingerprint(), "data": _split_identity(split)}
-
-
-def _run_paths(cache: Path, config: TrainConfig, identity: dict[str, str]) -> tuple[Path, Path]:
-    stem = f"run-{_cache_key(config, identity)}"
-    return cache / f"{stem}.json", cache / f"{stem}.pt"
-
-
 def _digest(content: object) -> str:
     blob = content if isinstance(content, bytes) else json.dumps(content, sort_keys=True).encode()
     return "sha256:" + hashlib.sha256(blob).hexdigest()
-
-
-def _store(cache: Path, config: TrainConfig, identity: dict[str, str],
-           record: dict[str, Any], weights: bytes) -> None:
-    # the weights first: a run whose .json exists is complete
-    json_path, weights_path = _run_paths(cache, config, identity)
-    _write_atomically(weights_path, weights)
-    signed = {"format": _CACHE_FORMAT, "identity": identity, "record": record,
-              "weights": _digest(weights)}
-    _write_atomically(json_path, {**signed, "digest": _digest(signed)})
 
 
 def _warn(path: Path, why: str) -> None:
@@ -173,78 +129,6 @@ def _valid_record(record: object) -> str | None:
     return None
 
 
-def _read_cached(path: Path, config: TrainConfig, identity: dict[str, str]) -> dict | None:
-    """The cached record of ``config``, or None when absent, damaged or not a match.
-
-    A file that exists but cannot be trusted gives one :class:`RunCacheWarning`.
-    """
-    if not path.is_file():
-        return None  # absent (or not a file: sweep reports that before training)
-    try:
-        payload = json.loads(path.read_text())
-    except (OSError, ValueError, UnicodeDecodeError):
-        _warn(path, "cannot be read as a run record")
-        return None
-    if not isinstance(payload, dict):
-        _warn(path, "is not a run record")
-        return None
-    if payload.get("format") != _CACHE_FORMAT or payload.get("identity") != identity:
-        return None  # another version of the cache or of labcode: not ours to judge
-    signed = {k: payload.get(k) for k in ("format", "identity", "record", "weights")}
-    if payload.get("digest") != _digest(signed):
-        _warn(path, "does not match its digest (edited or damaged)")
-        return None
-    record = payload["record"]
-    if not isinstance(record, dict) or record.get("config") != json.loads(
-            json.dumps(config.to_dict())):
-        _warn(path, "holds another configuration than its name says")
-        return None
-    why = _valid_record(record)
-    if why is None and record["history"]["epochs_requested"] != config.epochs:
-        why = "holds a history of another number of epochs"
-    if why is not None:
-        _warn(path, why)
-        return None
-    weights_path = path.with_suffix(".pt")
-    try:
-        weights = weights_path.read_bytes()
-    except OSError:
-        _warn(weights_path, "is missing or cannot be read")
-        return None
-    if _digest(weights) != payload["weights"]:
-        _warn(weights_path, "does not match the digest its record holds (replaced or damaged)")
-        return None
-    return record
-
-
-def _prepare_cache(cache: Path) -> None:
-    """Make the cache folder, check that it is writable, remove stale temporary files.
-
-    Raises a PermissionError (or the OSError) naming the folder before any training.
-    """
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=cache, prefix=".write-test.", suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise type(exc)(exc.errno, f"the run cache folder {cache} cannot be written to "
-                        f"({exc.strerror}); pass another cache_dir") from None
-    stale = time.time() - STALE_TMP_SECONDS
-    for tmp in cache.glob("*.tmp"):
-        try:
-            if tmp.is_file() and tmp.stat().st_mtime < stale:
-                tmp.unlink()
-        except OSError:
-            pass  # another sweep removed or renamed it meanwhile
-
-
-def _check_cache_dir(cache_dir: object) -> Path:
-    if not isinstance(cache_dir, (str, os.PathLike)):
-        raise TypeError(f"cache_dir must be a path, got {type(cache_dir).__name__}")
-    return Path(cache_dir)
-
-
 def _result_from(config: TrainConfig, record: dict[str, Any], model: torch.nn.Module
                  ) -> ExperimentResult:
     hist = record["history"]
@@ -261,6 +145,167 @@ def _result_from(config: TrainConfig, record: dict[str, Any], model: torch.nn.Mo
         test_accuracy=record["test_accuracy"], test_loss=record["test_loss"],
         model=model, train_seconds=record["train_seconds"],
     )  # fmt: skip
+
+
+class RunCache:
+    """A run cache folder, for the runs trained on one data split.
+
+    Each run has two files, named by a key that hashes its configuration, labcode's
+    version and source fingerprint, and the data: ``run-KEY.json``, its signed record
+    of numbers, and ``run-KEY.pt``, its trained weights. :func:`~labcode.engine.sweep.sweep`,
+    :func:`cached_experiment` and :func:`load_run` read and write runs through it.
+
+    Parameters
+    ----------
+    cache_dir : path
+        The folder; created by :meth:`prepare`.
+    split : DigitsSplit, optional
+        The data of its runs; the book's split by default.
+
+    Raises
+    ------
+    TypeError
+        If ``cache_dir`` is not a path or ``split`` not a :class:`~labcode.data.DigitsSplit`.
+    """
+
+    def __init__(self, cache_dir: str | os.PathLike, split: DigitsSplit | None = None):
+        if not isinstance(cache_dir, (str, os.PathLike)):
+            raise TypeError(f"cache_dir must be a path, got {type(cache_dir).__name__}")
+        if split is not None and not isinstance(split, DigitsSplit):
+            raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
+        self.folder = Path(cache_dir)
+        self.split = split
+        # what, besides its configuration, a run's key hashes
+        self.identity = {"labcode_fingerprint": source_fingerprint(),
+                         "data": _split_identity(split)}  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"RunCache({str(self.folder)!r})"
+
+    def paths(self, config: TrainConfig) -> tuple[Path, Path]:
+        """The record's and the weights' file of the run ``config`` (they may not exist)."""
+        stem = f"run-{_cache_key(config, self.identity)}"
+        return self.folder / f"{stem}.json", self.folder / f"{stem}.pt"
+
+    def prepare(self) -> None:
+        """Make the folder, check that it is writable, remove stale temporary files.
+
+        A temporary file older than ``STALE_TMP_SECONDS`` was left by a writer that
+        died. Raises a PermissionError (or the OSError) naming the folder, so that a
+        caller learns it before any training.
+        """
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self.folder, prefix=".write-test.", suffix=".tmp")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise type(exc)(exc.errno, f"the run cache folder {self.folder} cannot be written "
+                            f"to ({exc.strerror}); pass another cache_dir") from None
+        stale = time.time() - STALE_TMP_SECONDS
+        for tmp in self.folder.glob("*.tmp"):
+            try:
+                if tmp.is_file() and tmp.stat().st_mtime < stale:
+                    tmp.unlink()
+            except OSError:
+                pass  # another sweep removed or renamed it meanwhile
+
+    @staticmethod
+    def encode(result: ExperimentResult) -> tuple[dict[str, Any], bytes]:
+        """What :meth:`store` keeps of a finished run: its record (a JSON-able dict of
+        its configuration, history and scores) and its model's state dict, saved."""
+        history = result.history
+        record = {
+            "config": result.config.to_dict(),
+            "history": {
+                **history.to_dict(),
+                "epochs_requested": history.epochs_requested,
+                "diverged_at_epoch": history.diverged_at_epoch,
+                "message": history.message,
+                "weights_finite": history.weights_finite,
+            },
+            "val_accuracy": float(result.val_accuracy),
+            "val_loss": float(result.val_loss),
+            "test_accuracy": float(result.test_accuracy),
+            "test_loss": float(result.test_loss),
+            "train_seconds": float(result.train_seconds),
+        }
+        buffer = io.BytesIO()
+        torch.save(result.model.state_dict(), buffer)
+        return record, buffer.getvalue()
+
+    def store(self, config: TrainConfig, record: dict[str, Any], weights: bytes) -> None:
+        """Write the run ``config``'s weights, then its signed record, each atomically.
+
+        ``record`` and ``weights`` are as :meth:`encode` returns them. A run whose
+        record is on disk is complete.
+        """
+        json_path, weights_path = self.paths(config)
+        _write_atomically(weights_path, weights)
+        signed = {"format": _CACHE_FORMAT, "identity": self.identity, "record": record,
+                  "weights": _digest(weights)}
+        _write_atomically(json_path, {**signed, "digest": _digest(signed)})
+
+    def read(self, config: TrainConfig) -> dict[str, Any] | None:
+        """The stored record of the run ``config``, or None when absent, damaged or not a match.
+
+        A file that exists but cannot be trusted gives one :class:`RunCacheWarning`.
+        """
+        path = self.paths(config)[0]
+        if not path.is_file():
+            return None  # absent (or not a file: sweep reports that before training)
+        try:
+            payload = json.loads(path.read_text())
+        except (OSError, ValueError, UnicodeDecodeError):
+            _warn(path, "cannot be read as a run record")
+            return None
+        if not isinstance(payload, dict):
+            _warn(path, "is not a run record")
+            return None
+        if payload.get("format") != _CACHE_FORMAT or payload.get("identity") != self.identity:
+            return None  # another version of the cache or of labcode: not ours to judge
+        signed = {k: payload.get(k) for k in ("format", "identity", "record", "weights")}
+        if payload.get("digest") != _digest(signed):
+            _warn(path, "does not match its digest (edited or damaged)")
+            return None
+        record = payload["record"]
+        if not isinstance(record, dict) or record.get("config") != json.loads(
+                json.dumps(config.to_dict())):
+            _warn(path, "holds another configuration than its name says")
+            return None
+        why = _valid_record(record)
+        if why is None and record["history"]["epochs_requested"] != config.epochs:
+            why = "holds a history of another number of epochs"
+        if why is not None:
+            _warn(path, why)
+            return None
+        weights_path = path.with_suffix(".pt")
+        try:
+            weights = weights_path.read_bytes()
+        except OSError:
+            _warn(weights_path, "is missing or cannot be read")
+            return None
+        if _digest(weights) != payload["weights"]:
+            _warn(weights_path, "does not match the digest its record holds (replaced or damaged)")
+            return None
+        return record
+
+    def load(self, config: TrainConfig) -> ExperimentResult | None:
+        """The stored run ``config``, trained model included, or None (see :func:`load_run`)."""
+        record = self.read(config)
+        if record is None:
+            return None
+        width = {} if self.split is None else {"in_features": self.split.n_features}
+        model = build_model(config.model, hidden_size=config.hidden_size,
+                            num_classes=NUM_CLASSES, **width)  # fmt: skip
+        weights_path = self.paths(config)[1]
+        try:
+            state = torch.load(weights_path, map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        except Exception:  # noqa: BLE001 - weights that do not load are a missing run
+            _warn(weights_path, "does not load into the model")
+            return None
+        return _result_from(config, record, model)
 
 
 def load_run(
@@ -287,25 +332,7 @@ def load_run(
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    cache = _check_cache_dir(cache_dir)
-    return _load(cache, config, _identity(split), split)
-
-
-def _load(cache: Path, config: TrainConfig, identity: dict[str, str],
-          split: DigitsSplit | None) -> ExperimentResult | None:
-    json_path, weights_path = _run_paths(cache, config, identity)
-    record = _read_cached(json_path, config, identity)
-    if record is None:
-        return None
-    width = {} if split is None else {"in_features": split.n_features}  # else the model's default
-    model = build_model(config.model, hidden_size=config.hidden_size, num_classes=NUM_CLASSES, **width)
-    try:
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-    except Exception:  # noqa: BLE001 - weights that do not load are a missing run
-        _warn(weights_path, "does not load into the model")
-        return None
-    return _result_from(config, record, model)
+    return RunCache(cache_dir, split).load(config)
 
 
 def cached_experiment(
@@ -331,12 +358,11 @@ def cached_experiment(
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    cache = _check_cache_dir(cache_dir)
-    identity = _identity(split)
-    cached = _load(cache, config, identity, split)
+    cache = RunCache(cache_dir, split)
+    cached = cache.load(config)
     if cached is not None:
         return cached
-    _prepare_cache(cache)
+    cache.prepare()
     result = run_experiment(config, split)
-    _store(cache, config, identity, _record_of(result), _weights_bytes(result.model))
+    cache.store(config, *RunCache.encode(result))
     return result

@@ -1,71 +1,14 @@
 """R seeds of one configuration trained as one stacked model: exactly R runs.
 
-One run of the Step 3 model is short of arithmetic and long on PyTorch's fixed cost per
-operation: a 64-32-10 network spends most of each step in the dispatch of a dozen small
-operations. Runs that differ only in their seed share everything but their numbers, so
-:func:`train_stacked` keeps the weights of R models in tensors of shape ``(R, ...)`` and
-trains all R with one set of operations per step: batched matrix products
-(``torch.baddbmm``), one cross-entropy over the ``R`` batches, one optimizer step
-over the stacked tensors.
-
-Why this is R separate runs
----------------------------
-* The loss is the sum of the R models' mean batch losses. Model ``r``'s weights enter
-  only its own term, so the gradient with respect to its slice is its own gradient.
-* Every optimizer of :data:`labcode.training.OPTIMIZERS` (SGD with and without
-  momentum, RMSprop, Adagrad, Adadelta, Adam, AdamW, NAdam) updates each entry from
-  that entry's gradient and state alone, with a step count shared by the whole tensor,
-  which is the same for all R models. The stacked update is R separate updates.
-* BatchNorm normalises each model's units over that model's own batch and keeps one
-  set of running statistics per model; Dropout draws one mask per model.
-
-Each model gets from its own seed exactly what :func:`labcode.experiment.run_experiment`
-gives a run with that seed: the initial weights (``torch.manual_seed(seed)``, then the
-model is built), the training order (a :class:`torch.Generator` seeded with ``seed``
-that draws one permutation per epoch, cut into batches as
-:func:`labcode.torch_data.make_loaders` cuts them) and, on the CPU, the Dropout masks
-(a generator that continues torch's global random stream from where it stood after the
-weights were drawn, which is where ``run_experiment``'s Dropout draws from, and that
-skips the one number each iteration of a ``DataLoader`` draws from that stream).
-
-What is identical and what is not
----------------------------------
-Identical, by construction: the initial weights; every model's batches, epoch by
-epoch; on the CPU its Dropout masks; the update rule and its hyperparameters; the
-stopping rule on a non-finite loss (a model that diverges stops, keeps the weights that
-produced the bad loss, and the others go on, as their separate runs would); the shape
-of the result (an :class:`~labcode.experiment.ExperimentResult` per run, whose model is
-a :class:`~labcode.models.SimpleMLP` or :class:`~labcode.models.ComplexMLP` with an
-ordinary state dict).
-
-Equal up to round-off: the weights after each step, hence the histories and scores.
-The batched products, the loss summed over R batches and a BatchNorm over R times as
-many channels add in another order than the separate run's kernels, so a step can
-differ in the last bits. After 20 steps in float32 the weights agree to float32
-round-off (``tests/test_stacked.py``), with one exception: a Linear bias that BatchNorm
-follows has a true gradient of exactly zero (BatchNorm subtracts the batch mean), so
-its computed gradient is round-off alone, and the optimizers that divide by a running
-gradient scale with a tiny epsilon (Adam, AdamW, NAdam, RMSprop, Adagrad) turn that
-into steps of about the learning rate, different in the two runs. Those biases (and
-the running means they shift) then differ by up to a few learning rates; BatchNorm's
-output in training mode does not depend on them. With the same optimizers, the other
-weights of :class:`~labcode.models.ComplexMLP` agree to a small part of one step (some
-of their gradients nearly cancel, and the optimizer passes their relative round-off
-on to the step). Over a full run in float32, round-off
-grows as it would under any change of summation order, and a few test predictions
-can change; in float64 (``dtype=torch.float64``) a full Step 3 run of either model
-gives the same test-set predictions and validation accuracies as the separate float64
-runs. Where training is chaotic, no precision is enough: with Adam at Step 6's
-largest learning rate, 0.1, a difference in the last bit grows until the two runs end
-at different weights and accuracies, in float64 as in float32 (in the book's studies,
-the three runs at that learning rate; the other 63 of the 66 runs end with the same
-validation and test accuracy as ``run_experiment``'s, with torch 2.13 on a CPU).
-
-Not the same: the wall-clock time, ``train_seconds`` (the stack's training time
-divided by R), and on a GPU the Dropout masks: ``run_experiment`` draws them with
-CUDA's fused dropout kernel from the global CUDA generator, the stack with one seeded
-CUDA generator per model, so on a GPU the complex model's runs are runs with the same
-seeds in distribution only.
+:func:`train_stacked` keeps the weights of R models that differ only in their seed in
+tensors of shape ``(R, ...)`` and trains all R with one set of operations per step
+(batched matrix products, one cross-entropy, one optimizer step), so that small models
+pay PyTorch's fixed cost per operation once per stack instead of once per run. Each
+model gets from its seed what :func:`labcode.experiment.run_experiment` gives a run with
+that seed: its initial weights, its batches and, on the CPU, its Dropout masks. Its
+numbers are that run's up to round-off, and depend in the last bits on the stack (its
+size and the run's place in it). Why the stack is R separate runs, and what is identical
+and what is not, is told in the book's appendix (:ref:`engine-design`).
 """
 
 from __future__ import annotations
@@ -524,8 +467,8 @@ def train_stacked(
     Each run is the run :func:`labcode.experiment.run_experiment` trains for its
     configuration: the same initial weights, batches and (on the CPU) Dropout masks, the
     same optimizer, the same per-epoch validation and the same stopping rule on a
-    non-finite loss. What is identical and what is equal up to round-off is listed in
-    the module's introduction (:mod:`labcode.engine.stacked`).
+    non-finite loss. What is identical and what is equal up to round-off is told in the
+    book's appendix (:ref:`engine-design`).
 
     Parameters
     ----------

@@ -1,35 +1,17 @@
 """Exercise 2, Steps 6 to 10: one-parameter studies over several seeds.
 
-A study changes one field of a :class:`~labcode.experiment.TrainConfig` at a time, keeps
-every other field at the base configuration, and trains each value with several seeds,
-so that an effect can be told apart from the noise of one run. :func:`sweep` runs the
-``values x seeds`` grid on any :class:`concurrent.futures.Executor`:
+:func:`sweep` trains every value of one :class:`~labcode.experiment.TrainConfig` field
+at several seeds, every other field fixed, on any :class:`concurrent.futures.Executor`:
+by default this process's shared pool (:func:`~labcode.engine.pool.default_pool`), or
+:class:`~labcode.engine.pool.SerialExecutor` in this process, or a Dask cluster's
+``get_executor()``. The runs of one value go to the executor as one task, trained as one
+stack (:func:`~labcode.engine.stacked.train_stacked`).
 
-* by default a local process pool with one worker per core, each training with one
-  torch thread (``TrainConfig.num_threads`` is 1 by default);
-* :class:`~labcode.engine.pool.SerialExecutor` runs everything in the calling process, one run after the other;
-* a Dask cluster's executor (``distributed.Client(...).get_executor()``) spreads the
-  runs over many machines.
-
-The runs of one value, which differ only in their seed, go to the executor as one task
-and are trained together as one stacked model
-(:func:`~labcode.engine.stacked.train_stacked`): each is the run
-:func:`~labcode.experiment.run_experiment` trains for its seed, up to round-off (see
-:mod:`labcode.engine.stacked`), and the executor gets fewer, larger tasks. A run's
-numbers can depend, in the last bits, on which seeds it was stacked with; a sweep with
-the same values and seeds stacks them the same way every time.
-
-With ``cache_dir``, each finished run is written to its own files as soon as it ends,
-atomically, under a key that hashes its configuration, labcode's version and source
-fingerprint and the data: its numbers (``run-KEY.json``) and its trained weights
-(``run-KEY.pt``, read back by :func:`~labcode.engine.runcache.load_run`). A rerun, also after an interrupt or a
-crash, computes only the runs that are missing. A run that diverges is kept and marked
-``diverged``.
-
-The default pool is created once per process and reused by every later :func:`sweep`,
-so a notebook pays for starting its workers once. On Linux its workers are forked from
-the calling process, which has already imported torch and labcode; elsewhere they start
-from a fork server.
+With ``cache_dir``, each finished run is stored at once in a
+:class:`~labcode.engine.runcache.RunCache`. A rerun, also after an interrupt or a crash,
+trains only the stacks with a run missing, each whole and stacked as before, and stores
+the missing runs, so it gives the numbers of an uninterrupted sweep (the book's appendix,
+:ref:`engine-design`, says why). A run that diverges is kept and marked ``diverged``.
 """
 
 from __future__ import annotations
@@ -53,18 +35,9 @@ from ..data import DigitsSplit
 from ..models import COMPLEX_WIDTH_FACTORS
 from ..experiment import TrainConfig, run_experiment
 from ..training import History
-from .pool import _default_executor, _discard_default_executor
+from .pool import close_default_pool, default_pool
+from .runcache import RunCache
 from .stacked import is_stackable, train_stacked
-from .runcache import (
-    _check_cache_dir,
-    _prepare_cache,
-    _identity,
-    _read_cached,
-    _record_of,
-    _run_paths,
-    _store,
-    _weights_bytes,
-)
 
 __all__ = [
     "SWEEPABLE",
@@ -177,7 +150,7 @@ def _train_task(
         results = train_stacked(configs, split)
     else:  # a model the stack cannot train: one run after the other
         results = [run_experiment(config, split) for config in configs]
-    return [(_record_of(result), _weights_bytes(result.model)) for result in results]
+    return [RunCache.encode(result) for result in results]
 
 
 def _seed_groups(configs: Sequence[TrainConfig], indices: Sequence[int]) -> list[list[int]]:
@@ -238,20 +211,18 @@ def _run_all(
     *,
     describe: Callable[[int], str],
     executor: Executor | None,
-    cache_dir: str | os.PathLike | None,
+    cache: RunCache | None,
     split: DigitsSplit | None,
     progress: bool | None,
     desc: str,
 ) -> tuple[list[dict], set[int]]:
     """Records of every config (read from the cache or trained) and which were cached."""
-    cache = _check_cache_dir(cache_dir) if cache_dir is not None else None
-    identity = _identity(split)
     records: dict[int, dict] = {}
     cached: set[int] = set()
     if cache is not None:
-        _prepare_cache(cache)  # writable, or one clear error before any training
+        cache.prepare()  # writable, or one clear error before any training
         for i, config in enumerate(configs):
-            record = _read_cached(_run_paths(cache, config, identity)[0], config, identity)
+            record = cache.read(config)
             if record is not None:
                 records[i] = record
                 cached.add(i)
@@ -259,13 +230,19 @@ def _run_all(
     missing = [i for i in range(len(configs)) if i not in records]
     if cache is not None:
         for i in missing:
-            for path in _run_paths(cache, configs[i], identity):
+            for path in cache.paths(configs[i]):
                 if path.exists() and not path.is_file():
                     raise ValueError(f"{path} is not a file, but a run's file belongs there: "
                                      "remove it, or pass another cache_dir")
     bar = _progress_bar(len(configs), len(configs) - len(missing), desc, progress)
     write_errors: list[BaseException] = []
-    groups = _seed_groups(configs, missing)  # one task per group: one stack of seeds
+    # one task per stack of seeds. The stacks are those of all the configs, cached or
+    # not, and a stack with a run missing is trained whole again: a run's numbers depend
+    # on the stack it is trained in, so a run missing after an interrupt is trained in
+    # the stack it would have had, and the stored runs of that stack are kept
+    todo = set(missing)
+    groups = [group for group in _seed_groups(configs, range(len(configs)))
+              if any(i in todo for i in group)]  # fmt: skip
     written = {id(group): threading.Event() for group in groups}
 
     def on_done(group: list[int], future: Future) -> None:
@@ -275,7 +252,8 @@ def _run_all(
             if cache is None or future.cancelled() or future.exception() is not None:
                 return
             for i, (record, weights) in zip(group, future.result()):
-                _store(cache, configs[i], identity, record, weights)
+                if i in todo:
+                    cache.store(configs[i], record, weights)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
             write_errors.append(exc)
         finally:
@@ -286,9 +264,9 @@ def _run_all(
             return describe(group[0])
         return "the stack of " + "; ".join(describe(i) for i in group)
 
-    default_pool = executor is None
-    if default_pool and missing:
-        executor = _default_executor()
+    shared = executor is None
+    if shared and missing:
+        executor = default_pool()
     futures: dict[Future, list[int]] = {}
     try:
         # the longest tasks first, so that no worker is left with a long one at the end
@@ -301,15 +279,16 @@ def _run_all(
             try:
                 outcomes = future.result()
             except BrokenProcessPool:
-                if default_pool:
-                    _discard_default_executor()
+                if shared:
+                    close_default_pool()
                 raise
             except Exception as exc:
                 raise RuntimeError(f"{describe_group(group)} failed: {exc}") from exc
             for i, (record, _) in zip(group, outcomes):
-                records[i] = record
+                if i in todo:
+                    records[i] = record
             written[id(group)].wait()  # on disk before sweep returns, whatever the executor
-            bar.update(len(group))
+            bar.update(sum(i in todo for i in group))
         if write_errors:
             raise write_errors[0]
     except BaseException:
@@ -361,7 +340,7 @@ def train_runs(
         raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
     _, cached = _run_all(
         unique, describe=lambda i: f"the run {unique[i]}", executor=executor,
-        cache_dir=_check_cache_dir(cache_dir), split=split, progress=progress, desc="runs",
+        cache=RunCache(cache_dir, split), split=split, progress=progress, desc="runs",
     )  # fmt: skip
     return [config for i, config in enumerate(unique) if i not in cached]
 
@@ -439,7 +418,8 @@ def sweep(
     records, cached = _run_all(
         [config for _, _, config in grid],
         describe=lambda i: f"sweep over {param}: the run {param}={grid[i][0]!r}, seed={grid[i][1]}",
-        executor=executor, cache_dir=cache_dir, split=split, progress=progress,
+        executor=executor, split=split, progress=progress,
+        cache=RunCache(cache_dir, split) if cache_dir is not None else None,
         desc=f"{param} sweep",
     )  # fmt: skip
 
