@@ -93,13 +93,15 @@ def instance(value: object, cls: type | tuple[type, ...], name: str, what: str |
 
 
 def _qualified(cls: type) -> str:
-    """labcode's own classes by name; others by their shortest public path
+    """labcode's own classes by their module; others by their shortest public path
     (``torch.optim.Optimizer``, not ``torch.optim.optimizer.Optimizer``)."""
     import sys
 
     module = cls.__module__
-    if module == "builtins" or module.split(".")[0] == "labcode":
+    if module == "builtins":
         return cls.__name__
+    if module.split(".")[0] == "labcode":  # where to import it from
+        return f"{module}.{cls.__name__}"
     parts = module.split(".")
     for k in range(1, len(parts) + 1):
         if getattr(sys.modules.get(".".join(parts[:k])), cls.__name__, None) is cls:

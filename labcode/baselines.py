@@ -127,8 +127,7 @@ def fit_and_score(estimator: LogisticRegression | MLPClassifier, split: DigitsSp
         ``"train"``, ``"val"``, ``"test"``: accuracies; ``"fit_seconds"``: the
         wall-clock time of ``fit``.
     """
-    if not isinstance(split, DigitsSplit):
-        raise TypeError(f"split must be a DigitsSplit, got {type(split).__name__}")
+    _validate.instance(split, DigitsSplit, "split")
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -293,14 +293,16 @@ def _run_grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 
 def _config_from(args: argparse.Namespace, parser: argparse.ArgumentParser):
-    from .experiment import TrainConfig
+    from .experiment import TrainConfig, resolve_device
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     kwargs = {k: v for k, v in vars(args).items() if k in fields}
     try:
-        return TrainConfig(**kwargs)
+        config = TrainConfig(**kwargs)
+        resolve_device(config.device)  # a GPU that is not here: one line, before any training
     except (TypeError, ValueError) as exc:
         parser.error(str(exc))
+    return config
 
 
 def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -143,8 +143,7 @@ def plot_sweep_curves(
     """
     import pandas as pd
 
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    _validate.instance(table, pd.DataFrame, "table")
     needed = {"param", "value", "seed", "epoch", metric}
     if not needed <= set(table.columns):
         raise ValueError(
@@ -205,8 +204,7 @@ def plot_sweep_final(
     """
     import pandas as pd
 
-    if not isinstance(runs, pd.DataFrame):
-        raise TypeError(f"runs must be a pandas DataFrame, got {type(runs).__name__}")
+    _validate.instance(runs, pd.DataFrame, "runs")
     needed = {"param", "value", "seed", metric, "diverged"}
     if not needed <= set(runs.columns):
         raise ValueError(f"runs must have the columns {sorted(needed)}, got {list(runs.columns)}")

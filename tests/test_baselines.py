@@ -67,7 +67,7 @@ def test_logistic_regression_is_a_strong_linear_baseline(split):
         (lambda: full_batch_mlp((), n_train=10, epochs=0, seed=0), ValueError, r"epochs must be an int >= 1, got 0"),
         (lambda: full_batch_mlp((), n_train=10, epochs=5, seed=0, lr=0.0), ValueError, r"lr must be a finite number above 0"),
         (lambda: logistic_regression(seed=-2), ValueError, r"seed must be an int >= 0, got -2"),
-        (lambda: fit_and_score(logistic_regression(seed=0), "split"), TypeError, r"split must be a DigitsSplit, got str"),
+        (lambda: fit_and_score(logistic_regression(seed=0), "split"), TypeError, r"split must be a labcode.data.DigitsSplit, got str"),
     ],
 )
 def test_baselines_reject_bad_input(call, exc, match):

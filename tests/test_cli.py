@@ -34,6 +34,12 @@ def test_help_lists_commands_and_options():
 _ROOT = Path(__file__).resolve().parents[1]
 
 
+def _no_cuda():
+    import torch
+
+    return pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -54,6 +60,11 @@ _ROOT = Path(__file__).resolve().parents[1]
         (("sweep", "lr", "0.1", "--out", "/nonexistent/t.csv"), "the folder '/nonexistent' does not exist"),
         (("sweep", "lr", "0.1", "--plot", "/nonexistent/p.png"), "the folder '/nonexistent' does not exist"),
         (("sweep", "lr", "0.1", "--out", str(_ROOT / "tests")), "is a folder; give a file name"),
+        # a GPU that is not here, before any run is trained
+        pytest.param(("sweep", "lr", "0.1", "--device", "cuda"),
+                     "device 'cuda' was asked for, but CUDA is not available here", marks=_no_cuda()),
+        pytest.param(("train", "--device", "cuda:1"),
+                     "device 'cuda:1' was asked for, but CUDA is not available here", marks=_no_cuda()),
     ],
 )
 def test_bad_values_are_one_line_errors_with_exit_code_2(args, message, capsys):

@@ -232,6 +232,17 @@ def _cases():
     yield "compare_values over a number", \
         lambda: compare_values(load_digits_split(seed=0), "lr", 0.1), TypeError, \
         "values must be a list of values for lr"
+    from labcode.engine.sweep import sweep, train_runs
+
+    yield "sweep with executor='serial'", \
+        lambda: sweep(TrainConfig(epochs=1), "lr", [0.1], seeds=[0], executor="serial"), TypeError, \
+        r"executor must be a concurrent.futures.Executor \(labcode.engine.pool.SerialExecutor"
+    if not torch.cuda.is_available():
+        yield "sweep on a GPU that is not here", \
+            lambda: sweep(TrainConfig(epochs=1, device="cuda"), "lr", [0.1], seeds=[0]), \
+            ValueError, "device 'cuda' was asked for, but CUDA is not available here"
+    yield "train_runs of one config", lambda: train_runs(TrainConfig(), cache_dir="unused"), \
+        TypeError, "configs must be a list of TrainConfig, got TrainConfig"
     del add_bias, DigitsSplit
 
 

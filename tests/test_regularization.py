@@ -214,7 +214,7 @@ def test_regularization_weight_and_noise_claims_can_fail():
 
 
 def test_regularization_findings_check_their_input():
-    with pytest.raises(TypeError, match="study must be a RegularizationStudy"):
+    with pytest.raises(TypeError, match="study must be a labcode.engine.studies.RegularizationStudy"):
         regularization_findings({}, make_weights())
     with pytest.raises(ValueError, match=r"\['L2 \(weights\)'\] are missing"):
         regularization_findings(make_reg_study({"none": 0.9, "L1 (weights)": 0.9}), make_weights())

@@ -463,7 +463,7 @@ def test_experiment_result_is_picklable_and_tabular(split):
 
 
 def test_run_experiment_needs_a_config(split):
-    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+    with pytest.raises(TypeError, match="config must be a labcode.experiment.TrainConfig"):
         run_experiment({"lr": 0.1}, split)
 
 

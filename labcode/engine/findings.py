@@ -107,8 +107,7 @@ def check_study(result: object, param: str, needed: Sequence[Any] = ()) -> Sweep
         If it varied another field than ``param``, or lacks a value of ``needed`` (the
         message names the missing values).
     """
-    if not isinstance(result, SweepResult):
-        raise TypeError(f"result must be a labcode.engine.sweep.SweepResult, got {type(result).__name__}")
+    _validate.instance(result, SweepResult, "result")
     if result.param != param:
         raise ValueError(f"result must be a study over {param!r}, got one over {result.param!r}")
     present = set(result.runs["value"])
@@ -162,8 +161,7 @@ def mean_curves(result: SweepResult, metric: str = "val_accuracy") -> pd.DataFra
         Indexed by epoch (from 1), columns in the study's order. A diverged run counts
         only in the epochs it completed.
     """
-    if not isinstance(result, SweepResult):
-        raise TypeError(f"result must be a labcode.engine.sweep.SweepResult, got {type(result).__name__}")
+    _validate.instance(result, SweepResult, "result")
     if metric not in result.table.columns or metric in ("param", "value", "seed", "epoch"):
         raise ValueError(f"metric must be a per-epoch column of the table, got {metric!r}")
     curves = result.table.groupby(["epoch", "value"], sort=False)[metric].mean().unstack("value")
@@ -219,8 +217,7 @@ def late_fluctuation(result: SweepResult, last: int = LATE_EPOCHS) -> pd.Series:
     pandas.Series
         Indexed by value, in the study's order.
     """
-    if not isinstance(result, SweepResult):
-        raise TypeError(f"result must be a labcode.engine.sweep.SweepResult, got {type(result).__name__}")
+    _validate.instance(result, SweepResult, "result")
     last = _validate.integer(last, "last")
     table = result.table.sort_values(["value", "seed", "epoch"], kind="stable")
 

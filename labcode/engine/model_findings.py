@@ -65,8 +65,7 @@ def weight_values(model: torch.nn.Module, penalize: str = "weights") -> np.ndarr
     ndarray of shape (n_values,)
         float64.
     """
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _validate.instance(model, torch.nn.Module, "model")
     params = penalized_parameters(model, penalize)
     return np.concatenate([p.detach().cpu().double().numpy().ravel() for p in params])
 
@@ -134,10 +133,7 @@ def regularization_findings(
         ``margin_exceeds_noise``
             Every setting's standard deviation over seeds is below :data:`~labcode.engine.findings.TIE_MARGIN`.
     """
-    if not isinstance(study, RegularizationStudy):
-        raise TypeError(
-            f"study must be a RegularizationStudy, got {type(study).__name__}"
-        )
+    _validate.instance(study, RegularizationStudy, "study")
     summary = study.summary()
     mean, std = summary["val_mean"].to_dict(), summary["val_std"].to_dict()
     needed = ("none", "L1 (weights)", "L2 (weights)")
@@ -247,8 +243,7 @@ def mode_behaviour(model: torch.nn.Module, X: object, *, seed: int = 0, part: in
     -------
     dict
     """
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _validate.instance(model, torch.nn.Module, "model")
     x = torch.as_tensor(np.asarray(X, dtype=np.float32))
     if x.ndim != 2 or not 2 <= part < x.shape[0]:
         raise ValueError(

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import _validate
 from ..data import NUM_CLASSES, DigitsSplit
 from ..models import build_model
 from ..provenance import source_fingerprint
@@ -171,8 +172,8 @@ class RunCache:
     def __init__(self, cache_dir: str | os.PathLike, split: DigitsSplit | None = None):
         if not isinstance(cache_dir, (str, os.PathLike)):
             raise TypeError(f"cache_dir must be a path, got {type(cache_dir).__name__}")
-        if split is not None and not isinstance(split, DigitsSplit):
-            raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
+        if split is not None:
+            _validate.instance(split, DigitsSplit, "split")
         self.folder = Path(cache_dir)
         self.split = split
         # what, besides its configuration, a run's key hashes
@@ -330,8 +331,7 @@ def load_run(
         of labcode, or holds one that cannot be trusted (a :class:`RunCacheWarning` then
         names the file).
     """
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    _validate.instance(config, TrainConfig, "config")
     return RunCache(cache_dir, split).load(config)
 
 
@@ -356,8 +356,7 @@ def cached_experiment(
     -------
     ExperimentResult
     """
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    _validate.instance(config, TrainConfig, "config")
     cache = RunCache(cache_dir, split)
     cached = cache.load(config)
     if cached is not None:

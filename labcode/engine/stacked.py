@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import _validate
 from ..data import NUM_CLASSES, DigitsSplit, load_digits_split
 from ..experiment import ExperimentResult, TrainConfig, resolve_device, torch_threads
 from ..models import MODELS, ComplexMLP, SimpleMLP, build_model
@@ -83,11 +84,7 @@ def check_stackable(configs: Sequence[TrainConfig]) -> tuple[TrainConfig, ...]:
     if not configs:
         raise ValueError("configs must hold at least one TrainConfig (R >= 1), got none")
     for k, config in enumerate(configs):
-        if not isinstance(config, TrainConfig):
-            raise TypeError(
-                f"configs[{k}] must be a labcode.experiment.TrainConfig, got "
-                f"{type(config).__name__}"
-            )
+        _validate.instance(config, TrainConfig, f"configs[{k}]")
     first = configs[0]
     for k, config in enumerate(configs[1:], start=1):
         for field in fields(TrainConfig):
@@ -502,8 +499,8 @@ def train_stacked(
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
     if split is None:
         split = load_digits_split(seed=0)
-    elif not isinstance(split, DigitsSplit):
-        raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
+    else:
+        _validate.instance(split, DigitsSplit, "split")
     config = configs[0]
     device = resolve_device(config.device)
     seeds = [c.seed for c in configs]

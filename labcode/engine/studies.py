@@ -269,8 +269,7 @@ def penalty_config(
     """
     _validate.one_of(regularizer, "regularizer", REGULARIZERS)
     base = TrainConfig() if base is None else base
-    if not isinstance(base, TrainConfig):
-        raise TypeError(f"base must be a labcode.experiment.TrainConfig, got {type(base).__name__}")
+    _validate.instance(base, TrainConfig, "base")
     if regularizer == "none":
         return base.replace(l1=0.0, l2=0.0, penalize="weights")
     strength = _validate.positive(strength, f"strength for {regularizer}")
@@ -439,10 +438,7 @@ def train_models(
     """
     configs = list(configs)
     for k, config in enumerate(configs):
-        if not isinstance(config, TrainConfig):
-            raise TypeError(
-                f"configs[{k}] must be a labcode.experiment.TrainConfig, got {type(config).__name__}"
-            )
+        _validate.instance(config, TrainConfig, f"configs[{k}]")
     if cache_dir is not None:
         train_runs(configs, cache_dir=cache_dir,
                    executor=executor if executor is not None else SerialExecutor(), progress=False)

@@ -168,8 +168,7 @@ def _seed_groups(configs: Sequence[TrainConfig], indices: Sequence[int]) -> list
 
 
 def _check_param_values(base: object, param: object, values: object) -> tuple[str, tuple]:
-    if not isinstance(base, TrainConfig):
-        raise TypeError(f"base must be a labcode.experiment.TrainConfig, got {type(base).__name__}")
+    _validate.instance(base, TrainConfig, "base")
     _validate.one_of(param, "param", SWEEPABLE)
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(f"values must be a sequence of values for {param}, got {values!r}")
@@ -217,6 +216,12 @@ def _run_all(
     desc: str,
 ) -> tuple[list[dict], set[int]]:
     """Records of every config (read from the cache or trained) and which were cached."""
+    if executor is not None:  # checked here, before anything is read or trained
+        _validate.instance(executor, Executor, "executor",
+                           "concurrent.futures.Executor (labcode.engine.pool.SerialExecutor(), "
+                           "for one run after the other)")
+    for device in dict.fromkeys(config.device for config in configs):
+        _validate.device(device)  # available here, or a ValueError before any training
     records: dict[int, dict] = {}
     cached: set[int] = set()
     if cache is not None:
@@ -330,14 +335,14 @@ def train_runs(
     list of TrainConfig
         The configurations that were trained (the others were in the cache).
     """
+    if isinstance(configs, (str, bytes, TrainConfig)) or not isinstance(configs, Iterable):
+        raise TypeError(f"configs must be a list of TrainConfig, got {_validate.describe(configs)}")
+    configs = list(configs)
     for k, config in enumerate(configs):
-        if not isinstance(config, TrainConfig):
-            raise TypeError(
-                f"configs[{k}] must be a labcode.experiment.TrainConfig, got {type(config).__name__}"
-            )
+        _validate.instance(config, TrainConfig, f"configs[{k}]")
     unique = list(dict.fromkeys(configs))  # each run once, in the given order
-    if split is not None and not isinstance(split, DigitsSplit):
-        raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
+    if split is not None:
+        _validate.instance(split, DigitsSplit, "split")
     _, cached = _run_all(
         unique, describe=lambda i: f"the run {unique[i]}", executor=executor,
         cache=RunCache(cache_dir, split), split=split, progress=progress, desc="runs",
@@ -405,8 +410,8 @@ def sweep(
     """
     param, values = _check_param_values(base, param, values)
     seeds = _validate.seeds(seeds)
-    if split is not None and not isinstance(split, DigitsSplit):
-        raise TypeError(f"split must be a labcode.data.DigitsSplit, got {type(split).__name__}")
+    if split is not None:
+        _validate.instance(split, DigitsSplit, "split")
     grid: list[tuple[Any, int, TrainConfig]] = []
     for value in values:
         try:
