@@ -641,10 +641,9 @@ def predict(model: nn.Module, X: object, *, num_classes: int | None = None) -> n
     the model in evaluation mode. The model must give one logit per class, as many as
     the ``out_features`` of its last Linear layer (and ``num_classes``, when given).
     """
-    X = torch.as_tensor(X, dtype=torch.float32, device=_model_device(model))
     model.eval()
     with torch.no_grad():
-        logits = model(X)
+        logits = model(torch.as_tensor(X, dtype=torch.float32, device=_model_device(model)))
     return logits.argmax(dim=1).cpu().numpy()
 
 

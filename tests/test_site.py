@@ -568,3 +568,41 @@ def test_label_download_adds_the_note_once(tmp_path):
     assert [c.cell_type for c in notebook.cells] == ["markdown", "code"]
     assert "student edition" in notebook.cells[0].source
     assert "solutions included" in notebook.cells[0].source
+
+
+def solution_code(html_dir: Path) -> dict[str, list[list[str]]]:
+    """Per solution dropdown of the built site (``page#id``), the non-blank lines of each
+    code block it shows."""
+    import html as html_module
+
+    found: dict[str, list[list[str]]] = {}
+    for page in sorted((html_dir / "book").glob("*.html")):
+        text = page.read_text(encoding="utf8")
+        for sid, body in re.findall(
+                r'<div class="solution dropdown admonition" id="([^"]+)">(.*?)</section>', text,
+                flags=re.S):
+            blocks = [html_module.unescape(re.sub(r"<[^>]+>", "", pre))
+                      for pre in re.findall(r"<pre>(.*?)</pre>", body, flags=re.S)]
+            found[f"{page.stem}#{sid}"] = [[ln for ln in b.splitlines() if ln.strip()]
+                                           for b in blocks]
+    return found
+
+
+LONGER_ANSWERS = ("class SimpleMLP", "class ComplexMLP", "class DigitsDataset")
+"""The reference answers that may run to about twenty lines: the classes."""
+
+
+def test_each_reference_answer_is_the_teaching_body_in_a_glance(html):
+    dropdowns = solution_code(html)
+    assert len(dropdowns) >= 20, sorted(dropdowns)
+    too_long, checks = [], []
+    for where, blocks in dropdowns.items():
+        lines = [ln for block in blocks for ln in block]
+        assert lines, f"{where} shows no code"
+        limit = 20 if any(lines[0].startswith(c) for c in LONGER_ANSWERS) else 15
+        if len(lines) > limit:
+            too_long.append(f"{where}: {len(lines)} lines (at most {limit})")
+        checks += [f"{where}: {ln.strip()}" for ln in lines
+                   if '"""' in ln or re.search(r"\b_check\w*\(|\b_validate\.|^\s*@", ln)]
+    assert too_long == [], too_long
+    assert checks == [], checks
