@@ -51,20 +51,23 @@ def checked(
         def door(*args, **kwargs):
             if _INSIDE.get():
                 return body(*args, **kwargs)
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
             if check is not None:
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
                 replaced = check(**bound.arguments)
                 if replaced:
                     bound.arguments.update(replaced)
+                args, kwargs = bound.args, bound.kwargs
             token = _INSIDE.set(True)
             try:
-                return body(*bound.args, **bound.kwargs)
+                return body(*args, **kwargs)
             except Exception:
                 if explain is None:
                     raise
                 _INSIDE.reset(token)
                 token = None
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
                 try:
                     explain(**bound.arguments)  # raises the clear error, or returns
                 except (TypeError, ValueError) as clear:
@@ -191,13 +194,6 @@ def device(value: object, name: str = "device", *, here: bool = True):
                 f"{torch.cuda.device_count()} GPU(s)"
             )
     return parsed
-
-
-def counted(n: int, what: str) -> int:
-    """The number of samples a loop over ``what`` saw; a ValueError when it saw none."""
-    if n == 0:
-        raise ValueError(f"{what} yielded no samples")
-    return n
 
 
 def seed(value: object, name: str = "seed") -> int:
