@@ -8,6 +8,11 @@
 //   only screen readers read instead of a label its titled icons contradict.
 // - A figure drawn for a wide screen is small on a phone: each image in the article
 //   becomes a link to the image itself, which the phone shows at full size and zoomable.
+// - A code box that scrolls sideways must take the keyboard's focus to be scrolled
+//   without a mouse. The theme decides that when the page loads, when its width changes
+//   and when content is added, but not when a hidden answer or dropdown is opened: its
+//   boxes were hidden, so not scrollable, at load. They are looked at again whenever a
+//   class or an open attribute changes in the article.
 document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll(".search-button-field[aria-label]")) {
     button.removeAttribute("aria-label");
@@ -31,5 +36,14 @@ document.addEventListener("DOMContentLoaded", () => {
     link.title = "Open the image at full size";
     img.replaceWith(link);
     link.appendChild(img);
+  }
+  const article = document.querySelector(".bd-article");
+  if (article) {
+    // one call per batch of changes: the observer hands them over together
+    new MutationObserver(() => {
+      for (const box of article.querySelectorAll("pre")) {
+        box.tabIndex = box.scrollWidth > box.clientWidth || box.scrollHeight > box.clientHeight ? 0 : -1;
+      }
+    }).observe(article, {subtree: true, attributes: true, attributeFilter: ["class", "open"]});
   }
 });

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -838,33 +839,20 @@ def solution_lines(book: Path = REPO / "book") -> dict[str, list[str]]:
 
 
 def _object_lines(path: Path, name: str) -> list[str]:
-    """The stripped code lines of the function or class ``name`` in ``path``, without its
-    signature, docstring and comments."""
-    import ast
+    """The stripped code lines the pages show of the function or class ``name`` in
+    ``path`` (``notebook_markdown.teaching_source``: no decorators, no docstrings), without
+    the first line of its signature, blank lines and comments."""
+    import importlib.util
 
-    source = path.resolve().read_text(encoding="utf8")
-    node = _find_object(ast.parse(source), name.split("."))
-    doc = node.body[0] if node.body and isinstance(node.body[0], ast.Expr) else None
-    skip = set(range(node.lineno, node.body[0].lineno))  # decorators aside: the signature
-    if doc is not None:
-        skip |= set(range(doc.lineno, doc.end_lineno + 1))
-    lines = source.splitlines()[node.lineno - 1:node.end_lineno]
-    return [ln.strip() for n, ln in enumerate(lines, node.lineno)
-            if n not in skip and ln.strip() and not ln.strip().startswith("#")]
-
-
-def _find_object(tree, names):
-    node = tree
-    for name in names:
-        node = next(n for n in ast_children(node) if getattr(n, "name", None) == name)
-    return node
-
-
-def ast_children(node):
-    import ast
-
-    return [n for n in ast.iter_child_nodes(node)
-            if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
+    module = sys.modules.get("notebook_markdown")
+    if module is None:
+        spec = importlib.util.spec_from_file_location(
+            "notebook_markdown", REPO / "book" / "_ext" / "notebook_markdown.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["notebook_markdown"] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+    shown = module.teaching_source(path.resolve(), name).splitlines()[1:]
+    return [ln.strip() for ln in shown if ln.strip() and not ln.strip().startswith("#")]
 
 
 def page_texts(html: Path, pages: list[str]) -> dict[str, str]:

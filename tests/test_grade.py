@@ -515,7 +515,11 @@ def test_no_cheat_writes_the_verdict_of_a_sealed_check(forged, name):
     printed, stopped, sealed = forged[name]
     fools_the_kernel, _ = FORGERS[name]
     if name == "json.dumps patched":
-        assert "fc_forward" not in sealed and "KeyError" in stopped  # not reached
+        # the kernel's messages break, so the check is not reached; how they break first
+        # depends on timing: a reply the client cannot read (KeyError), or two identical
+        # messages, which the client refuses as a replay (Duplicate Signature)
+        assert "fc_forward" not in sealed
+        assert stopped is not None and ("KeyError" in stopped or "Duplicate Signature" in stopped)
         return
     assert stopped is None
     # the grader's own check, run outside the box, sees the wrong answer
