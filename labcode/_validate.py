@@ -71,7 +71,9 @@ def checked(
                 try:
                     explain(**bound.arguments)  # raises the clear error, or returns
                 except (TypeError, ValueError) as clear:
-                    raise clear from None  # the failure inside torch or NumPy says no more
+                    # shown from here: the frames of the explanation and of the failure
+                    # inside torch or NumPy would say no more
+                    raise clear.with_traceback(None) from None
                 raise
             finally:
                 if token is not None:

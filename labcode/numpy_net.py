@@ -139,8 +139,8 @@ def _check_layers(params: object) -> None:
     """``params`` of :func:`forward_pass`: ``W1``, ``W2``, ... float64 matrices that chain."""
     _check_weights(params)
     expected = [f"W{l}" for l in range(1, len(params) + 1)]
-    if not params or list(params) != expected:
-        raise ValueError(f"params must hold the weight matrices {expected or ['W1']} in order, "
+    if not params or set(params) != set(expected):
+        raise ValueError(f"params must hold the weight matrices {expected or ['W1']}, "
                          f"got keys {list(params)}")
     _validate.float_matrices(**{f"params[{k!r}]": W for k, W in params.items()})
     for l in range(2, len(params) + 1):

@@ -224,7 +224,7 @@ def _cases():
     yield "forward_pass with no weights", lambda: forward_pass(X, {}), ValueError, \
         r"params must hold the weight matrices \['W1'\]"
     yield "forward_pass with a wrong key", lambda: forward_pass(X, {"w1": W}), ValueError, \
-        r"params must hold the weight matrices \['W1'\] in order, got keys \['w1'\]"
+        r"params must hold the weight matrices \['W1'\], got keys \['w1'\]"
     yield "add_bias of a bfloat16 tensor is the float64 array", None, None, None
     yield "compare_values over an unknown field", \
         lambda: compare_values(load_digits_split(seed=0), "nonexistent", [1]), ValueError, \
@@ -266,3 +266,12 @@ def test_half_precision_tensors_are_taken_as_the_numbers_they_hold():
     x = torch.tensor([[0.5, 0.25]], dtype=torch.bfloat16)
     np.testing.assert_array_equal(add_bias(x), [[0.5, 0.25, 1.0]])
     np.testing.assert_array_equal(one_hot(torch.tensor([1.0], dtype=torch.float16), 3), [[0, 1, 0]])
+
+
+def test_forward_pass_takes_the_weights_in_any_order():
+    from labcode.numpy_net import forward_pass
+
+    X = np.random.default_rng(0).normal(size=(3, 4))
+    W1, W2 = np.ones((5, 2)), np.ones((3, 1))
+    A, _ = forward_pass(X, {"W2": W2, "W1": W1})
+    np.testing.assert_array_equal(A, forward_pass(X, {"W1": W1, "W2": W2})[0])
