@@ -339,6 +339,25 @@ class History:
 
     COLUMNS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 
+    @classmethod
+    def of_run(cls, model: nn.Module, *, epochs_requested: int, diverged_at_epoch: int | None,
+               message: str | None, **columns: list[float]) -> History:
+        """The History of a run that has ended, from its per-epoch ``columns``.
+
+        Whether the weights are all finite is read from ``model``; the message, by
+        default "trained N epochs", says so when they are not and the run did not stop
+        on a non-finite loss. :func:`fit` and the stacked trainer of the studies end their
+        runs with it.
+        """
+        with torch.no_grad():
+            finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())
+        message = message or f"trained {epochs_requested} epochs"
+        if not finite and diverged_at_epoch is None:
+            message += "; some weights are not finite"
+        return cls(**{c: tuple(columns[c]) for c in cls.COLUMNS},
+                   epochs_requested=epochs_requested, diverged_at_epoch=diverged_at_epoch,
+                   message=message, weights_finite=finite)
+
     @property
     def diverged(self) -> bool:
         """Whether training stopped early on a non-finite loss."""
@@ -555,8 +574,7 @@ def fit(
     train_acc: list[float] = []
     val_loss: list[float] = []
     val_acc: list[float] = []
-    diverged_at = None
-    message = f"trained {epochs} epochs"
+    diverged_at = message = None
     try:
         for epoch in range(1, epochs + 1):
             watch = _EpochWatch(model, train_loader, l1, l2, penalize)
@@ -576,20 +594,9 @@ def fit(
             val_acc.append(scores.get("accuracy", math.nan))
     finally:
         model.train(was_training)
-    with torch.no_grad():
-        finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())
-    if not finite and diverged_at is None:
-        message += "; some weights are not finite"
-    return History(
-        train_loss=tuple(train_loss),
-        train_accuracy=tuple(train_acc),
-        val_loss=tuple(val_loss),
-        val_accuracy=tuple(val_acc),
-        epochs_requested=epochs,
-        diverged_at_epoch=diverged_at,
-        message=message,
-        weights_finite=finite,
-    )
+    return History.of_run(model, train_loss=train_loss, train_accuracy=train_acc,
+                          val_loss=val_loss, val_accuracy=val_acc, epochs_requested=epochs,
+                          diverged_at_epoch=diverged_at, message=message)
 
 
 def _check_evaluate(model: object, loader: object) -> None:

@@ -528,20 +528,11 @@ def train_stacked(
     for r, (config_r, record, model) in enumerate(zip(configs, records, models)):
         model.load_state_dict(_model_state(record.final_state, stack.layers))
         model = model.cpu().eval()
-        with torch.no_grad():
-            finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())
-        message = record.message or f"trained {config.epochs} epochs"
-        if not finite and record.diverged_at is None:
-            message += "; some weights are not finite"
-        history = History(
-            train_loss=tuple(record.train_loss),
-            train_accuracy=tuple(record.train_accuracy),
-            val_loss=tuple(record.val_loss),
-            val_accuracy=tuple(record.val_accuracy),
-            epochs_requested=config.epochs,
-            diverged_at_epoch=record.diverged_at,
-            message=message,
-            weights_finite=finite,
+        history = History.of_run(
+            model, train_loss=record.train_loss, train_accuracy=record.train_accuracy,
+            val_loss=record.val_loss, val_accuracy=record.val_accuracy,
+            epochs_requested=config.epochs, diverged_at_epoch=record.diverged_at,
+            message=record.message,
         )
         results.append(ExperimentResult(
             config=config_r, history=history,
