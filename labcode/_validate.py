@@ -31,7 +31,8 @@ def checked(
 ) -> Callable[[Callable], Callable]:
     """Decorate a public function so that its arguments are checked once, at the door.
 
-    ``check`` receives the call's arguments by name (defaults filled in) and raises a
+    ``check`` receives the call's arguments by name (defaults filled in; only those its
+    signature names, unless it takes ``**kwargs``) and raises a
     ``TypeError`` or ``ValueError``, or returns ``None`` or a dict of arguments to
     replace (``{"X": X_as_float64}``). It runs only when the call comes from outside
     labcode: a decorated function called by another one (``fit`` calling
@@ -46,6 +47,7 @@ def checked(
 
     def decorate(body: Callable) -> Callable:
         signature = inspect.signature(body)
+        check_takes, explain_takes = _names(check), _names(explain)
 
         @functools.wraps(body)
         def door(*args, **kwargs):
@@ -54,7 +56,7 @@ def checked(
             if check is not None:
                 bound = signature.bind(*args, **kwargs)
                 bound.apply_defaults()
-                replaced = check(**bound.arguments)
+                replaced = check(**_only(bound.arguments, check_takes))
                 if replaced:
                     bound.arguments.update(replaced)
                 args, kwargs = bound.args, bound.kwargs
@@ -69,7 +71,7 @@ def checked(
                 bound = signature.bind(*args, **kwargs)
                 bound.apply_defaults()
                 try:
-                    explain(**bound.arguments)  # raises the clear error, or returns
+                    explain(**_only(bound.arguments, explain_takes))  # the clear error, or returns
                 except (TypeError, ValueError) as clear:
                     # shown from here: the frames of the explanation and of the failure
                     # inside torch or NumPy would say no more
@@ -82,6 +84,20 @@ def checked(
         return door
 
     return decorate
+
+
+def _names(f: Callable | None) -> frozenset[str] | None:
+    """The argument names ``f`` takes; None when it takes any (``**kwargs``) or is None."""
+    if f is None:
+        return None
+    parameters = inspect.signature(f).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters)
+
+
+def _only(arguments: dict, names: frozenset[str] | None) -> dict:
+    return dict(arguments) if names is None else {k: v for k, v in arguments.items() if k in names}
 
 
 def instance(value: object, cls: type | tuple[type, ...], name: str, what: str | None = None):
@@ -164,8 +180,7 @@ def torch_module(model: object, name: str = "model") -> None:
     """A :class:`torch.nn.Module` (torch is imported only when this runs)."""
     from torch import nn
 
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module, got {describe(model)}")
+    instance(model, nn.Module, name)
 
 
 def device(value: object, name: str = "device", *, here: bool = True):
@@ -396,10 +411,8 @@ def class_indices(y: object, n_classes: int | None, name: str) -> None:
 
 def batches(model, loader: object, name: str = "loader") -> None:
     """Raise the clear error when a batch of ``loader`` is why training or evaluating
-    ``model`` failed (see :func:`checked`); else return."""
-    if isinstance(loader, (str, bytes)) or not isinstance(loader, Iterable):
-        raise TypeError(f"{name} must be an iterable of (inputs, labels) batches such as a "
-                        f"DataLoader, got {describe(loader)}")
+    ``model`` failed (see :func:`checked`); else return. ``loader`` is iterable: the
+    door's check has seen to that."""
     n = 0
     for i, batch in enumerate(loader):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
@@ -437,7 +450,8 @@ def model_batch(model, x: object, name: str = "x") -> None:
     if weight is not None and x.device != weight.device:
         raise ValueError(f"{name} is on {x.device} but the model is on {weight.device}; "
                          f"move it with {name}.to({str(weight.device)!r})")
-    batchnorm = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d, torch.nn.SyncBatchNorm)
+    batchnorm = any(isinstance(m, norms) for m in model.modules())
     if batchnorm and model.training and x.ndim >= 1 and x.shape[0] < 2:
         raise ValueError(f"{name} holds {x.shape[0]} sample(s), but in training mode BatchNorm "
                          "needs at least 2 per batch (it normalises over the batch); call "

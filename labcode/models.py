@@ -37,12 +37,12 @@ __all__ = [
 ]
 
 
-def _check_simple(self, in_features: object, hidden_size: object, num_classes: object) -> dict:
+def _check_simple(in_features: object, hidden_size: object, num_classes: object) -> dict:
     return {name: _validate.width(value, name) for name, value in
             (("in_features", in_features), ("hidden_size", hidden_size), ("num_classes", num_classes))}
 
 
-def _check_complex(self, in_features: object, hidden_sizes: object, num_classes: object,
+def _check_complex(in_features: object, hidden_sizes: object, num_classes: object,
                    dropout: object) -> dict:
     return {
         "in_features": _validate.width(in_features, "in_features"),

@@ -520,11 +520,24 @@ class NumpyNetwork:
 
     def _check_X(self, X: object) -> dict:
         _check_network(self)
-        return {"X": _network_X(self, X)}
+        X = _validate.features(X)
+        if X.shape[1] != self.layer_sizes[0]:
+            W1 = self.params["W1"]
+            raise ValueError(
+                f"X of shape {X.shape} does not fit the first layer: W1 of shape {W1.shape} "
+                f"expects {self.layer_sizes[0]} features (plus the bias column added inside)"
+            )
+        return {"X": X}
 
     def _check_XY(self, X: object, Y: object) -> dict:
-        _check_network(self)
-        X, Y = _network_XY(self, X, Y)
+        X = self._check_X(X)["X"]
+        Y = _validate.features(Y, "Y")
+        n_out = self.layer_sizes[-1]
+        if Y.shape != (X.shape[0], n_out):
+            raise ValueError(
+                f"Y of shape {Y.shape} does not match X of shape {X.shape} and the network's "
+                f"{n_out} outputs: expected Y of shape {(X.shape[0], n_out)}"
+            )
         return {"X": X, "Y": Y}
 
     @_validate.checked(_check_X)
@@ -666,7 +679,7 @@ class NumpyNetwork:
         return float(np.mean(A.argmax(axis=1) == y))
 
 
-# --- What fit checks on a network and its data -----------------------------------------
+# --- What the network checks of its weights -----------------------------------------
 
 
 def _check_network(net: NumpyNetwork) -> None:
@@ -683,29 +696,6 @@ def _check_network(net: NumpyNetwork) -> None:
             )
         if not np.isfinite(W).all():
             raise ValueError(f"params[{key!r}] must be finite, but it holds NaN or infinity")
-
-
-def _network_X(net: NumpyNetwork, X: object) -> np.ndarray:
-    X = _validate.features(X)
-    if X.shape[1] != net.layer_sizes[0]:
-        W1 = net.params["W1"]
-        raise ValueError(
-            f"X of shape {X.shape} does not fit the first layer: W1 of shape {W1.shape} "
-            f"expects {net.layer_sizes[0]} features (plus the bias column added inside)"
-        )
-    return X
-
-
-def _network_XY(net: NumpyNetwork, X: object, Y: object) -> tuple[np.ndarray, np.ndarray]:
-    X = _network_X(net, X)
-    Y = _validate.features(Y, "Y")
-    n_out = net.layer_sizes[-1]
-    if Y.shape != (X.shape[0], n_out):
-        raise ValueError(
-            f"Y of shape {Y.shape} does not match X of shape {X.shape} and the network's "
-            f"{n_out} outputs: expected Y of shape {(X.shape[0], n_out)}"
-        )
-    return X, Y
 
 
 # --- What fit watches: divergence and saturation ---------------------------------------

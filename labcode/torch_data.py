@@ -75,7 +75,7 @@ class DigitsDataset(Dataset):
     [7, 3]
     """
 
-    @_validate.checked(lambda self, X, y, num_classes, device: _check_dataset(X, y, num_classes, device))
+    @_validate.checked(_check_dataset)
     def __init__(self, X, y, *, num_classes: int = NUM_CLASSES, device="cpu"):
         self.num_classes = num_classes
         self.X = torch.as_tensor(X, dtype=torch.float32).to(device)
@@ -138,8 +138,7 @@ class BatchIndexSampler(Sampler[torch.Tensor]):
         Leave out the last, incomplete batch.
     """
 
-    @_validate.checked(lambda self, n, batch_size, shuffle, generator, drop_last:
-                       _check_sampler(n, batch_size, shuffle, generator))
+    @_validate.checked(_check_sampler)
     def __init__(
         self,
         n: int,
@@ -170,9 +169,12 @@ class BatchIndexSampler(Sampler[torch.Tensor]):
         return iter(batches[: len(self)])
 
 
-@_validate.checked(lambda dataset, batch_size, shuffle, generator, drop_last: (
-    _validate.instance(dataset, DigitsDataset, "dataset"),
-    _check_sampler(len(dataset), batch_size, shuffle, generator))[1])
+def _check_make_loader(dataset: object, batch_size: object, shuffle: object, generator: object) -> None:
+    _validate.instance(dataset, DigitsDataset, "dataset")
+    _check_sampler(len(dataset), batch_size, shuffle, generator)
+
+
+@_validate.checked(_check_make_loader)
 def make_loader(
     dataset: DigitsDataset,
     *,

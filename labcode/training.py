@@ -409,7 +409,7 @@ class _EpochWatch:
     """
 
     def __init__(self, model: nn.Module, loader: Iterable, l1: float, l2: float, penalize: str):
-        self.model, self.loader = model, loader
+        self.loader = loader
         self.l1, self.l2, self.penalize = l1, l2, penalize
         self.device = _model_device(model)
         self.zero = torch.zeros((), device=self.device)
@@ -474,7 +474,7 @@ def _check_train_epoch(model: object, loader: object, optimizer: object, penalty
 
 
 @_validate.checked(_check_train_epoch,
-                   explain=lambda model, loader, **_: _validate.batches(model, loader, "loader"))
+                   explain=lambda model, loader: _validate.batches(model, loader, "loader"))
 def train_epoch(
     model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer, penalty=None
 ) -> float:
@@ -507,7 +507,7 @@ def _check_fit(model: object, train_loader: object, optimizer: object, epochs: o
             "l1": _validate.non_negative(l1, "l1"), "l2": _validate.non_negative(l2, "l2")}
 
 
-def _explain_fit(model: nn.Module, train_loader: object, val_loader: object, **_) -> None:
+def _explain_fit(model: nn.Module, train_loader: object, val_loader: object) -> None:
     _validate.batches(model, train_loader, "train_loader")
     if val_loader is not None:
         _validate.batches(model, val_loader, "val_loader")
@@ -639,7 +639,7 @@ def _check_predict(model: object, X: object, num_classes: object) -> dict:
     return {"X": X}
 
 
-@_validate.checked(_check_predict, explain=lambda model, X, **_: _validate.model_batch(
+@_validate.checked(_check_predict, explain=lambda model, X: _validate.model_batch(
     model, torch.as_tensor(X, dtype=torch.float32, device=_model_device(model)), "X"))
 def predict(model: nn.Module, X: object, *, num_classes: int | None = None) -> np.ndarray:
     """Predicted class of each row of ``X`` (n_samples, n_features): the largest logit.
